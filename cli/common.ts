@@ -1,0 +1,44 @@
+/** Options every verb takes, and the one runner that turns a verb's result or error into output. */
+import type { Command, OptionValues } from "@commander-js/extra-typings";
+import type { OpContext } from "../core/pkgr/context.ts";
+import { resolveRootDir, rootPaths } from "../core/store/root.ts";
+import { Output } from "./output.ts";
+import { type CommandResult, renderError, renderSuccess } from "./render/envelope.ts";
+
+export function withCommon<A extends unknown[], O extends OptionValues>(cmd: Command<A, O>) {
+  return cmd
+    .option("--json", "print exactly one JSON envelope on stdout")
+    .option("--root <dir>", "state root (default: $NX_ROOT, else ~/.local/state/nx/root)")
+    .option("--markers", "print marker lines on stderr (also NX_MARKERS=1)");
+}
+
+export interface CommonOptions {
+  json?: true;
+  root?: string;
+  markers?: true;
+}
+
+export interface VerbContext extends OpContext {
+  out: Output;
+}
+
+export function makeContext(opts: CommonOptions): VerbContext {
+  const out = Output.detect(opts.json === true, opts.markers === true);
+  const paths = rootPaths(resolveRootDir(opts.root, (n) => Deno.env.get(n)));
+  return { out, paths, reporter: out, now: new Date() };
+}
+
+/** Runs a verb; sets the exit code from the result or the error's exit class. */
+export async function runVerb(
+  opts: CommonOptions,
+  verb: (ctx: VerbContext) => Promise<CommandResult>,
+): Promise<void> {
+  const ctx = makeContext(opts);
+  try {
+    const result = await verb(ctx);
+    for (const w of result.warnings ?? []) ctx.out.emit({ kind: "warning", ...w });
+    Deno.exitCode = renderSuccess(ctx.out, result);
+  } catch (e) {
+    Deno.exitCode = renderError(ctx.out, e);
+  }
+}

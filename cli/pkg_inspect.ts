@@ -1,0 +1,27 @@
+import { Command } from "@commander-js/extra-typings";
+import { inspectAt } from "../core/pkgr/verify.ts";
+import { runVerb, withCommon } from "./common.ts";
+import { renderBundle, renderFiles } from "./render/bundle.ts";
+
+export function inspectCommand() {
+  return withCommon(
+    new Command("inspect")
+      .description("show a bundle's manifest, digests, sizes and signer, and whether the root trusts it")
+      .argument("<bundle>", "bundle directory (<name>.nxb)")
+      .option("--files", "list every file with its size and SHA-256"),
+  ).action((bundle, opts) =>
+    runVerb(opts, async (ctx) => {
+      const report = await inspectAt(bundle, ctx);
+      const head = report.verified
+        ? "verification: ok"
+        : `verification: failed [${report.code}] ${report.message}`;
+      const body = report.bundle ? renderBundle(bundle, report.bundle) : "";
+      const files = opts.files && report.bundle ? `\nfiles:\n${renderFiles(report.bundle)}` : "";
+      return {
+        message: report.verified ? "inspected; verification ok" : `inspected; verification failed`,
+        data: report,
+        human: [head, body].filter((s) => s).join("\n") + files,
+      };
+    })
+  );
+}

@@ -1,0 +1,22 @@
+import { Command } from "@commander-js/extra-typings";
+import { keygen } from "../core/pkgr/keys.ts";
+import { runVerb, withCommon } from "./common.ts";
+import { keyValues } from "./render/text.ts";
+
+export function keygenCommand() {
+  return withCommon(
+    new Command("keygen")
+      .description("create an Ed25519 key pair: <name>.key (secret, mode 0600) and <name>.pub")
+      .requiredOption("--out <dir>", "directory for the key files")
+      .requiredOption("--name <name>", "base name of the key files"),
+  ).action((opts) =>
+    runVerb(opts, async () => {
+      const r = await keygen(opts.out, opts.name);
+      return {
+        message: `created key ${r.name}, publisher ${r.publisher}`,
+        data: r,
+        human: keyValues([["publisher", r.publisher], ["secret key", r.secretKey], ["public key", r.publicKey]]),
+      };
+    })
+  );
+}

@@ -1,0 +1,26 @@
+/** The command tree: `nx pkg <verb>`, `nx demo`, `nx completion <shell>`. */
+import { Command } from "@commander-js/extra-typings";
+import tab from "@bomb.sh/tab/commander";
+import { NX_VERSION } from "../core/version/nx_version.ts";
+import { demoCommand } from "./demo.ts";
+import { inspectCommand } from "./pkg_inspect.ts";
+import { keygenCommand } from "./pkg_keygen.ts";
+import { packCommand } from "./pkg_pack.ts";
+import { policyCommand } from "./pkg_policy.ts";
+import { trustCommand } from "./pkg_trust.ts";
+import { verifyCommand } from "./pkg_verify.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("nx")
+    .description("install, upgrade and roll back signed Nexus app bundles (.nxb)")
+    .version(NX_VERSION, "-V, --version")
+    .showHelpAfterError("(run with --help for usage)");
+  const pkg = new Command("pkg").description("bundles, trust policy and the app lifecycle");
+  for (const verb of [keygenCommand(), packCommand(), inspectCommand(), verifyCommand(), trustCommand(), policyCommand()]) {
+    pkg.addCommand(verb);
+  }
+  program.addCommand(pkg);
+  program.addCommand(demoCommand());
+  tab(program as unknown as Parameters<typeof tab>[0], { completionCommandName: "completion" });
+  return program as unknown as Command;
+}

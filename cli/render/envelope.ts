@@ -1,0 +1,61 @@
+/** Errors and results become output here and nowhere else. */
+import { EXIT_CLASSES, type ExitClass, NxError } from "../../core/errors.ts";
+import type { Envelope } from "../../core/protocol/envelope.ts";
+import type { PolicyWarning } from "../../core/trust/verify.ts";
+import type { Output } from "../output.ts";
+
+/** What a verb hands back: a one-line summary, the data, and its human rendering. */
+export interface CommandResult {
+  message: string;
+  data: unknown;
+  human: string;
+  warnings?: PolicyWarning[];
+}
+
+export function toNxError(e: unknown): NxError {
+  if (e instanceof NxError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new NxError("internal.unexpected", `cannot continue: ${message}`, { cause: e });
+}
+
+export function renderSuccess(out: Output, result: CommandResult): number {
+  if (out.options.json) {
+    const envelope: Envelope = {
+      ok: true,
+      class: "success",
+      code: "ok",
+      message: result.message,
+      data: result.data,
+    };
+    out.stdout(JSON.stringify(envelope));
+  } else if (result.human.length > 0) {
+    out.stdout(result.human);
+  }
+  return EXIT_CLASSES.success;
+}
+
+export function renderError(out: Output, error: unknown): number {
+  const e = toNxError(error);
+  const exitClass: ExitClass = e.exitClass;
+  if (out.options.json) {
+    const data = {
+      ...(e.hint ? { hint: e.hint } : {}),
+      ...(e.details ? { details: e.details } : {}),
+    };
+    const envelope: Envelope = {
+      ok: false,
+      class: exitClass,
+      code: e.code,
+      message: e.message,
+      ...(Object.keys(data).length > 0 ? { data } : {}),
+    };
+    out.stdout(JSON.stringify(envelope));
+  } else {
+    out.stderr(`${out.paint("error", "31")}: ${e.message} [${e.code}]`);
+    if (e.hint) out.stderr(`hint: ${e.hint}`);
+  }
+  if (e.code === "internal.unexpected" && Deno.env.get("NX_DEBUG") === "1") {
+    out.stderr(String((e.cause as Error | undefined)?.stack ?? e.stack));
+  }
+  return EXIT_CLASSES[exitClass];
+}

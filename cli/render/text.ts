@@ -1,0 +1,32 @@
+/** Plain-text layout helpers for human output (reads well without colour). */
+
+/** Aligned `key: value` lines; empty values are skipped. */
+export function keyValues(rows: [string, string | number | undefined][]): string {
+  const shown = rows.filter(([, v]) => v !== undefined && v !== "");
+  const width = Math.max(0, ...shown.map(([k]) => k.length));
+  return shown.map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${v}`).join("\n");
+}
+
+/** A table with a header row; columns padded to their widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+export function list(values: readonly string[]): string {
+  return values.length === 0 ? "-" : values.join(", ");
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB"];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}

@@ -1,0 +1,189 @@
+/**
+ * Manifest validation as upstream does it (trimmed name, strict SemVer, ≥ 1 ability, 16-byte
+ * publisher, 64-byte signature, 32-byte digests) plus nx's fail-closed rules (app id syntax,
+ * privilege ceiling and export namespace, also enforced at pack time). Produces the JSON view.
+ */
+import { z } from "zod";
+import { NxError } from "../errors.ts";
+import { toHex } from "../bytes/hex.ts";
+import { isStrictSemver, isValidRange } from "../version/mod.ts";
+import { isSafeRelativePath } from "./layout.ts";
+import {
+  BUNDLE_TYPES,
+  type BundleType,
+  type Manifest,
+  PAYLOAD_KINDS,
+  RESOURCE_KINDS,
+} from "./manifest_types.ts";
+
+export const SUPPORTED_SCHEMA_VERSIONS = [1, 2] as const;
+/** App ids become directory names: a conservative, portable alphabet. */
+export const APP_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const SKU = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const digestHex = z.string().regex(/^(?:[0-9a-f]{64})?$/);
+
+export const ManifestViewSchema = z.object({
+  schemaVersion: z.number().int(),
+  name: z.string(),
+  version: z.string(),
+  abilities: z.array(z.string()),
+  capabilities: z.array(z.string()),
+  minSdk: z.string(),
+  publisher: z.string().regex(/^[0-9a-f]{32}$/),
+  signature: z.string().regex(/^[0-9a-f]{128}$/),
+  payloadDigest: digestHex,
+  payloadSize: z.number().int().nonnegative(),
+  sbomDigest: digestHex,
+  reproDigest: digestHex,
+  bundleType: z.enum(BUNDLE_TYPES),
+  dependencies: z.array(z.object({ name: z.string(), versionConstraint: z.string() })),
+  providedServices: z.array(z.string()),
+  resources: z.array(z.object({ path: z.string(), kind: z.enum(RESOURCE_KINDS) })),
+  payloadKind: z.enum(PAYLOAD_KINDS),
+  exports: z.array(z.object({ ability: z.string(), permission: z.string() })),
+  sku: z.string().optional(),
+});
+export type ManifestView = z.infer<typeof ManifestViewSchema>;
+
+/** Which bundle types may hold a privileged capability (upstream's pack-time ceiling). */
+export const PRIVILEGE_CEILING: Readonly<Record<string, readonly BundleType[]>> = {
+  "nexus.permission.SESSION": ["greeter"],
+  "nexus.permission.LAUNCH": ["shell"],
+  "nexus.permission.ENUMERATE": ["shell"],
+  "nexus.permission.SETTINGS": ["settings", "shell"],
+  "nexus.permission.FILES": ["filemanager"],
+  "nexus.permission.IME": ["ime"],
+};
+
+function missing(field: string): never {
+  throw new NxError("manifest.missing_field", `missing required field \`${field}\``, {
+    details: { field },
+  });
+}
+
+function invalid(field: string, reason: string): never {
+  throw new NxError("manifest.invalid_field", `invalid field \`${field}\`: ${reason}`, {
+    details: { field, reason },
+  });
+}
+
+function bytesOf(field: string, value: Uint8Array | undefined, length: number): string {
+  if (value === undefined) missing(field);
+  if (value.length !== length) invalid(field, `must be ${length} bytes, got ${value.length}`);
+  return toHex(value);
+}
+
+function digestOf(field: string, value: Uint8Array): string {
+  if (value.length !== 0 && value.length !== 32) {
+    invalid(field, `must be empty or 32 bytes, got ${value.length}`);
+  }
+  return toHex(value);
+}
+
+function semverOf(field: string, value: string | undefined): string {
+  if (value === undefined) missing(field);
+  if (!isStrictSemver(value)) invalid(field, "must be strict SemVer 2.0");
+  return value;
+}
+
+function nonEmpty(field: string, values: string[]): string[] {
+  if (values.some((v) => v.trim().length === 0)) invalid(field, "entries must be non-empty");
+  return values;
+}
+
+/** Checks a capability list against the bundle type (fail closed). */
+export function checkPrivilegeCeiling(capabilities: string[], bundleType: BundleType): void {
+  for (const cap of capabilities) {
+    const allowed = PRIVILEGE_CEILING[cap];
+    if (allowed && !allowed.includes(bundleType)) {
+      throw new NxError(
+        "manifest.privilege_ceiling",
+        `cannot grant ${cap}: needs bundle_type ${allowed.join(" or ")}, got ${bundleType}`,
+        { details: { capability: cap, bundleType, allowed } },
+      );
+    }
+  }
+}
+
+/** Export permissions must live in the app's own namespace: `app.<name>.<CAP>`. */
+export function checkExportNamespace(name: string, exports: Manifest["exports"]): void {
+  const prefix = `app.${name}.`;
+  for (const e of exports) {
+    const cap = e.permission.slice(prefix.length);
+    if (!e.permission.startsWith(prefix) || !/^[A-Z][A-Z0-9_]*$/.test(cap)) {
+      throw new NxError(
+        "manifest.export_namespace",
+        `invalid export permission \`${e.permission}\`: must be ${prefix}<CAP>`,
+        { details: { permission: e.permission } },
+      );
+    }
+    if (e.ability.trim().length === 0) invalid("exports", "ability must be non-empty");
+  }
+}
+
+export function validateManifest(m: Manifest): ManifestView {
+  if (!(SUPPORTED_SCHEMA_VERSIONS as readonly number[]).includes(m.schemaVersion)) {
+    throw new NxError(
+      "manifest.unsupported_version",
+      `cannot read manifest: schemaVersion ${m.schemaVersion} is not supported`,
+      { details: { schemaVersion: m.schemaVersion } },
+    );
+  }
+  if (m.name === undefined) missing("name");
+  const name = m.name;
+  if (name.trim().length === 0) invalid("name", "must be non-empty");
+  if (name !== name.trim()) invalid("name", "must be trimmed");
+  if (!APP_ID.test(name)) invalid("name", "must match [a-z0-9][a-z0-9._-]{0,63}");
+  const version = semverOf("semver", m.semver);
+  if (m.abilities.filter((a) => a.trim().length > 0).length === 0) {
+    invalid("abilities", "must contain at least one non-empty entry");
+  }
+  nonEmpty("abilities", m.abilities);
+  nonEmpty("capabilities", m.capabilities);
+  nonEmpty("providedServices", m.providedServices);
+  const minSdk = semverOf("minSdk", m.minSdk);
+  const publisher = bytesOf("publisher", m.publisher, 16);
+  const signature = bytesOf("signature", m.signature, 64);
+  if (m.payloadSize > BigInt(Number.MAX_SAFE_INTEGER)) invalid("payloadSize", "too large");
+  for (const d of m.dependencies) {
+    if (!APP_ID.test(d.name)) invalid("dependencies", `bad dependency name \`${d.name}\``);
+    if (!isValidRange(d.versionConstraint)) {
+      invalid("dependencies", `bad version constraint \`${d.versionConstraint}\` for ${d.name}`);
+    }
+  }
+  for (const r of m.resources) {
+    if (!isSafeRelativePath(r.path)) {
+      throw new NxError(
+        "bundle.unsafe_path",
+        `invalid field \`resources\`: unsafe path \`${r.path}\``,
+        {
+          details: { field: "resources", path: r.path },
+        },
+      );
+    }
+  }
+  if (m.sku !== undefined && !SKU.test(m.sku)) invalid("sku", "must match [A-Za-z0-9._-]{1,64}");
+  checkPrivilegeCeiling(m.capabilities, m.bundleType);
+  checkExportNamespace(name, m.exports);
+  return {
+    schemaVersion: m.schemaVersion,
+    name,
+    version,
+    abilities: m.abilities,
+    capabilities: m.capabilities,
+    minSdk,
+    publisher,
+    signature,
+    payloadDigest: digestOf("payloadDigest", m.payloadDigest),
+    payloadSize: Number(m.payloadSize),
+    sbomDigest: digestOf("sbomDigest", m.sbomDigest),
+    reproDigest: digestOf("reproDigest", m.reproDigest),
+    bundleType: m.bundleType,
+    dependencies: m.dependencies,
+    providedServices: m.providedServices,
+    resources: m.resources,
+    payloadKind: m.payloadKind,
+    exports: m.exports,
+    ...(m.sku === undefined ? {} : { sku: m.sku }),
+  };
+}

@@ -1,0 +1,358 @@
+/**
+ * The closed set of stable error codes. A code never changes meaning and is never renamed;
+ * new codes may be added. `docs/errors.md` is generated from {@link ERROR_TABLE}.
+ */
+
+/** Nexus exit classes (upstream `nx` CLI conventions). */
+export const EXIT_CLASSES = {
+  success: 0,
+  usage: 2,
+  validation_reject: 3,
+  missing_dependency: 4,
+  delegate_failure: 5,
+  unsupported: 6,
+  internal: 7,
+} as const;
+export type ExitClass = keyof typeof EXIT_CLASSES;
+
+/** Upstream `InstallError` vocabulary. */
+export type InstallError =
+  | "none"
+  | "eacces"
+  | "einval"
+  | "ebusy"
+  | "enoent"
+  | "invalidSig"
+  | "unsigned";
+
+export type ErrorCode =
+  | "usage.invalid_argument"
+  | "usage.unknown_command"
+  | "bundle.not_found"
+  | "bundle.not_directory"
+  | "bundle.missing_file"
+  | "bundle.symlink"
+  | "bundle.hardlink"
+  | "bundle.special_file"
+  | "bundle.unsafe_path"
+  | "bundle.too_large"
+  | "bundle.too_many_files"
+  | "bundle.invalid_payload"
+  | "bundle.invalid_meta"
+  | "bundle.invalid_migrations"
+  | "manifest.decode_error"
+  | "manifest.missing_field"
+  | "manifest.invalid_field"
+  | "manifest.unsupported_version"
+  | "manifest.privilege_ceiling"
+  | "manifest.export_namespace"
+  | "bundle.unsupported_version"
+  | "integrity.index_invalid"
+  | "integrity.file_missing"
+  | "integrity.file_added"
+  | "integrity.file_digest_mismatch"
+  | "integrity.manifest_digest_mismatch"
+  | "integrity.payload_digest_mismatch"
+  | "integrity.payload_size_mismatch"
+  | "integrity.sbom_digest_mismatch"
+  | "integrity.repro_digest_mismatch"
+  | "integrity.binding_mismatch"
+  | "policy.publisher_unknown"
+  | "policy.disabled"
+  | "policy.alg_unsupported"
+  | "policy.key_unknown"
+  | "policy.signature_invalid"
+  | "policy.payload_only_signature"
+  | "policy.unsigned"
+  | "policy.publisher_mismatch"
+  | "policy.invalid"
+  | "policy.unsupported_version"
+  | "key.invalid"
+  | "key.not_found"
+  | "pack.missing_field"
+  | "pack.invalid_field"
+  | "pack.missing_input"
+  | "pack.output_exists"
+  | "root.invalid"
+  | "root.unsupported_version"
+  | "io.failed"
+  | "io.no_space"
+  | "tool.missing"
+  | "internal.unexpected";
+
+export interface ErrorInfo {
+  readonly exitClass: Exclude<ExitClass, "success">;
+  readonly summary: string;
+  /** The upstream InstallError this code maps to, where one exists. */
+  readonly installError?: InstallError;
+}
+
+/** code → exit class → summary. `Record<ErrorCode, …>` makes the compiler keep it complete. */
+export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
+  "usage.invalid_argument": { exitClass: "usage", summary: "an argument or option is invalid" },
+  "usage.unknown_command": { exitClass: "usage", summary: "no such command" },
+  "bundle.not_found": {
+    exitClass: "validation_reject",
+    summary: "the bundle path does not exist",
+    installError: "enoent",
+  },
+  "bundle.not_directory": {
+    exitClass: "validation_reject",
+    summary: "a bundle must be a directory named <name>.nxb",
+    installError: "einval",
+  },
+  "bundle.missing_file": {
+    exitClass: "validation_reject",
+    summary: "a file the bundle layout requires is missing",
+    installError: "einval",
+  },
+  "bundle.symlink": {
+    exitClass: "validation_reject",
+    summary: "the bundle contains a symbolic link",
+    installError: "einval",
+  },
+  "bundle.hardlink": {
+    exitClass: "validation_reject",
+    summary: "the bundle contains a file with more than one hard link",
+    installError: "einval",
+  },
+  "bundle.special_file": {
+    exitClass: "validation_reject",
+    summary: "the bundle contains a device, fifo or socket",
+    installError: "einval",
+  },
+  "bundle.unsafe_path": {
+    exitClass: "validation_reject",
+    summary: "a path is absolute, contains `..` or characters outside the allowed set",
+    installError: "einval",
+  },
+  "bundle.too_large": {
+    exitClass: "validation_reject",
+    summary: "a file or the bundle exceeds a size cap",
+    installError: "einval",
+  },
+  "bundle.too_many_files": {
+    exitClass: "validation_reject",
+    summary: "the bundle has more files or deeper nesting than allowed",
+    installError: "einval",
+  },
+  "bundle.invalid_payload": {
+    exitClass: "validation_reject",
+    summary: "the payload does not match its payload kind",
+    installError: "einval",
+  },
+  "bundle.invalid_meta": {
+    exitClass: "validation_reject",
+    summary: "meta/sbom.json or meta/repro.env.json is malformed",
+    installError: "einval",
+  },
+  "bundle.invalid_migrations": {
+    exitClass: "validation_reject",
+    summary: "meta/migrations.json is malformed or names a missing script",
+    installError: "einval",
+  },
+  "manifest.decode_error": {
+    exitClass: "validation_reject",
+    summary: "manifest.nxb is not a well-formed Cap'n Proto BundleManifest",
+    installError: "einval",
+  },
+  "manifest.missing_field": {
+    exitClass: "validation_reject",
+    summary: "a required manifest field is missing",
+    installError: "einval",
+  },
+  "manifest.invalid_field": {
+    exitClass: "validation_reject",
+    summary: "a manifest field has an invalid value",
+    installError: "einval",
+  },
+  "manifest.unsupported_version": {
+    exitClass: "unsupported",
+    summary: "the manifest schemaVersion is not one nx reads",
+    installError: "einval",
+  },
+  "manifest.privilege_ceiling": {
+    exitClass: "validation_reject",
+    summary: "a capability needs a bundle type the bundle does not have",
+    installError: "eacces",
+  },
+  "manifest.export_namespace": {
+    exitClass: "validation_reject",
+    summary: "an export permission is not of the form app.<name>.<CAP>",
+    installError: "einval",
+  },
+  "bundle.unsupported_version": {
+    exitClass: "unsupported",
+    summary: "a meta/ file carries a format version nx does not read",
+    installError: "einval",
+  },
+  "integrity.index_invalid": {
+    exitClass: "validation_reject",
+    summary: "meta/index.json or meta/index.sig is malformed",
+    installError: "invalidSig",
+  },
+  "integrity.file_missing": {
+    exitClass: "validation_reject",
+    summary: "a file listed in the signed index is missing (removed or renamed)",
+    installError: "invalidSig",
+  },
+  "integrity.file_added": {
+    exitClass: "validation_reject",
+    summary: "a file that the signed index does not list is present",
+    installError: "invalidSig",
+  },
+  "integrity.file_digest_mismatch": {
+    exitClass: "validation_reject",
+    summary: "a file's size or SHA-256 differs from the signed index",
+    installError: "invalidSig",
+  },
+  "integrity.manifest_digest_mismatch": {
+    exitClass: "validation_reject",
+    summary: "manifest.nxb differs from the signed index",
+    installError: "invalidSig",
+  },
+  "integrity.payload_digest_mismatch": {
+    exitClass: "validation_reject",
+    summary: "the payload differs from its signed digest",
+    installError: "invalidSig",
+  },
+  "integrity.payload_size_mismatch": {
+    exitClass: "validation_reject",
+    summary: "the payload size differs from manifest.payloadSize",
+    installError: "invalidSig",
+  },
+  "integrity.sbom_digest_mismatch": {
+    exitClass: "validation_reject",
+    summary: "meta/sbom.json differs from its signed digest",
+    installError: "invalidSig",
+  },
+  "integrity.repro_digest_mismatch": {
+    exitClass: "validation_reject",
+    summary: "meta/repro.env.json differs from its signed digest",
+    installError: "invalidSig",
+  },
+  "integrity.binding_mismatch": {
+    exitClass: "validation_reject",
+    summary: "the repro record is bound to a different manifest",
+    installError: "invalidSig",
+  },
+  "policy.publisher_unknown": {
+    exitClass: "validation_reject",
+    summary: "the publisher is not in the trust policy",
+    installError: "eacces",
+  },
+  "policy.disabled": {
+    exitClass: "validation_reject",
+    summary: "the publisher is disabled in the trust policy",
+    installError: "eacces",
+  },
+  "policy.alg_unsupported": {
+    exitClass: "validation_reject",
+    summary: "the signature algorithm is not allowed for this publisher",
+    installError: "eacces",
+  },
+  "policy.key_unknown": {
+    exitClass: "validation_reject",
+    summary: "the signing key is not one of the publisher's keys",
+    installError: "eacces",
+  },
+  "policy.signature_invalid": {
+    exitClass: "validation_reject",
+    summary: "an Ed25519 signature does not verify (strict RFC 8032)",
+    installError: "invalidSig",
+  },
+  "policy.payload_only_signature": {
+    exitClass: "validation_reject",
+    summary: "the bundle carries only the upstream payload signature and the policy forbids that",
+    installError: "invalidSig",
+  },
+  "policy.unsigned": {
+    exitClass: "validation_reject",
+    summary: "the bundle is not signed",
+    installError: "unsigned",
+  },
+  "policy.publisher_mismatch": {
+    exitClass: "validation_reject",
+    summary: "manifest.publisher differs from the publisher that signed the index",
+    installError: "invalidSig",
+  },
+  "policy.invalid": {
+    exitClass: "validation_reject",
+    summary: "the root's policy or publishers file is malformed",
+  },
+  "policy.unsupported_version": {
+    exitClass: "unsupported",
+    summary: "the policy file's version is not one nx reads",
+  },
+  "key.invalid": { exitClass: "validation_reject", summary: "a key file is malformed" },
+  "key.not_found": { exitClass: "usage", summary: "the key file does not exist" },
+  "pack.missing_field": {
+    exitClass: "validation_reject",
+    summary: "manifest.toml lacks a required key",
+  },
+  "pack.invalid_field": {
+    exitClass: "validation_reject",
+    summary: "a manifest.toml value is invalid",
+  },
+  "pack.missing_input": {
+    exitClass: "validation_reject",
+    summary: "the pack source lacks manifest.toml, the payload or a listed file",
+  },
+  "pack.output_exists": {
+    exitClass: "usage",
+    summary: "the output bundle already exists (pass --force to replace it)",
+  },
+  "root.invalid": { exitClass: "validation_reject", summary: "the state root is malformed" },
+  "root.unsupported_version": {
+    exitClass: "unsupported",
+    summary: "the state root's layout version is not one nx reads",
+  },
+  "io.failed": { exitClass: "delegate_failure", summary: "a file system operation failed" },
+  "io.no_space": {
+    exitClass: "delegate_failure",
+    summary: "the file system is full (ENOSPC)",
+    installError: "ebusy",
+  },
+  "tool.missing": {
+    exitClass: "missing_dependency",
+    summary: "an external tool nx needs is not installed or not reachable",
+  },
+  "internal.unexpected": { exitClass: "internal", summary: "an unexpected internal error" },
+};
+
+export const ERROR_CODES = Object.keys(ERROR_TABLE) as ErrorCode[];
+
+export interface NxErrorOptions {
+  /** A hint shown on its own line under the message. */
+  hint?: string;
+  /** Serialisable details for the JSON envelope. */
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/** The one error class of nx. Messages read "cannot <action>: <reason>". */
+export class NxError extends Error {
+  readonly code: ErrorCode;
+  readonly hint?: string;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: NxErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "NxError";
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  get exitClass(): Exclude<ExitClass, "success"> {
+    return ERROR_TABLE[this.code].exitClass;
+  }
+}
+
+export function isNxError(e: unknown): e is NxError {
+  return e instanceof NxError;
+}
+
+export function exitCodeOf(exitClass: ExitClass): number {
+  return EXIT_CLASSES[exitClass];
+}

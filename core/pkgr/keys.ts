@@ -1,0 +1,51 @@
+/** Key files on disk: `nx pkg keygen`, and loading keys named on the command line. */
+import { join } from "node:path";
+import { NxError } from "../errors.ts";
+import { mkdirp, readFileOr, writeFileAtomic } from "../store/fs.ts";
+import {
+  decodePublicKey,
+  decodeSecretKey,
+  encodePublicKey,
+  encodeSecretKey,
+  fingerprint,
+  type KeyPair,
+  keyPairFromSeed,
+} from "../trust/keys.ts";
+
+export interface KeygenResult {
+  name: string;
+  publisher: string;
+  secretKey: string;
+  publicKey: string;
+}
+
+export async function keygen(outDir: string, name: string, seed?: Uint8Array): Promise<KeygenResult> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
+    throw new NxError("usage.invalid_argument", `cannot use key name \`${name}\``);
+  }
+  const pair = keyPairFromSeed(seed ?? crypto.getRandomValues(new Uint8Array(32)));
+  await mkdirp(outDir);
+  const secretKey = join(outDir, `${name}.key`);
+  const publicKey = join(outDir, `${name}.pub`);
+  const text = new TextEncoder();
+  // The secret is created 0600 from the start (never briefly world-readable).
+  await writeFileAtomic(secretKey, text.encode(encodeSecretKey(pair.seed)), 0o600);
+  await writeFileAtomic(publicKey, text.encode(encodePublicKey(pair.publicKey)), 0o644);
+  return { name, publisher: fingerprint(pair.publicKey), secretKey, publicKey };
+}
+
+async function readKeyText(path: string): Promise<string> {
+  const bytes = await readFileOr(path, undefined);
+  if (bytes === undefined) throw new NxError("key.not_found", `cannot read key: ${path} does not exist`);
+  return new TextDecoder().decode(bytes);
+}
+
+export async function loadSecretKey(path: string): Promise<KeyPair> {
+  return decodeSecretKey(await readKeyText(path));
+}
+
+/** A public key file, or the public half of a secret key file. */
+export async function loadPublicKey(path: string): Promise<Uint8Array> {
+  const text = await readKeyText(path);
+  return text.includes("PRIVATE KEY") ? decodeSecretKey(text).publicKey : decodePublicKey(text);
+}

@@ -1,0 +1,68 @@
+/** `nx pkg pack <src>`: read the source tree, assemble in memory (pure), publish atomically. */
+import { join } from "node:path";
+import { NxError } from "../errors.ts";
+import { ASSETS_DIR, MIGRATIONS_DIR, payloadFileFor } from "../bundle/layout.ts";
+import { parseManifestToml } from "../pack/manifest_toml.ts";
+import { assembleBundle } from "../pack/assemble.ts";
+import { readFileOr } from "../store/fs.ts";
+import { publishTree, readTree } from "../store/tree.ts";
+import type { KeyPair } from "../trust/keys.ts";
+import { marker, type Reporter } from "./context.ts";
+import { NX_VERSION } from "../version/nx_version.ts";
+
+export interface PackRequest {
+  source: string;
+  out?: string;
+  key?: KeyPair;
+  force: boolean;
+  sourceDateEpoch: number;
+}
+
+export interface PackResult {
+  name: string;
+  version: string;
+  out: string;
+  publisher: string;
+  scheme: "nx-index" | "payload-only";
+  files: { path: string; size: number }[];
+}
+
+async function mustRead(path: string, what: string): Promise<Uint8Array> {
+  const bytes = await readFileOr(path, undefined);
+  if (bytes === undefined) throw new NxError("pack.missing_input", `cannot pack: ${what} not found at ${path}`);
+  return bytes;
+}
+
+export async function pack(request: PackRequest, reporter: Reporter): Promise<PackResult> {
+  const manifestToml = await mustRead(join(request.source, "manifest.toml"), "manifest.toml");
+  const spec = parseManifestToml(new TextDecoder().decode(manifestToml));
+  const payloadName = payloadFileFor(spec.payloadKind);
+  const payload = await mustRead(join(request.source, payloadName), payloadName);
+  const extraFiles = new Map([
+    ...await readTree(join(request.source, ASSETS_DIR), ASSETS_DIR),
+    ...await readTree(join(request.source, MIGRATIONS_DIR), MIGRATIONS_DIR),
+  ]);
+  const packed = assembleBundle({
+    spec,
+    manifestToml,
+    payload,
+    extraFiles,
+    key: request.key,
+    sourceDateEpoch: request.sourceDateEpoch,
+    tool: `nx ${NX_VERSION}`,
+  });
+  const out = request.out ?? `${packed.name}.nxb`;
+  await publishTree(out, packed.files, request.force);
+  marker({ reporter }, `pkgr: built ${packed.name}@${packed.version}`);
+  if (packed.keyFingerprint) marker({ reporter }, `pkgr: signed key=${packed.keyFingerprint}`);
+  return {
+    name: packed.name,
+    version: packed.version,
+    out,
+    publisher: packed.publisher,
+    scheme: packed.keyFingerprint ? "nx-index" : "payload-only",
+    files: [...packed.files].map(([path, b]) => ({ path, size: b.length })).sort((a, b) =>
+      a.path < b.path ? -1 : 1
+    ),
+  };
+}

@@ -1,0 +1,45 @@
+/** `nx pkg verify` and `nx pkg inspect`: one read of the bundle, then pure verification. */
+import { readBundle } from "../store/bundle_reader.ts";
+import { loadTrust, type TrustState } from "../store/root.ts";
+import { planChallenge } from "../trust/challenge.ts";
+import { type VerifiedBundle, verifyBundle } from "../trust/verify.ts";
+import { NxError } from "../errors.ts";
+import { marker, type OpContext } from "./context.ts";
+
+export async function verifyAt(
+  bundlePath: string,
+  ctx: OpContext,
+  trust?: TrustState,
+): Promise<VerifiedBundle> {
+  const { policy, publishers } = trust ?? await loadTrust(ctx.paths);
+  const facts = await readBundle(bundlePath, (small) => planChallenge(small, publishers));
+  const verified = verifyBundle(facts, { policy, publishers, now: ctx.now }, bundlePath);
+  for (const w of verified.warnings) ctx.reporter.emit({ kind: "warning", ...w });
+  marker(ctx, "pkgr: verified ok");
+  return verified;
+}
+
+export interface InspectReport {
+  path: string;
+  verified: boolean;
+  /** The stable code verification failed with (absent when verified). */
+  code?: string;
+  message?: string;
+  bundle?: VerifiedBundle;
+}
+
+/** Like verify, but a verification failure is data, not an error. */
+export async function inspectAt(bundlePath: string, ctx: OpContext): Promise<InspectReport> {
+  const trust = await loadTrust(ctx.paths);
+  try {
+    const bundle = await verifyAt(bundlePath, { ...ctx, reporter: { emit() {} } }, trust);
+    return { path: bundlePath, verified: true, bundle };
+  } catch (e) {
+    if (!(e instanceof NxError) || e.exitClass !== "validation_reject") throw e;
+    // Show what can be shown: the same bundle read in audit-only mode, marked untrusted.
+    const audit = { ...trust, policy: { ...trust.policy, mode: "audit-only" as const } };
+    const bundle = await verifyAt(bundlePath, { ...ctx, reporter: { emit() {} } }, audit)
+      .catch(() => undefined);
+    return { path: bundlePath, verified: false, code: e.code, message: e.message, bundle };
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The state root: every path derives from one injected root directory. Holds the layout version
+ * (`pkg/root.json`) and the trust policy files (`pkg/policy.toml`, `pkg/publishers.toml`).
+ */
+import { join, resolve } from "node:path";
+import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
+import { z } from "zod";
+import { NxError } from "../errors.ts";
+import {
+  defaultPolicy,
+  emptyPublishers,
+  type Policy,
+  POLICY_VERSION,
+  PolicySchema,
+  type PublishersFile,
+  PublishersFileSchema,
+  PUBLISHERS_VERSION,
+} from "../trust/policy.ts";
+import { mkdirp, readFileOr, writeFileAtomic } from "./fs.ts";
+
+export const ROOT_FORMAT = "nx-state-root";
+export const ROOT_VERSION = 1;
+
+export interface RootPaths {
+  root: string;
+  pkg: string;
+  apps: string;
+  rootFile: string;
+  policyFile: string;
+  publishersFile: string;
+  registryDb: string;
+  journal: string;
+  lock: string;
+  staging: string;
+}
+
+export function rootPaths(root: string): RootPaths {
+  const pkg = join(root, "pkg");
+  return {
+    root,
+    pkg,
+    apps: join(root, "apps"),
+    rootFile: join(pkg, "root.json"),
+    policyFile: join(pkg, "policy.toml"),
+    publishersFile: join(pkg, "publishers.toml"),
+    registryDb: join(pkg, "registry.db"),
+    journal: join(pkg, "journal"),
+    lock: join(pkg, "lock"),
+    staging: join(pkg, "staging"),
+  };
+}
+
+/** `--root`, else `$NX_ROOT`, else `$XDG_STATE_HOME/nx/root` (default `~/.local/state/nx/root`). */
+export function resolveRootDir(flag: string | undefined, env: (name: string) => string | undefined): string {
+  const chosen = flag ?? env("NX_ROOT");
+  if (chosen) return resolve(chosen);
+  const state = env("XDG_STATE_HOME") ?? join(env("HOME") ?? Deno.cwd(), ".local", "state");
+  return join(state, "nx", "root");
+}
+
+const RootFileSchema = z.object({ format: z.literal(ROOT_FORMAT), version: z.number().int() });
+
+/** Refuses a root whose layout version nx does not know; a root without the file is new. */
+export async function checkRootVersion(paths: RootPaths): Promise<void> {
+  const bytes = await readFileOr(paths.rootFile, undefined);
+  if (bytes === undefined) return;
+  let parsed;
+  try {
+    parsed = RootFileSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed?.success) throw new NxError("root.invalid", `cannot read ${paths.rootFile}: malformed`);
+  if (parsed.data.version !== ROOT_VERSION) {
+    throw new NxError("root.unsupported_version", `cannot use root: layout version ${parsed.data.version}`, {
+      details: { version: parsed.data.version, supported: ROOT_VERSION },
+    });
+  }
+}
+
+/** Creates the root's skeleton (idempotent). */
+export async function initRoot(paths: RootPaths): Promise<void> {
+  await checkRootVersion(paths);
+  await mkdirp(paths.pkg);
+  await mkdirp(paths.apps);
+  if ((await readFileOr(paths.rootFile, undefined)) === undefined) {
+    const text = JSON.stringify({ format: ROOT_FORMAT, version: ROOT_VERSION }) + "\n";
+    await writeFileAtomic(paths.rootFile, new TextEncoder().encode(text));
+  }
+}
+
+async function loadToml<T extends { version: number }>(
+  path: string,
+  schema: z.ZodType<T>,
+  version: number,
+  fallback: T,
+): Promise<T> {
+  const bytes = await readFileOr(path, undefined);
+  if (bytes === undefined) return fallback;
+  let raw: unknown;
+  try {
+    raw = parseToml(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw new NxError("policy.invalid", `cannot parse ${path}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const v = (raw as { version?: unknown }).version;
+  if (typeof v === "number" && v !== version) {
+    throw new NxError("policy.unsupported_version", `cannot read ${path}: version ${v}`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new NxError("policy.invalid", `cannot read ${path}: ${z.prettifyError(parsed.error).split("\n")[0]}`);
+  }
+  return parsed.data;
+}
+
+export interface TrustState {
+  policy: Policy;
+  publishers: PublishersFile;
+}
+
+export async function loadTrust(paths: RootPaths): Promise<TrustState> {
+  await checkRootVersion(paths);
+  const policy = await loadToml(paths.policyFile, PolicySchema, POLICY_VERSION, defaultPolicy());
+  const publishers = await loadToml(
+    paths.publishersFile,
+    PublishersFileSchema,
+    PUBLISHERS_VERSION,
+    emptyPublishers(),
+  );
+  return { policy, publishers };
+}
+
+function tomlBytes(value: unknown, header: string): Uint8Array {
+  return new TextEncoder().encode(`# ${header}\n${stringifyToml(value as Record<string, unknown>)}\n`);
+}
+
+export async function savePolicy(paths: RootPaths, policy: Policy): Promise<void> {
+  await initRoot(paths);
+  await writeFileAtomic(paths.policyFile, tomlBytes(policy, "nx trust policy (nx pkg policy set)"));
+}
+
+export async function savePublishers(paths: RootPaths, file: PublishersFile): Promise<void> {
+  await initRoot(paths);
+  await writeFileAtomic(paths.publishersFile, tomlBytes(file, "trusted publishers (nx pkg trust add)"));
+}

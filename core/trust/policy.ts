@@ -1,0 +1,103 @@
+/**
+ * The trust policy of a state root: `pkg/publishers.toml` (upstream allowlist shape) and
+ * `pkg/policy.toml` (nx settings). Schemas, defaults and the publisher decision (pure).
+ */
+import { z } from "zod";
+import { fromHex, toHex } from "../bytes/hex.ts";
+import { fingerprint } from "./keys.ts";
+
+export const POLICY_VERSION = 1;
+export const PUBLISHERS_VERSION = 1;
+export const SUPPORTED_ALGS = ["ed25519"] as const;
+
+const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`));
+
+export const PublisherSchema = z.object({
+  id: hex(16),
+  name: z.string().max(64).optional(),
+  enabled: z.boolean(),
+  allowed_algs: z.array(z.string()),
+  /** Public keys (32 bytes, hex) this publisher signs with. */
+  keys: z.array(hex(32)),
+}).strict();
+export type Publisher = z.infer<typeof PublisherSchema>;
+
+export const PublishersFileSchema = z.object({
+  version: z.number().int(),
+  publishers: z.array(PublisherSchema).default([]),
+}).strict();
+export type PublishersFile = z.infer<typeof PublishersFileSchema>;
+
+export const POLICY_MODES = ["strict", "permissive", "audit-only"] as const;
+export type PolicyMode = typeof POLICY_MODES[number];
+
+export const PolicySchema = z.object({
+  version: z.number().int(),
+  /** strict: every policy deny fails; permissive (dev): publisher denies become warnings;
+   * audit-only: every policy.* finding (signatures too) becomes a warning. */
+  mode: z.enum(POLICY_MODES).default("strict"),
+  dev_mode: z.boolean().default(false),
+  allow_payload_only_signatures: z.boolean().default(false),
+  /** The SDK version this root provides (preflight: manifest minSdk ≤ sdk_version). */
+  sdk_version: z.string().default("1.0.0"),
+  /** "user" roots refuse system-role bundle types (shell, greeter, driver, …). */
+  root_role: z.enum(["system", "user"]).default("system"),
+  /** How many previous versions of each app are retained for rollback. */
+  retain_versions: z.number().int().min(0).max(16).default(2),
+  migration_max_steps: z.number().int().min(1).max(64).default(64),
+  migration_step_timeout_ms: z.number().int().min(100).max(60_000).default(4000),
+  /** Per-app quota for version content plus data, in MiB (0 = none). */
+  app_quota_mib: z.number().int().min(0).default(0),
+}).strict();
+export type Policy = z.infer<typeof PolicySchema>;
+
+export function defaultPolicy(): Policy {
+  return PolicySchema.parse({ version: POLICY_VERSION });
+}
+
+export function emptyPublishers(): PublishersFile {
+  return { version: PUBLISHERS_VERSION, publishers: [] };
+}
+
+export type DenyReason = "publisher_unknown" | "disabled" | "alg_unsupported" | "key_unknown";
+
+export type PublisherDecision =
+  | { allow: true; publisher: Publisher; key: Uint8Array }
+  | { allow: false; reason: DenyReason; publisher?: Publisher };
+
+/**
+ * The upstream decision, checks in upstream order: publisher_unknown, disabled, alg_unsupported,
+ * key_unknown. `key` is the signing key the bundle names; when absent (payload-only bundles) the
+ * publisher key whose fingerprint equals the publisher id is used.
+ */
+export function decidePublisher(
+  publishers: PublishersFile,
+  request: { publisherId: string; alg: string; key?: Uint8Array },
+): PublisherDecision {
+  // trust: publisher_unknown — the id must be listed
+  const publisher = publishers.publishers.find((p) => p.id === request.publisherId);
+  if (!publisher) return { allow: false, reason: "publisher_unknown" };
+  // trust: disabled — a listed but disabled publisher signs nothing
+  if (!publisher.enabled) return { allow: false, reason: "disabled", publisher };
+  // trust: alg_unsupported — both the publisher and nx must allow the algorithm
+  const algOk = publisher.allowed_algs.includes(request.alg) &&
+    (SUPPORTED_ALGS as readonly string[]).includes(request.alg);
+  if (!algOk) return { allow: false, reason: "alg_unsupported", publisher };
+  // trust: key_unknown — the signing key must be one of the publisher's keys
+  const wanted = request.key ? toHex(request.key) : undefined;
+  const keyHex = publisher.keys.find((k) =>
+    wanted ? k === wanted : fingerprint(fromHex(k)) === request.publisherId
+  );
+  if (!keyHex) return { allow: false, reason: "key_unknown", publisher };
+  return { allow: true, publisher, key: fromHex(keyHex) };
+}
+
+/** Adds or replaces a publisher entry keyed by id; the result is sorted by id. */
+export function withPublisher(file: PublishersFile, publisher: Publisher): PublishersFile {
+  const rest = file.publishers.filter((p) => p.id !== publisher.id);
+  return { ...file, publishers: [...rest, publisher].sort((a, b) => a.id < b.id ? -1 : 1) };
+}
+
+export function withoutPublisher(file: PublishersFile, id: string): PublishersFile {
+  return { ...file, publishers: file.publishers.filter((p) => p.id !== id) };
+}

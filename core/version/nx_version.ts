@@ -1,0 +1,1 @@
+export const NX_VERSION = "0.1.0";
