@@ -16,7 +16,9 @@ const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 
 export function demoCommand() {
   return withCommon(
-    new Command("demo").description("pack, verify and inspect the built-in `notes` fixture on a demo root"),
+    new Command("demo").description(
+      "pack, verify and inspect the built-in `notes` fixture on a demo root",
+    ),
   ).action((opts) =>
     runVerb({ ...opts, root: opts.root ?? ".nx-demo/root" }, async (ctx) => {
       const log = (line: string) => ctx.out.options.json || ctx.out.stderr(line);
@@ -37,7 +39,8 @@ export function demoCommand() {
       log(`packed ${packed.name}@${packed.version} → ${packed.out}`);
       const verified = await verifyAt(packed.out, ctx);
       return {
-        message: `demo ok: ${verified.manifest.name}@${verified.manifest.version} packed and verified`,
+        message:
+          `demo ok: ${verified.manifest.name}@${verified.manifest.version} packed and verified`,
         data: { root: ctx.paths.root, pack: packed, verify: verified },
         human: `verification: ok\n${renderBundle(packed.out, verified)}`,
       };

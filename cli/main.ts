@@ -21,10 +21,15 @@ export async function main(argv: string[]): Promise<void> {
     if (!(e instanceof CommanderError)) throw e;
     if (e.exitCode === 0) return; // --help, --version
     const out = Output.detect(argv.includes("--json"), false);
-    const code = e.code === "commander.unknownCommand" ? "usage.unknown_command" : "usage.invalid_argument";
+    const code = e.code === "commander.unknownCommand"
+      ? "usage.unknown_command"
+      : "usage.invalid_argument";
     const message = `cannot parse command line: ${e.message.replace(/^error: /, "")}`;
     if (!out.options.json) out.stderr(errors.join("").trimEnd().split("\n").slice(1).join("\n"));
-    Deno.exitCode = renderError(out, new NxError(code, message, { hint: "run with --help for usage" }));
+    Deno.exitCode = renderError(
+      out,
+      new NxError(code, message, { hint: "run with --help for usage" }),
+    );
   }
 }
 

@@ -6,7 +6,9 @@ import { renderBundle, renderFiles } from "./render/bundle.ts";
 export function inspectCommand() {
   return withCommon(
     new Command("inspect")
-      .description("show a bundle's manifest, digests, sizes and signer, and whether the root trusts it")
+      .description(
+        "show a bundle's manifest, digests, sizes and signer, and whether the root trusts it",
+      )
       .argument("<bundle>", "bundle directory (<name>.nxb)")
       .option("--files", "list every file with its size and SHA-256"),
   ).action((bundle, opts) =>

@@ -15,7 +15,10 @@ export function keygenCommand() {
       return {
         message: `created key ${r.name}, publisher ${r.publisher}`,
         data: r,
-        human: keyValues([["publisher", r.publisher], ["secret key", r.secretKey], ["public key", r.publicKey]]),
+        human: keyValues([["publisher", r.publisher], ["secret key", r.secretKey], [
+          "public key",
+          r.publicKey,
+        ]]),
       };
     })
   );

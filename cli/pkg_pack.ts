@@ -8,7 +8,10 @@ import { table } from "./render/text.ts";
 function sourceDateEpoch(): number {
   const text = Deno.env.get("SOURCE_DATE_EPOCH") ?? "0";
   if (!/^\d{1,12}$/.test(text)) {
-    throw new NxError("usage.invalid_argument", `cannot use SOURCE_DATE_EPOCH=${text}: not seconds`);
+    throw new NxError(
+      "usage.invalid_argument",
+      `cannot use SOURCE_DATE_EPOCH=${text}: not seconds`,
+    );
   }
   return Number(text);
 }
@@ -17,7 +20,10 @@ export function packCommand() {
   return withCommon(
     new Command("pack")
       .description("build a signed <name>.nxb bundle from a source directory holding manifest.toml")
-      .argument("<src>", "source directory: manifest.toml, payload.elf|payload.nxir, assets/, migrations/")
+      .argument(
+        "<src>",
+        "source directory: manifest.toml, payload.elf|payload.nxir, assets/, migrations/",
+      )
       .option("--key <file>", "secret key (PEM) that signs the payload and the file index")
       .option("--out <dir>", "output bundle directory (default: ./<name>.nxb)")
       .option("--force", "replace an existing output bundle"),
@@ -25,7 +31,13 @@ export function packCommand() {
     runVerb(opts, async (ctx) => {
       const key = opts.key ? await loadSecretKey(opts.key) : undefined;
       const r = await pack(
-        { source: src, out: opts.out, key, force: opts.force === true, sourceDateEpoch: sourceDateEpoch() },
+        {
+          source: src,
+          out: opts.out,
+          key,
+          force: opts.force === true,
+          sourceDateEpoch: sourceDateEpoch(),
+        },
         ctx.reporter,
       );
       const rows = r.files.map((f) => [String(f.size), f.path]);

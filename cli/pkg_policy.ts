@@ -6,12 +6,16 @@ import { keyValues } from "./render/text.ts";
 
 function renderPolicy(p: Policy): string {
   return keyValues(
-    Object.entries(p).map(([k, v]) => [k.replaceAll("_", "-"), typeof v === "boolean" ? (v ? "on" : "off") : v]),
+    Object.entries(p).map((
+      [k, v],
+    ) => [k.replaceAll("_", "-"), typeof v === "boolean" ? (v ? "on" : "off") : v]),
   );
 }
 
 export function policyCommand() {
-  const policy = new Command("policy").description("show or change the root's policy (pkg/policy.toml)");
+  const policy = new Command("policy").description(
+    "show or change the root's policy (pkg/policy.toml)",
+  );
   policy.addCommand(
     withCommon(new Command("show").description("print the policy in force")).action((opts) =>
       runVerb(opts, async (ctx) => {

@@ -8,12 +8,22 @@ function renderPublishers(publishers: Publisher[]): string {
   if (publishers.length === 0) return "no trusted publishers";
   return table(
     ["id", "name", "enabled", "algs", "keys"],
-    publishers.map((p) => [p.id, p.name ?? "-", p.enabled ? "yes" : "no", p.allowed_algs.join(","), String(p.keys.length)]),
+    publishers.map((
+      p,
+    ) => [
+      p.id,
+      p.name ?? "-",
+      p.enabled ? "yes" : "no",
+      p.allowed_algs.join(","),
+      String(p.keys.length),
+    ]),
   );
 }
 
 export function trustCommand() {
-  const trust = new Command("trust").description("manage the root's trusted publishers (pkg/publishers.toml)");
+  const trust = new Command("trust").description(
+    "manage the root's trusted publishers (pkg/publishers.toml)",
+  );
   trust.addCommand(
     withCommon(
       new Command("add")
@@ -36,11 +46,18 @@ export function trustCommand() {
   );
   trust.addCommand(
     withCommon(
-      new Command("remove").description("stop trusting a publisher").argument("<id>", "publisher id or name"),
+      new Command("remove").description("stop trusting a publisher").argument(
+        "<id>",
+        "publisher id or name",
+      ),
     ).action((id, opts) =>
       runVerb(opts, async (ctx) => {
         const p = await trustRemove(ctx.paths, id);
-        return { message: `removed publisher ${p.id}`, data: p, human: `removed publisher ${p.id}` };
+        return {
+          message: `removed publisher ${p.id}`,
+          data: p,
+          human: `removed publisher ${p.id}`,
+        };
       })
     ),
   );

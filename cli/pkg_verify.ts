@@ -6,7 +6,9 @@ import { renderBundle } from "./render/bundle.ts";
 export function verifyCommand() {
   return withCommon(
     new Command("verify")
-      .description("verify a bundle's structure, digests, signatures and publisher against the root's policy")
+      .description(
+        "verify a bundle's structure, digests, signatures and publisher against the root's policy",
+      )
       .argument("<bundle>", "bundle directory (<name>.nxb)"),
   ).action((bundle, opts) =>
     runVerb(opts, async (ctx) => {

@@ -16,7 +16,16 @@ export function buildProgram(): Command {
     .version(NX_VERSION, "-V, --version")
     .showHelpAfterError("(run with --help for usage)");
   const pkg = new Command("pkg").description("bundles, trust policy and the app lifecycle");
-  for (const verb of [keygenCommand(), packCommand(), inspectCommand(), verifyCommand(), trustCommand(), policyCommand()]) {
+  for (
+    const verb of [
+      keygenCommand(),
+      packCommand(),
+      inspectCommand(),
+      verifyCommand(),
+      trustCommand(),
+      policyCommand(),
+    ]
+  ) {
     pkg.addCommand(verb);
   }
   program.addCommand(pkg);

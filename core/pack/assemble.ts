@@ -75,7 +75,9 @@ function missing(field: string): never {
 }
 
 function invalid(field: string, reason: string): never {
-  throw new NxError("pack.invalid_field", `invalid field \`${field}\`: ${reason}`, { details: { field } });
+  throw new NxError("pack.invalid_field", `invalid field \`${field}\`: ${reason}`, {
+    details: { field },
+  });
 }
 
 function checkSources(input: PackInput): void {
@@ -87,12 +89,18 @@ function checkSources(input: PackInput): void {
       invalid("migrations", `${step.from} → ${step.to} must be strict SemVer`);
     }
     if (!step.script.startsWith(`${MIGRATIONS_DIR}/`) || !input.extraFiles.has(step.script)) {
-      throw new NxError("pack.missing_input", `cannot pack migration: ${step.script} is not in migrations/`);
+      throw new NxError(
+        "pack.missing_input",
+        `cannot pack migration: ${step.script} is not in migrations/`,
+      );
     }
   }
   for (const r of input.spec.resources) {
     if (isSafeRelativePath(r.path) && !input.extraFiles.has(r.path)) {
-      throw new NxError("pack.missing_input", `cannot pack resource: ${r.path} is not in the source`);
+      throw new NxError(
+        "pack.missing_input",
+        `cannot pack resource: ${r.path} is not in the source`,
+      );
     }
   }
 }

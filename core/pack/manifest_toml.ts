@@ -36,7 +36,9 @@ export interface PackSpec {
 }
 
 function missing(field: string): never {
-  throw new NxError("pack.missing_field", `missing required field \`${field}\``, { details: { field } });
+  throw new NxError("pack.missing_field", `missing required field \`${field}\``, {
+    details: { field },
+  });
 }
 
 function invalid(field: string, reason: string): never {
@@ -96,15 +98,22 @@ export function parseManifestToml(text: string): PackSpec {
   try {
     t = parseToml(text) as Table;
   } catch (e) {
-    throw new NxError("pack.invalid_field", `cannot parse manifest.toml: ${(e as Error).message.split("\n")[0]}`);
+    throw new NxError(
+      "pack.invalid_field",
+      `cannot parse manifest.toml: ${(e as Error).message.split("\n")[0]}`,
+    );
   }
   const payloadKindText = str(t, "payload_kind", false) ?? "elf";
   const payloadKind = PAYLOAD_KIND_KEYS[payloadKindText];
   if (!payloadKind) invalid("payload_kind", "must be `elf` or `ui-program`");
   const bundleType = (str(t, "bundle_type", false) ?? "app") as BundleType;
-  if (!BUNDLE_TYPES.includes(bundleType)) invalid("bundle_type", `must be one of ${BUNDLE_TYPES.join(", ")}`);
+  if (!BUNDLE_TYPES.includes(bundleType)) {
+    invalid("bundle_type", `must be one of ${BUNDLE_TYPES.join(", ")}`);
+  }
   const publisher = str(t, "publisher", false);
-  if (publisher !== undefined && !isHex(publisher, 16)) invalid("publisher", "must be 32 hex characters");
+  if (publisher !== undefined && !isHex(publisher, 16)) {
+    invalid("publisher", "must be 32 hex characters");
+  }
   const sig = str(t, "sig", false);
   if (sig !== undefined && !isHex(sig, 64)) invalid("sig", "must be 128 hex characters");
   const exports = tableList(t, "exports").map((e) => {

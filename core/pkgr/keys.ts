@@ -19,7 +19,11 @@ export interface KeygenResult {
   publicKey: string;
 }
 
-export async function keygen(outDir: string, name: string, seed?: Uint8Array): Promise<KeygenResult> {
+export async function keygen(
+  outDir: string,
+  name: string,
+  seed?: Uint8Array,
+): Promise<KeygenResult> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
     throw new NxError("usage.invalid_argument", `cannot use key name \`${name}\``);
   }
@@ -36,7 +40,9 @@ export async function keygen(outDir: string, name: string, seed?: Uint8Array): P
 
 async function readKeyText(path: string): Promise<string> {
   const bytes = await readFileOr(path, undefined);
-  if (bytes === undefined) throw new NxError("key.not_found", `cannot read key: ${path} does not exist`);
+  if (bytes === undefined) {
+    throw new NxError("key.not_found", `cannot read key: ${path} does not exist`);
+  }
   return new TextDecoder().decode(bytes);
 }
 

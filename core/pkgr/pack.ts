@@ -29,7 +29,9 @@ export interface PackResult {
 
 async function mustRead(path: string, what: string): Promise<Uint8Array> {
   const bytes = await readFileOr(path, undefined);
-  if (bytes === undefined) throw new NxError("pack.missing_input", `cannot pack: ${what} not found at ${path}`);
+  if (bytes === undefined) {
+    throw new NxError("pack.missing_input", `cannot pack: ${what} not found at ${path}`);
+  }
   return bytes;
 }
 

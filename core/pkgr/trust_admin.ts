@@ -44,7 +44,9 @@ export async function trustAdd(paths: RootPaths, req: TrustAddRequest): Promise<
 export async function trustRemove(paths: RootPaths, id: string): Promise<Publisher> {
   const { publishers } = await loadTrust(paths);
   const existing = publishers.publishers.find((p) => p.id === id || p.name === id);
-  if (!existing) throw new NxError("policy.publisher_unknown", `cannot remove publisher ${id}: not trusted`);
+  if (!existing) {
+    throw new NxError("policy.publisher_unknown", `cannot remove publisher ${id}: not trusted`);
+  }
   await savePublishers(paths, withoutPublisher(publishers, existing.id));
   return existing;
 }

@@ -7,13 +7,15 @@ import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
 import { NxError } from "../errors.ts";
 import type { BundleFacts, ChallengeRequest, EntryFact, FileFact } from "../bundle/facts.ts";
-import { CAPS, capFor, isKeptInMemory, isSafeRelativePath } from "../bundle/layout.ts";
+import { capFor, CAPS, isKeptInMemory, isSafeRelativePath } from "../bundle/layout.ts";
 import { toHex } from "../bytes/hex.ts";
 import { ioError } from "./fs.ts";
 
 export const READ_CHUNK = 1024 * 1024;
 
-export type ChallengePlanner = (small: ReadonlyMap<string, Uint8Array>) => ChallengeRequest | undefined;
+export type ChallengePlanner = (
+  small: ReadonlyMap<string, Uint8Array>,
+) => ChallengeRequest | undefined;
 
 function entryType(info: Deno.FileInfo): EntryFact["type"] {
   if (info.isSymlink) return "symlink";
@@ -56,7 +58,8 @@ async function walk(root: string): Promise<{ entries: EntryFact[]; limitHit: boo
 
 /** A file is read only when its structure is acceptable; verification rejects the rest. */
 function readable(e: EntryFact): boolean {
-  return e.type === "file" && e.nlink === 1 && isSafeRelativePath(e.path) && e.size <= capFor(e.path);
+  return e.type === "file" && e.nlink === 1 && isSafeRelativePath(e.path) &&
+    e.size <= capFor(e.path);
 }
 
 interface StreamResult {
@@ -76,11 +79,15 @@ async function readOne(
   const file = await Deno.open(full, { read: true });
   try {
     const info = await file.stat();
-    if (!info.isFile || info.ino !== before.ino || info.dev !== before.dev || info.size !== entry.size) {
+    if (
+      !info.isFile || info.ino !== before.ino || info.dev !== before.dev || info.size !== entry.size
+    ) {
       throw new NxError("io.failed", `cannot read ${entry.path}: it changed while being read`);
     }
     const sha256 = createHash("sha256");
-    let sha512: Hash | undefined = challengePrefix ? createHash("sha512").update(challengePrefix) : undefined;
+    let sha512: Hash | undefined = challengePrefix
+      ? createHash("sha512").update(challengePrefix)
+      : undefined;
     const kept = keep ? new Uint8Array(entry.size) : undefined;
     const head = new Uint8Array(Math.min(16, entry.size));
     const buffer = new Uint8Array(Math.min(READ_CHUNK, Math.max(entry.size, 1)));
@@ -98,7 +105,9 @@ async function readOne(
       kept?.set(chunk, offset);
       offset += n;
     }
-    if (offset !== entry.size) throw new NxError("io.failed", `cannot read ${entry.path}: it shrank`);
+    if (offset !== entry.size) {
+      throw new NxError("io.failed", `cannot read ${entry.path}: it shrank`);
+    }
     const digest = sha512 ? new Uint8Array(sha512.digest()) : undefined;
     sha512 = undefined;
     return {
@@ -110,7 +119,10 @@ async function readOne(
   }
 }
 
-export async function readBundle(path: string, planChallenge: ChallengePlanner): Promise<BundleFacts> {
+export async function readBundle(
+  path: string,
+  planChallenge: ChallengePlanner,
+): Promise<BundleFacts> {
   const rootType = await rootTypeOf(path);
   const facts: BundleFacts = { rootType, entries: [], walkLimitHit: false, files: {} };
   if (rootType !== "dir") return facts;
@@ -131,7 +143,9 @@ export async function readBundle(path: string, planChallenge: ChallengePlanner):
       const prefix = challenge?.path === entry.path ? challenge.prefix : undefined;
       const { fact, sha512 } = await readOne(path, entry, false, prefix);
       facts.files[entry.path] = fact;
-      if (prefix && sha512) facts.challenge = { path: entry.path, prefixHex: toHex(prefix), sha512 };
+      if (prefix && sha512) {
+        facts.challenge = { path: entry.path, prefixHex: toHex(prefix), sha512 };
+      }
     }
     return facts;
   } catch (e) {

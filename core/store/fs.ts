@@ -10,10 +10,14 @@ export function ioError(action: string, path: string, e: unknown): NxError {
   if (e instanceof NxError) return e;
   const message = e instanceof Error ? e.message : String(e);
   const noSpace = /ENOSPC|No space left|os error 28/i.test(message);
-  return new NxError(noSpace ? "io.no_space" : "io.failed", `cannot ${action} ${path}: ${message}`, {
-    details: { path },
-    cause: e,
-  });
+  return new NxError(
+    noSpace ? "io.no_space" : "io.failed",
+    `cannot ${action} ${path}: ${message}`,
+    {
+      details: { path },
+      cause: e,
+    },
+  );
 }
 
 export async function exists(path: string): Promise<boolean> {
@@ -89,4 +93,3 @@ export async function removeTree(path: string): Promise<void> {
     if (!(e instanceof Deno.errors.NotFound)) throw ioError("remove", path, e);
   }
 }
-

@@ -12,9 +12,9 @@ import {
   type Policy,
   POLICY_VERSION,
   PolicySchema,
+  PUBLISHERS_VERSION,
   type PublishersFile,
   PublishersFileSchema,
-  PUBLISHERS_VERSION,
 } from "../trust/policy.ts";
 import { mkdirp, readFileOr, writeFileAtomic } from "./fs.ts";
 
@@ -51,7 +51,10 @@ export function rootPaths(root: string): RootPaths {
 }
 
 /** `--root`, else `$NX_ROOT`, else `$XDG_STATE_HOME/nx/root` (default `~/.local/state/nx/root`). */
-export function resolveRootDir(flag: string | undefined, env: (name: string) => string | undefined): string {
+export function resolveRootDir(
+  flag: string | undefined,
+  env: (name: string) => string | undefined,
+): string {
   const chosen = flag ?? env("NX_ROOT");
   if (chosen) return resolve(chosen);
   const state = env("XDG_STATE_HOME") ?? join(env("HOME") ?? Deno.cwd(), ".local", "state");
@@ -70,11 +73,17 @@ export async function checkRootVersion(paths: RootPaths): Promise<void> {
   } catch {
     parsed = undefined;
   }
-  if (!parsed?.success) throw new NxError("root.invalid", `cannot read ${paths.rootFile}: malformed`);
+  if (!parsed?.success) {
+    throw new NxError("root.invalid", `cannot read ${paths.rootFile}: malformed`);
+  }
   if (parsed.data.version !== ROOT_VERSION) {
-    throw new NxError("root.unsupported_version", `cannot use root: layout version ${parsed.data.version}`, {
-      details: { version: parsed.data.version, supported: ROOT_VERSION },
-    });
+    throw new NxError(
+      "root.unsupported_version",
+      `cannot use root: layout version ${parsed.data.version}`,
+      {
+        details: { version: parsed.data.version, supported: ROOT_VERSION },
+      },
+    );
   }
 }
 
@@ -101,7 +110,10 @@ async function loadToml<T extends { version: number }>(
   try {
     raw = parseToml(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (e) {
-    throw new NxError("policy.invalid", `cannot parse ${path}: ${(e as Error).message.split("\n")[0]}`);
+    throw new NxError(
+      "policy.invalid",
+      `cannot parse ${path}: ${(e as Error).message.split("\n")[0]}`,
+    );
   }
   const v = (raw as { version?: unknown }).version;
   if (typeof v === "number" && v !== version) {
@@ -109,7 +121,10 @@ async function loadToml<T extends { version: number }>(
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    throw new NxError("policy.invalid", `cannot read ${path}: ${z.prettifyError(parsed.error).split("\n")[0]}`);
+    throw new NxError(
+      "policy.invalid",
+      `cannot read ${path}: ${z.prettifyError(parsed.error).split("\n")[0]}`,
+    );
   }
   return parsed.data;
 }
@@ -132,7 +147,9 @@ export async function loadTrust(paths: RootPaths): Promise<TrustState> {
 }
 
 function tomlBytes(value: unknown, header: string): Uint8Array {
-  return new TextEncoder().encode(`# ${header}\n${stringifyToml(value as Record<string, unknown>)}\n`);
+  return new TextEncoder().encode(
+    `# ${header}\n${stringifyToml(value as Record<string, unknown>)}\n`,
+  );
 }
 
 export async function savePolicy(paths: RootPaths, policy: Policy): Promise<void> {
@@ -142,5 +159,8 @@ export async function savePolicy(paths: RootPaths, policy: Policy): Promise<void
 
 export async function savePublishers(paths: RootPaths, file: PublishersFile): Promise<void> {
   await initRoot(paths);
-  await writeFileAtomic(paths.publishersFile, tomlBytes(file, "trusted publishers (nx pkg trust add)"));
+  await writeFileAtomic(
+    paths.publishersFile,
+    tomlBytes(file, "trusted publishers (nx pkg trust add)"),
+  );
 }

@@ -4,7 +4,11 @@ import { NxError } from "../errors.ts";
 import { exists, fsyncDir, ioError, mkdirp, removeTree } from "./fs.ts";
 
 /** Writes every file (fsynced), then fsyncs every directory bottom-up. */
-export async function writeTree(dir: string, files: ReadonlyMap<string, Uint8Array>, mode = 0o644): Promise<void> {
+export async function writeTree(
+  dir: string,
+  files: ReadonlyMap<string, Uint8Array>,
+  mode = 0o644,
+): Promise<void> {
   const dirs = new Set<string>([dir]);
   for (const [rel, bytes] of files) {
     const path = join(dir, rel);

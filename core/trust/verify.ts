@@ -29,8 +29,8 @@ import {
 } from "../bundle/index_format.ts";
 import {
   manifestBinding,
-  type MigrationStep,
   MigrationsFileSchema,
+  type MigrationStep,
   ReproSchema,
   SbomSchema,
 } from "../bundle/meta.ts";
@@ -89,9 +89,13 @@ function parseJson<T>(
 ): T {
   const parsed = schema.safeParse(bytes === undefined ? undefined : parseJsonOrUndefined(bytes));
   if (!parsed.success) {
-    throw new NxError(code, `cannot parse ${path}: ${z.prettifyError(parsed.error).split("\n")[0]}`, {
-      details: { path },
-    });
+    throw new NxError(
+      code,
+      `cannot parse ${path}: ${z.prettifyError(parsed.error).split("\n")[0]}`,
+      {
+        details: { path },
+      },
+    );
   }
   return parsed.data;
 }
@@ -134,9 +138,13 @@ function checkAgainstIndex(facts: BundleFacts, entries: IndexEntry[]): void {
   for (const entry of entries) {
     const file = facts.files[entry.path];
     if (!file) {
-      throw new NxError("integrity.file_missing", `cannot verify bundle: ${entry.path} is missing`, {
-        details: { path: entry.path },
-      });
+      throw new NxError(
+        "integrity.file_missing",
+        `cannot verify bundle: ${entry.path} is missing`,
+        {
+          details: { path: entry.path },
+        },
+      );
     }
     if (file.size !== entry.size || file.sha256 !== entry.sha256) {
       const code = MISMATCH_CODE[entry.path] ?? "integrity.file_digest_mismatch";
@@ -150,9 +158,13 @@ function checkAgainstIndex(facts: BundleFacts, entries: IndexEntry[]): void {
     const ours = entry.path === INDEX_FILE || entry.path === INDEX_SIG_FILE;
     const known = entry.type === "dir" ? dirs.has(entry.path) : listed.has(entry.path);
     if (!ours && !known) {
-      throw new NxError("integrity.file_added", `cannot verify bundle: ${entry.path} is not signed`, {
-        details: { path: entry.path },
-      });
+      throw new NxError(
+        "integrity.file_added",
+        `cannot verify bundle: ${entry.path} is not signed`,
+        {
+          details: { path: entry.path },
+        },
+      );
     }
   }
 }
@@ -207,11 +219,17 @@ function checkPayloadSignature(
   const signature = fromHex(view.signature);
   // trust: an all-zero signature field is how upstream marks an unsigned bundle
   if (signature.every((b) => b === 0)) {
-    findings.policy("policy.unsigned", "cannot verify payload: the bundle is unsigned", "audit-only");
+    findings.policy(
+      "policy.unsigned",
+      "cannot verify payload: the bundle is unsigned",
+      "audit-only",
+    );
     return;
   }
   const c = facts.challenge;
-  if (!c || c.path !== payload.path || c.prefixHex !== toHex(signature.subarray(0, 32)) + toHex(key)) {
+  if (
+    !c || c.path !== payload.path || c.prefixHex !== toHex(signature.subarray(0, 32)) + toHex(key)
+  ) {
     throw new NxError("internal.unexpected", "cannot verify payload: challenge was not streamed");
   }
   // trust: the upstream payload signature (manifest.signature) must verify with the same key
@@ -222,24 +240,44 @@ function checkPayloadSignature(
 
 function checkMeta(facts: BundleFacts, raw: Manifest): MigrationStep[] {
   parseJson(facts.files[SBOM_FILE]?.bytes, SbomSchema, "bundle.invalid_meta", SBOM_FILE);
-  const repro = parseJson(facts.files[REPRO_FILE]?.bytes, ReproSchema, "bundle.invalid_meta", REPRO_FILE);
+  const repro = parseJson(
+    facts.files[REPRO_FILE]?.bytes,
+    ReproSchema,
+    "bundle.invalid_meta",
+    REPRO_FILE,
+  );
   requireVersion(repro.schema_version, REPRO_FILE);
   // trust: repro.env.json names the manifest it belongs to (binding = manifest minus reproDigest)
-  if (repro.manifest_binding_sha256 !== undefined && repro.manifest_binding_sha256 !== manifestBinding(raw)) {
-    throw new NxError("integrity.binding_mismatch", "cannot verify repro record: bound to another manifest");
+  if (
+    repro.manifest_binding_sha256 !== undefined &&
+    repro.manifest_binding_sha256 !== manifestBinding(raw)
+  ) {
+    throw new NxError(
+      "integrity.binding_mismatch",
+      "cannot verify repro record: bound to another manifest",
+    );
   }
   for (const r of raw.resources) requireFile(facts, r.path);
   if (!facts.files[MIGRATIONS_FILE]) return [];
-  const file = parseJson(facts.files[MIGRATIONS_FILE].bytes, MigrationsFileSchema, "bundle.invalid_migrations", MIGRATIONS_FILE);
+  const file = parseJson(
+    facts.files[MIGRATIONS_FILE].bytes,
+    MigrationsFileSchema,
+    "bundle.invalid_migrations",
+    MIGRATIONS_FILE,
+  );
   requireVersion(file.version, MIGRATIONS_FILE);
   for (const step of file.steps) {
     const ok = isStrictSemver(step.from) && isStrictSemver(step.to) &&
       step.script.startsWith(`${MIGRATIONS_DIR}/`) && isSafeRelativePath(step.script) &&
       facts.files[step.script] !== undefined;
     if (!ok) {
-      throw new NxError("bundle.invalid_migrations", `cannot accept migration ${step.from} → ${step.to}`, {
-        details: { step },
-      });
+      throw new NxError(
+        "bundle.invalid_migrations",
+        `cannot accept migration ${step.from} → ${step.to}`,
+        {
+          details: { step },
+        },
+      );
     }
   }
   return file.steps;
@@ -251,18 +289,34 @@ function indexedFiles(facts: BundleFacts): IndexEntry[] {
     .sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
-function verifyNxIndexed(facts: BundleFacts, ctx: VerifyContext, findings: Findings): VerifiedBundle {
+function verifyNxIndexed(
+  facts: BundleFacts,
+  ctx: VerifyContext,
+  findings: Findings,
+): VerifiedBundle {
   const indexBytes = facts.files[INDEX_FILE]?.bytes;
   const sigBytes = facts.files[INDEX_SIG_FILE]?.bytes;
-  if (!indexBytes) throw new NxError("integrity.index_invalid", `cannot verify bundle: ${INDEX_FILE} is missing`);
+  if (!indexBytes) {
+    throw new NxError("integrity.index_invalid", `cannot verify bundle: ${INDEX_FILE} is missing`);
+  }
   const sig = parseJson(sigBytes, IndexSigSchema, "integrity.index_invalid", INDEX_SIG_FILE);
   requireVersion(sig.version, INDEX_SIG_FILE);
   const signingKey = fromHex(sig.key);
-  const decision = decidePublisher(ctx.publishers, { publisherId: sig.publisher, alg: sig.alg, key: signingKey });
+  const decision = decidePublisher(ctx.publishers, {
+    publisherId: sig.publisher,
+    alg: sig.alg,
+    key: signingKey,
+  });
   if (!decision.allow) {
-    findings.policy(`policy.${decision.reason}`, `cannot trust publisher ${sig.publisher}: ${decision.reason}`, "permissive");
+    findings.policy(
+      `policy.${decision.reason}`,
+      `cannot trust publisher ${sig.publisher}: ${decision.reason}`,
+      "permissive",
+    );
     // trust: without a trusted key only an algorithm nx implements can still be checked
-    if (sig.alg !== "ed25519") throw new NxError("policy.alg_unsupported", `cannot verify ${sig.alg} signatures`);
+    if (sig.alg !== "ed25519") {
+      throw new NxError("policy.alg_unsupported", `cannot verify ${sig.alg} signatures`);
+    }
   }
   // trust: the index signature covers the exact bytes of meta/index.json (domain-separated)
   if (!verifyStrict(fromHex(sig.signature), indexSigningMessage(indexBytes), signingKey)) {
@@ -274,28 +328,57 @@ function verifyNxIndexed(facts: BundleFacts, ctx: VerifyContext, findings: Findi
   // Authenticated from here on: the manifest is in the signed index.
   const { raw, view } = decodeAndValidate(facts);
   if (view.publisher !== sig.publisher) {
-    throw new NxError("policy.publisher_mismatch", "cannot verify bundle: manifest.publisher differs from the signer");
+    throw new NxError(
+      "policy.publisher_mismatch",
+      "cannot verify bundle: manifest.publisher differs from the signer",
+    );
   }
   const payload = checkManifestDigests(facts, view);
   checkPayloadSignature(facts, view, signingKey, payload, findings);
   const migrations = checkMeta(facts, raw);
-  return result(view, "nx-index", sig.publisher, signingKey, decision.allow, facts, migrations, findings);
+  return result(
+    view,
+    "nx-index",
+    sig.publisher,
+    signingKey,
+    decision.allow,
+    facts,
+    migrations,
+    findings,
+  );
 }
 
-function verifyPayloadOnly(facts: BundleFacts, ctx: VerifyContext, findings: Findings): VerifiedBundle {
-  if (facts.files[INDEX_FILE]) throw new NxError("integrity.index_invalid", `cannot verify bundle: ${INDEX_SIG_FILE} is missing`);
+function verifyPayloadOnly(
+  facts: BundleFacts,
+  ctx: VerifyContext,
+  findings: Findings,
+): VerifiedBundle {
+  if (facts.files[INDEX_FILE]) {
+    throw new NxError(
+      "integrity.index_invalid",
+      `cannot verify bundle: ${INDEX_SIG_FILE} is missing`,
+    );
+  }
   // trust: payload-only bundles leave the manifest unsigned; accepted only when the policy says so
   if (!ctx.policy.allow_payload_only_signatures) {
-    findings.policy("policy.payload_only_signature", "cannot verify bundle: only the payload is signed", "audit-only");
+    findings.policy(
+      "policy.payload_only_signature",
+      "cannot verify bundle: only the payload is signed",
+      "audit-only",
+    );
   }
   const { raw, view } = decodeAndValidate(facts);
   const payload = checkManifestDigests(facts, view);
   // trust: with nothing binding them, files beyond the upstream four are refused
   for (const entry of facts.entries) {
     if (entry.type === "file" && !UPSTREAM_FILES.has(entry.path) && entry.path !== payload.path) {
-      throw new NxError("integrity.file_added", `cannot verify bundle: ${entry.path} is not signed`, {
-        details: { path: entry.path },
-      });
+      throw new NxError(
+        "integrity.file_added",
+        `cannot verify bundle: ${entry.path} is not signed`,
+        {
+          details: { path: entry.path },
+        },
+      );
     }
   }
   const decision = decidePublisher(ctx.publishers, { publisherId: view.publisher, alg: "ed25519" });
@@ -307,7 +390,16 @@ function verifyPayloadOnly(facts: BundleFacts, ctx: VerifyContext, findings: Fin
   const key = payloadKeyFor(undefined, view.publisher, ctx.publishers);
   if (key) checkPayloadSignature(facts, view, key, payload, findings);
   const migrations = checkMeta(facts, raw);
-  return result(view, "payload-only", view.publisher, key, decision.allow, facts, migrations, findings);
+  return result(
+    view,
+    "payload-only",
+    view.publisher,
+    key,
+    decision.allow,
+    facts,
+    migrations,
+    findings,
+  );
 }
 
 function result(
@@ -324,7 +416,11 @@ function result(
   return {
     manifest: view,
     scheme,
-    signer: { publisher, key: key ? fingerprint(key) : "", trusted: trusted && findings.warnings.length === 0 },
+    signer: {
+      publisher,
+      key: key ? fingerprint(key) : "",
+      trusted: trusted && findings.warnings.length === 0,
+    },
     files,
     totalSize: files.reduce((n, f) => n + f.size, 0),
     migrations,
@@ -332,7 +428,11 @@ function result(
   };
 }
 
-export function verifyBundle(facts: BundleFacts, ctx: VerifyContext, displayPath: string): VerifiedBundle {
+export function verifyBundle(
+  facts: BundleFacts,
+  ctx: VerifyContext,
+  displayPath: string,
+): VerifiedBundle {
   checkStructure(facts, displayPath);
   requireFile(facts, MANIFEST_FILE);
   const findings = new Findings(ctx.policy.mode);

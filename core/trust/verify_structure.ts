@@ -1,6 +1,6 @@
 /** Structural rules for a bundle directory, decided from the reader's facts. */
 import { NxError } from "../errors.ts";
-import { CAPS, capFor, isSafeRelativePath } from "../bundle/layout.ts";
+import { capFor, CAPS, isSafeRelativePath } from "../bundle/layout.ts";
 import type { BundleFacts } from "../bundle/facts.ts";
 
 export function checkStructure(facts: BundleFacts, displayPath: string): void {
@@ -9,7 +9,10 @@ export function checkStructure(facts: BundleFacts, displayPath: string): void {
     throw new NxError("bundle.not_found", `cannot read bundle: ${displayPath} does not exist`);
   }
   if (facts.rootType !== "dir") {
-    throw new NxError("bundle.not_directory", `cannot read bundle: ${displayPath} is not a directory`);
+    throw new NxError(
+      "bundle.not_directory",
+      `cannot read bundle: ${displayPath} is not a directory`,
+    );
   }
   // trust: bounded walk — more files or deeper nesting than the caps is refused outright
   if (facts.walkLimitHit) {

@@ -1,0 +1,127 @@
+/** Shared test helpers: run the real CLI as a subprocess, temp roots, fixture copies. */
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { cp } from "node:fs/promises";
+import { createHash } from "node:crypto";
+
+export const REPO = fileURLToPath(new URL("..", import.meta.url));
+export const FIXTURES = join(REPO, "fixtures");
+export const DENO = Deno.execPath();
+export const NX_PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-ffi",
+  "--allow-sys",
+  "--allow-run",
+  "--allow-net",
+];
+
+export interface NxRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** The parsed envelope when stdout is one JSON line. */
+  // deno-lint-ignore no-explicit-any
+  json?: { ok: boolean; class: string; code: string; message: string; data?: any };
+}
+
+export interface NxOptions {
+  root?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+  stdin?: string;
+}
+
+/** Runs `nx <args>` from source exactly as users do (`deno run cli/main.ts`). */
+export async function nx(args: string[], options: NxOptions = {}): Promise<NxRun> {
+  const rootArgs = options.root ? ["--root", options.root] : [];
+  const command = new Deno.Command(DENO, {
+    args: ["run", ...NX_PERMISSIONS, join(REPO, "cli", "main.ts"), ...args, ...rootArgs],
+    cwd: options.cwd ?? REPO,
+    env: { NO_COLOR: "1", NX_MARKERS: "", ...options.env },
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = command.spawn();
+  if (options.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(options.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  let json;
+  if (args.includes("--json")) {
+    try {
+      json = JSON.parse(stdout);
+    } catch {
+      json = undefined;
+    }
+  }
+  return { code: out.code, stdout, stderr, json };
+}
+
+export async function tempDir(prefix = "nx-test-"): Promise<string> {
+  return await Deno.makeTempDir({ prefix });
+}
+
+/** A fresh copy of a committed fixture bundle, e.g. "notes-1.0.0", as `<dir>/<name>.nxb`. */
+export async function copyFixture(id: string, dir?: string): Promise<string> {
+  const parent = dir ?? await tempDir();
+  const target = join(parent, `${id.split("-")[0]}.nxb`);
+  await cp(join(FIXTURES, "bundles", `${id}.nxb`), target, { recursive: true });
+  return target;
+}
+
+/** A root whose policy trusts the fixture publishers named (default: dev). */
+export async function trustedRoot(keys: string[] = ["dev"]): Promise<string> {
+  const root = join(await tempDir(), "root");
+  for (const key of keys) {
+    const r = await nx([
+      "pkg",
+      "trust",
+      "add",
+      join(FIXTURES, "keys", `${key}.pub`),
+      "--name",
+      key,
+      "--json",
+    ], { root });
+    if (r.code !== 0) throw new Error(`trust add failed: ${r.stdout}${r.stderr}`);
+  }
+  return root;
+}
+
+/** Every entry below `dir` with its SHA-256 (or link target), for "nothing was written" checks. */
+export async function snapshotTree(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const visit = async (abs: string, rel: string) => {
+    let entries;
+    try {
+      entries = Deno.readDir(abs);
+      for await (const e of entries) {
+        const path = rel ? `${rel}/${e.name}` : e.name;
+        const full = join(abs, e.name);
+        if (e.isDirectory) {
+          out.set(path + "/", "dir");
+          await visit(full, path);
+        } else if (e.isSymlink) out.set(path, `-> ${await Deno.readLink(full)}`);
+        else out.set(path, createHash("sha256").update(await Deno.readFile(full)).digest("hex"));
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  };
+  await visit(dir, "");
+  return out;
+}
+
+/** Flips one bit of the byte at `offset` (negative counts from the end). */
+export async function flipByte(path: string, offset = 0): Promise<void> {
+  const bytes = await Deno.readFile(path);
+  const at = offset < 0 ? bytes.length + offset : offset;
+  bytes[at] ^= 0x01;
+  await Deno.writeFile(path, bytes);
+}

@@ -1,0 +1,44 @@
+/**
+ * The test command: runs every Deno test (unit tests beside the code and tests/), then prints the
+ * plain `N passed, N failed` line CI reads. Counts come from Deno's JUnit report.
+ */
+import { join } from "node:path";
+import { REPO } from "./helpers.ts";
+
+const junit = join(await Deno.makeTempDir({ prefix: "nx-junit-" }), "report.xml");
+const args = [
+  "test",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-ffi",
+  "--allow-sys",
+  "--allow-run",
+  "--allow-net",
+  `--junit-path=${junit}`,
+  ...Deno.args,
+];
+const status = await new Deno.Command(Deno.execPath(), {
+  args,
+  cwd: REPO,
+  stdout: "inherit",
+  stderr: "inherit",
+})
+  .spawn().status;
+
+let passed = 0;
+let failed = 0;
+try {
+  const xml = await Deno.readTextFile(junit);
+  // Count top-level test cases (steps are reported inside them).
+  for (const m of xml.matchAll(/<testcase\b[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g)) {
+    if (/<failure\b|<error\b/.test(m[2] ?? "")) failed++;
+    else if (!/<skipped\b/.test(m[2] ?? "")) passed++;
+  }
+} catch {
+  // No report: the run crashed before any test; count it as one failure.
+  failed = Math.max(failed, 1);
+}
+if (!status.success && failed === 0) failed = 1;
+console.log(`${passed} passed, ${failed} failed`);
+Deno.exit(status.success && failed === 0 ? 0 : 1);
