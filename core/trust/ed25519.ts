@@ -1,6 +1,7 @@
 /**
  * Ed25519 (RFC 8032, PureEdDSA) over `@noble/ed25519` with strict verification: canonical point
- * encodings, S < L, and small-order public keys refused (the `zip215: false` branch).
+ * encodings, S < L, and small-order public keys refused (the `zip215: false` branch), plus
+ * small-order R refused (libsodium's rule).
  */
 import * as ed from "@noble/ed25519";
 import { createHash } from "node:crypto";
@@ -32,6 +33,15 @@ function hasCanonicalScalar(signature: Uint8Array): boolean {
   return signature.length === SIGNATURE_LENGTH && scalarOf(signature) < L;
 }
 
+/** trust: reject a small-order R, as libsodium does (no signature that verifies for any key). */
+function hasSmallOrderR(signature: Uint8Array): boolean {
+  try {
+    return ed.Point.fromBytes(signature.subarray(0, 32), false).isSmallOrder();
+  } catch {
+    return true;
+  }
+}
+
 /** Strict verification of a signature over a message held in memory. */
 export function verifyStrict(
   signature: Uint8Array,
@@ -39,6 +49,7 @@ export function verifyStrict(
   publicKey: Uint8Array,
 ): boolean {
   if (!hasCanonicalScalar(signature) || publicKey.length !== PUBLIC_KEY_LENGTH) return false;
+  if (hasSmallOrderR(signature)) return false;
   try {
     return ed.verify(signature, message, publicKey, { zip215: false });
   } catch {
@@ -68,6 +79,7 @@ export function verifyStrictWithChallenge(
   challenge: Uint8Array,
 ): boolean {
   if (!hasCanonicalScalar(signature) || publicKey.length !== PUBLIC_KEY_LENGTH) return false;
+  if (hasSmallOrderR(signature)) return false;
   try {
     const A = ed.Point.fromBytes(publicKey, false);
     const R = ed.Point.fromBytes(signature.subarray(0, 32), false);

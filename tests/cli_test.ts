@@ -1,0 +1,95 @@
+/** The CLI contract: --help and --json everywhere, usage errors, completions, version. */
+import assert from "node:assert/strict";
+import type { Command } from "@commander-js/extra-typings";
+import { buildProgram } from "../cli/program.ts";
+import { EnvelopeSchema } from "../core/protocol/envelope.ts";
+import { nx, tempDir } from "./helpers.ts";
+
+/** Every command path of the real program tree, e.g. ["pkg", "trust", "add"]. */
+function commandPaths(cmd: Command, prefix: string[] = []): string[][] {
+  const visible = cmd.commands.filter((c) => !["complete", "help"].includes(c.name()));
+  return visible.flatMap((c) => {
+    const path = [...prefix, c.name()];
+    const children = commandPaths(c as Command, path);
+    return children.length > 0 ? [path, ...children] : [path];
+  });
+}
+
+const program = buildProgram();
+const paths = commandPaths(program);
+const leaves = paths.filter((p) =>
+  !paths.some((q) => q.length > p.length && p.every((s, i) => q[i] === s))
+);
+
+Deno.test("every command has --help", async (t) => {
+  for (const path of [[], ...paths]) {
+    await t.step(path.join(" ") || "nx", async () => {
+      const r = await nx([...path, "--help"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Usage: nx/);
+    });
+  }
+});
+
+Deno.test("every leaf command prints exactly one JSON envelope with --json", async (t) => {
+  const root = `${await tempDir()}/root`;
+  for (const path of leaves.filter((p) => p[0] !== "completion")) {
+    await t.step(path.join(" "), async () => {
+      const r = await nx([...path, "--json"], { root });
+      const lines = r.stdout.trim().split("\n");
+      assert.equal(lines.length, 1, r.stdout);
+      const envelope = EnvelopeSchema.parse(JSON.parse(lines[0]));
+      assert.equal(envelope.ok, r.code === 0);
+      assert.equal(envelope.ok, envelope.class === "success");
+    });
+  }
+});
+
+Deno.test("a usage error exits 2 with code usage.*", async (t) => {
+  const cases: [string[], string][] = [
+    [["pkg", "nope", "--json"], "usage.unknown_command"],
+    [["pkg", "verify", "--json"], "usage.invalid_argument"],
+    [["pkg", "verify", "x.nxb", "--bogus", "--json"], "usage.invalid_argument"],
+    [["pkg", "policy", "set", "no-such-key", "1", "--json"], "usage.invalid_argument"],
+  ];
+  for (const [args, code] of cases) {
+    await t.step(args.join(" "), async () => {
+      const r = await nx(args, { root: `${await tempDir()}/root` });
+      assert.equal(r.code, 2);
+      assert.equal(r.json?.code, code);
+      assert.equal(r.json?.class, "usage");
+    });
+  }
+});
+
+Deno.test("human errors go to stderr as `error: … [code]` and stdout stays empty", async () => {
+  const r = await nx(["pkg", "verify", "/nonexistent/x.nxb"], { root: `${await tempDir()}/root` });
+  assert.equal(r.code, 3);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /^error: cannot read bundle: .* \[bundle\.not_found\]$/m);
+});
+
+Deno.test("nx completion prints a script for bash, zsh and fish", async (t) => {
+  for (const shell of ["bash", "zsh", "fish"]) {
+    await t.step(shell, async () => {
+      const r = await nx(["completion", shell]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /nx/);
+      assert.ok(r.stdout.length > 200);
+    });
+  }
+});
+
+Deno.test("nx complete suggests pkg verbs", async () => {
+  const r = await nx(["complete", "--", "pkg", ""]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const verb of ["verify", "pack", "inspect", "trust"]) {
+    assert.match(r.stdout, new RegExp(`^${verb}\\b`, "m"));
+  }
+});
+
+Deno.test("nx --version prints the version", async () => {
+  const r = await nx(["--version"]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout.trim(), /^\d+\.\d+\.\d+$/);
+});
