@@ -1,0 +1,71 @@
+/**
+ * The registry's data model (plain serialisable values). The registry (`pkg/registry.db`,
+ * libSQL) is the source of truth for queries: the ability guard and the Apps settings page.
+ */
+import type { ManifestView } from "../bundle/validate.ts";
+
+export type AppState = "active" | "inactive" | "pending";
+
+/** One retained (installed) version of an app. */
+export interface VersionRecord {
+  version: string;
+  /** Bundle content size on disk, bytes. */
+  size: number;
+  /** Bundle-relative files with size and SHA-256 (what `doctor` re-checks). */
+  files: { path: string; size: number; sha256: string }[];
+  manifest: ManifestView;
+  scheme: "nx-index" | "payload-only";
+  installedAt: string;
+}
+
+export interface PermissionDiff {
+  from: string | null;
+  to: string;
+  added: string[];
+  removed: string[];
+  exportsAdded: string[];
+  exportsRemoved: string[];
+}
+
+/** What the registry holds for one installed app. */
+export interface AppRecord {
+  id: string;
+  /** The active version (what `current` links to). */
+  version: string;
+  state: AppState;
+  publisher: string;
+  bundleType: string;
+  sku?: string;
+  /** Every retained version, newest first; includes the active one. */
+  versions: VersionRecord[];
+  /** The permission diff of the last install/upgrade/rollback. */
+  lastDiff?: PermissionDiff;
+  installedAt: string;
+  updatedAt: string;
+}
+
+export interface AuditEntry {
+  /** Monotonic id assigned by the registry. */
+  seq?: number;
+  time: string;
+  op: "install" | "upgrade" | "rollback" | "uninstall" | "recover" | "repair";
+  appId: string;
+  fromVersion?: string;
+  toVersion?: string;
+  /** "ok" or a stable error code. */
+  result: string;
+  details?: Record<string, unknown>;
+}
+
+export type RegistryQuery =
+  | { ability: string }
+  | { capability: string }
+  | { export: string };
+
+export interface QueryHit {
+  appId: string;
+  version: string;
+  state: AppState;
+  /** The matching ability, capability or export permission. */
+  match: string;
+}
