@@ -75,6 +75,29 @@ export type ErrorCode =
   | "pack.output_exists"
   | "root.invalid"
   | "root.unsupported_version"
+  | "app.not_installed"
+  | "app.already_installed"
+  | "upgrade.same_version"
+  | "upgrade.downgrade_denied"
+  | "rollback.nothing_retained"
+  | "rollback.version_not_retained"
+  | "preflight.min_sdk"
+  | "preflight.bundle_type_denied"
+  | "preflight.id_collision"
+  | "preflight.quota"
+  | "preflight.no_space"
+  | "dependency.missing"
+  | "migration.failed"
+  | "migration.timeout"
+  | "migration.escape"
+  | "migration.chain_too_long"
+  | "registry.corrupt"
+  | "registry.unsupported_version"
+  | "registry.failed"
+  | "lock.busy"
+  | "journal.corrupt"
+  | "doctor.findings"
+  | "fault.injected"
   | "io.failed"
   | "io.no_space"
   | "tool.missing"
@@ -306,6 +329,105 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
   "root.unsupported_version": {
     exitClass: "unsupported",
     summary: "the state root's layout version is not one nx reads",
+  },
+  "app.not_installed": {
+    exitClass: "validation_reject",
+    summary: "the app is not installed",
+    installError: "enoent",
+  },
+  "app.already_installed": {
+    exitClass: "validation_reject",
+    summary: "the app is already installed (use upgrade)",
+    installError: "ebusy",
+  },
+  "upgrade.same_version": {
+    exitClass: "validation_reject",
+    summary: "the bundle has the installed version",
+  },
+  "upgrade.downgrade_denied": {
+    exitClass: "validation_reject",
+    summary: "a lower version needs dev-mode on and --allow-downgrade",
+  },
+  "rollback.nothing_retained": {
+    exitClass: "validation_reject",
+    summary: "no previous version is retained to roll back to",
+  },
+  "rollback.version_not_retained": {
+    exitClass: "validation_reject",
+    summary: "the requested version is not retained",
+  },
+  "preflight.min_sdk": {
+    exitClass: "validation_reject",
+    summary: "the bundle needs a newer SDK than the root provides",
+  },
+  "preflight.bundle_type_denied": {
+    exitClass: "validation_reject",
+    summary: "this root's role does not accept the bundle type",
+    installError: "eacces",
+  },
+  "preflight.id_collision": {
+    exitClass: "validation_reject",
+    summary: "another publisher's app already uses this id",
+    installError: "eacces",
+  },
+  "preflight.quota": {
+    exitClass: "validation_reject",
+    summary: "the app would exceed its quota",
+  },
+  "preflight.no_space": {
+    exitClass: "delegate_failure",
+    summary: "not enough free space on the root's file system",
+  },
+  "dependency.missing": {
+    exitClass: "missing_dependency",
+    summary: "a dependency is not installed or no installed version satisfies it",
+  },
+  "migration.failed": {
+    exitClass: "delegate_failure",
+    summary: "a migration script exited non-zero or crashed",
+  },
+  "migration.timeout": {
+    exitClass: "delegate_failure",
+    summary: "a migration script ran past its time limit and was killed",
+  },
+  "migration.escape": {
+    exitClass: "validation_reject",
+    summary:
+      "the data directory holds a link leading out of it, or the script is not a plain file inside the bundle",
+    installError: "eacces",
+  },
+  "migration.chain_too_long": {
+    exitClass: "validation_reject",
+    summary: "the migration chain has more steps than the policy allows",
+  },
+  "registry.corrupt": {
+    exitClass: "delegate_failure",
+    summary: "pkg/registry.db is not a readable nx registry",
+  },
+  "registry.unsupported_version": {
+    exitClass: "unsupported",
+    summary: "the registry schema is newer than this nx",
+  },
+  "registry.failed": {
+    exitClass: "delegate_failure",
+    summary: "a registry operation failed",
+  },
+  "lock.busy": {
+    exitClass: "delegate_failure",
+    summary: "another nx process is changing this root",
+    installError: "ebusy",
+  },
+  "journal.corrupt": {
+    exitClass: "delegate_failure",
+    summary: "the transaction journal cannot be read",
+  },
+  "doctor.findings": {
+    exitClass: "validation_reject",
+    summary: "doctor found inconsistencies",
+  },
+  "fault.injected": {
+    exitClass: "delegate_failure",
+    summary: "a failure injected by NX_FAULT (tests only)",
   },
   "io.failed": { exitClass: "delegate_failure", summary: "a file system operation failed" },
   "io.no_space": {
