@@ -9,6 +9,9 @@ import { packCommand } from "./pkg_pack.ts";
 import { policyCommand } from "./pkg_policy.ts";
 import { trustCommand } from "./pkg_trust.ts";
 import { verifyCommand } from "./pkg_verify.ts";
+import { installCommand, rollbackCommand, uninstallCommand, upgradeCommand } from "./pkg_lifecycle.ts";
+import { historyCommand, infoCommand, listCommand, queryCommand } from "./pkg_query.ts";
+import { doctorCommand } from "./pkg_doctor.ts";
 
 export function buildProgram(): Command {
   const program = new Command("nx")

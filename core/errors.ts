@@ -96,6 +96,8 @@ export type ErrorCode =
   | "registry.failed"
   | "lock.busy"
   | "journal.corrupt"
+  | "journal.recovered"
+  | "lock.stale"
   | "doctor.findings"
   | "fault.injected"
   | "io.failed"
@@ -420,6 +422,14 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
   "journal.corrupt": {
     exitClass: "delegate_failure",
     summary: "the transaction journal cannot be read",
+  },
+  "journal.recovered": {
+    exitClass: "delegate_failure",
+    summary: "warning: an interrupted transaction was finished or undone before this command",
+  },
+  "lock.stale": {
+    exitClass: "delegate_failure",
+    summary: "warning: the lock of a crashed nx process was taken over",
   },
   "doctor.findings": {
     exitClass: "validation_reject",

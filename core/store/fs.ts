@@ -5,6 +5,7 @@
  */
 import { basename, dirname } from "node:path";
 import { NxError } from "../errors.ts";
+import { checkIoFault } from "./faults.ts";
 
 export function ioError(action: string, path: string, e: unknown): NxError {
   if (e instanceof NxError) return e;
@@ -34,6 +35,7 @@ export async function fsyncDir(path: string): Promise<void> {
   let dir: Deno.FsFile | undefined;
   try {
     dir = await Deno.open(path, { read: true });
+    checkIoFault("fsync", path);
     await dir.sync();
   } catch (e) {
     throw ioError("fsync", path, e);
@@ -62,9 +64,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o6
   try {
     const file = await Deno.open(tmp, { write: true, createNew: true, mode });
     try {
-      let written = 0;
-      while (written < data.length) written += await file.write(data.subarray(written));
-      await file.sync();
+      await writeAllSync(file, data, path);
     } finally {
       file.close();
     }
@@ -92,4 +92,13 @@ export async function removeTree(path: string): Promise<void> {
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw ioError("remove", path, e);
   }
+}
+
+/** Writes all bytes and fsyncs the file (the fault hooks sit here). */
+export async function writeAllSync(file: Deno.FsFile, data: Uint8Array, path: string): Promise<void> {
+  checkIoFault("write", path);
+  let written = 0;
+  while (written < data.length) written += await file.write(data.subarray(written));
+  checkIoFault("fsync", path);
+  await file.sync();
 }

@@ -1,7 +1,7 @@
 /** Writing and reading whole directory trees durably (bundle output, staging). */
 import { dirname, join } from "node:path";
 import { NxError } from "../errors.ts";
-import { exists, fsyncDir, ioError, mkdirp, removeTree } from "./fs.ts";
+import { exists, fsyncDir, ioError, mkdirp, removeTree, writeAllSync } from "./fs.ts";
 
 /** Writes every file (fsynced), then fsyncs every directory bottom-up. */
 export async function writeTree(
@@ -17,9 +17,7 @@ export async function writeTree(
     try {
       const file = await Deno.open(path, { write: true, createNew: true, mode });
       try {
-        let written = 0;
-        while (written < bytes.length) written += await file.write(bytes.subarray(written));
-        await file.sync();
+        await writeAllSync(file, bytes, path);
       } finally {
         file.close();
       }

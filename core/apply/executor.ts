@@ -1,0 +1,70 @@
+/**
+ * Runs a plan as one transaction: journal entry durable before each step; on failure the begun
+ * steps are undone in reverse; after the commit mark only post-commit steps remain.
+ */
+import { NxError } from "../errors.ts";
+import type { Plan } from "../plan/types.ts";
+import { removeTree } from "../store/fs.ts";
+import { stagingPaths } from "../store/apps.ts";
+import type { ApplyEnv } from "./env.ts";
+import { trigger } from "./faults.ts";
+import { Journal, type JournalState } from "./journal.ts";
+import { runPostStep } from "./post.ts";
+import { doStep, undoStep } from "./steps.ts";
+
+export interface ApplyOutcome {
+  warnings: { code: string; message: string }[];
+}
+
+/** Undoes begun steps in reverse order, then removes the transaction's staging area. */
+export async function undoBegun(plan: Plan, begun: number[], env: ApplyEnv): Promise<void> {
+  for (const i of [...begun].sort((a, b) => b - a)) await undoStep(plan.steps[i], plan, env);
+  await removeTree(stagingPaths(env.paths, plan.txid).dir);
+}
+
+/** Post-commit steps not yet done; failures become warnings (the transaction stands). */
+export async function finishPost(plan: Plan, state: Pick<JournalState, "postDone">, env: ApplyEnv, journal?: Journal) {
+  const warnings: ApplyOutcome["warnings"] = [];
+  for (const [i, step] of plan.post.entries()) {
+    if (state.postDone.includes(i)) continue;
+    await trigger(env.faults, "before", `post:${step.kind}`);
+    try {
+      await runPostStep(step, plan, env);
+      await journal?.append({ post: i });
+    } catch (e) {
+      const message = `post-commit ${step.kind} failed: ${e instanceof Error ? e.message : String(e)}`;
+      warnings.push({ code: e instanceof NxError ? e.code : "io.failed", message });
+    }
+  }
+  return warnings;
+}
+
+export async function applyPlan(plan: Plan, env: ApplyEnv): Promise<ApplyOutcome> {
+  const journal = await Journal.create(env.paths.journal, plan);
+  const begun: number[] = [];
+  try {
+    for (const [i, step] of plan.steps.entries()) {
+      await trigger(env.faults, "before", step.kind);
+      await journal.append({ begin: i });
+      begun.push(i);
+      await doStep(step, plan, env);
+      await journal.append({ done: i });
+      await trigger(env.faults, "after", step.kind);
+    }
+    await journal.append({ committed: true });
+  } catch (e) {
+    try {
+      await undoBegun(plan, begun, env);
+      await journal.finish();
+    } catch (undoError) {
+      // The journal stays: the next nx command on this root finishes the undo.
+      journal.close();
+      throw new NxError(e instanceof NxError ? e.code : "io.failed", `${(e as Error).message} (undo incomplete: ${(undoError as Error).message}; the next nx command repairs it)`, { cause: e });
+    }
+    throw e;
+  }
+  await trigger(env.faults, "before", "commit");
+  const warnings = await finishPost(plan, { postDone: [] }, env, journal);
+  await journal.finish();
+  return { warnings };
+}

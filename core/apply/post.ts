@@ -1,0 +1,30 @@
+/** Post-commit steps: idempotent clean-up and hooks; a failure here is a warning, never an undo. */
+import { extname, join } from "node:path";
+import type { Plan, PostStep } from "../plan/types.ts";
+import { appPaths, stagingPaths } from "../store/apps.ts";
+import { mkdirp, readFileOr, removeTree, writeFileAtomic } from "../store/fs.ts";
+import type { ApplyEnv } from "./env.ts";
+
+export async function runPostStep(step: PostStep, plan: Plan, env: ApplyEnv): Promise<void> {
+  const app = appPaths(env.paths, plan.appId);
+  switch (step.kind) {
+    case "gc-versions":
+      for (const v of step.versions) {
+        await removeTree(app.version(v));
+        await removeTree(app.dataOf(v));
+      }
+      return;
+    case "warm-icon-cache": {
+      // The launcher reads icons from pkg/cache/icons/<app><ext> without opening bundles.
+      const icon = await readFileOr(join(app.version(step.version), step.icon), undefined);
+      if (icon === undefined) return;
+      const dir = join(env.paths.pkg, "cache", "icons");
+      await mkdirp(dir);
+      await writeFileAtomic(join(dir, `${plan.appId}${extname(step.icon)}`), icon);
+      return;
+    }
+    case "purge-staging":
+      await removeTree(stagingPaths(env.paths, plan.txid).dir);
+      return;
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Each plan step as a do/undo pair, written symmetrically. Every undo is idempotent and works
+ * from the journal alone (after a crash it may run for a step that never finished).
+ */
+import { join } from "node:path";
+import type { Plan, Step } from "../plan/types.ts";
+import { appPaths, moveIfPresent, replaceSymlink, stagingPaths } from "../store/apps.ts";
+import { copyDataTree, copyVerifiedBundle } from "../store/copy.ts";
+import { exists, fsyncDir, ioError, mkdirp, removeTree } from "../store/fs.ts";
+import type { ApplyEnv } from "./env.ts";
+
+type StepOf<K extends Step["kind"]> = Extract<Step, { kind: K }>;
+interface StepImpl<K extends Step["kind"]> {
+  do(step: StepOf<K>, plan: Plan, env: ApplyEnv): Promise<void>;
+  undo(step: StepOf<K>, plan: Plan, env: ApplyEnv): Promise<void>;
+}
+type StepTable = { [K in Step["kind"]]: StepImpl<K> };
+
+const app = (plan: Plan, env: ApplyEnv) => appPaths(env.paths, plan.appId);
+const staging = (plan: Plan, env: ApplyEnv) => stagingPaths(env.paths, plan.txid);
+
+async function removeAndSync(path: string): Promise<void> {
+  if (!(await exists(path))) return;
+  await removeTree(path);
+  await fsyncDir(join(path, ".."));
+}
+
+export const STEPS: StepTable = {
+  "create-app-dir": {
+    async do(_s, plan, env) {
+      await mkdirp(app(plan, env).dir);
+      await fsyncDir(env.paths.apps);
+    },
+    async undo(_s, plan, env) {
+      try {
+        await Deno.remove(app(plan, env).dir); // only when empty: never takes data with it
+        await fsyncDir(env.paths.apps);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound) && !/not empty|os error 39/i.test(String(e))) {
+          throw ioError("remove", app(plan, env).dir, e);
+        }
+      }
+    },
+  },
+  "stage-version": {
+    async do(_s, plan, env) {
+      const files = plan.after!.versions[0].files;
+      await mkdirp(staging(plan, env).dir);
+      await copyVerifiedBundle(plan.source!, staging(plan, env).version, files, (done, total) =>
+        env.reporter.emit({ kind: "progress", phase: "staging", done, total }));
+    },
+    async undo(_s, plan, env) {
+      await removeTree(staging(plan, env).version);
+    },
+  },
+  "prepare-data": {
+    async do(step, plan, env) {
+      const target = staging(plan, env).data;
+      await removeTree(target);
+      if (step.from === null) {
+        await mkdirp(target);
+        await fsyncDir(staging(plan, env).dir);
+      } else {
+        await copyDataTree(app(plan, env).dataOf(step.from), target);
+        await fsyncDir(staging(plan, env).dir);
+      }
+    },
+    async undo(_s, plan, env) {
+      await removeTree(staging(plan, env).data);
+    },
+  },
+  "run-migrations": {
+    async do(step, plan, env) {
+      await env.runMigrations(step.chain, staging(plan, env).version, staging(plan, env).data);
+    },
+    async undo() {
+      // Migrations only touched the staging copy, which the data undo discards.
+    },
+  },
+  "retire-version": {
+    async do(step, plan, env) {
+      await moveIfPresent(app(plan, env).version(step.version), staging(plan, env).retiredVersion);
+      await moveIfPresent(app(plan, env).dataOf(step.version), staging(plan, env).retiredData);
+    },
+    async undo(step, plan, env) {
+      await moveIfPresent(staging(plan, env).retiredVersion, app(plan, env).version(step.version));
+      await moveIfPresent(staging(plan, env).retiredData, app(plan, env).dataOf(step.version));
+    },
+  },
+  "publish-version": {
+    async do(step, plan, env) {
+      await mkdirp(app(plan, env).versions);
+      await moveIfPresent(staging(plan, env).version, app(plan, env).version(step.version));
+    },
+    async undo(step, plan, env) {
+      await removeAndSync(app(plan, env).version(step.version));
+    },
+  },
+  "publish-data": {
+    async do(step, plan, env) {
+      await mkdirp(app(plan, env).data);
+      await moveIfPresent(staging(plan, env).data, app(plan, env).dataOf(step.version));
+    },
+    async undo(step, plan, env) {
+      await removeAndSync(app(plan, env).dataOf(step.version));
+    },
+  },
+  "switch-current": {
+    async do(step, plan, env) {
+      const a = app(plan, env);
+      await replaceSymlink(a.current, `versions/${step.to}`, a.dir);
+    },
+    async undo(step, plan, env) {
+      const a = app(plan, env);
+      if (step.from !== null) await replaceSymlink(a.current, `versions/${step.from}`, a.dir);
+      else await removeAndSync(a.current);
+    },
+  },
+  "commit-registry": {
+    async do(_s, plan, env) {
+      if (plan.after) await env.registry.register(plan.after);
+      else await env.registry.unregister(plan.appId);
+    },
+    async undo(_s, plan, env) {
+      if (plan.before) await env.registry.register(plan.before);
+      else await env.registry.unregister(plan.appId);
+    },
+  },
+  "detach-app": {
+    async do(step, plan, env) {
+      const a = app(plan, env);
+      const s = staging(plan, env);
+      await mkdirp(s.dir);
+      if (step.keepData) {
+        await moveIfPresent(a.current, s.detachedCurrent);
+        await moveIfPresent(a.versions, s.detachedVersions);
+      } else {
+        await moveIfPresent(a.dir, s.detached);
+      }
+    },
+    async undo(step, plan, env) {
+      const a = app(plan, env);
+      const s = staging(plan, env);
+      if (step.keepData) {
+        await moveIfPresent(s.detachedVersions, a.versions);
+        await moveIfPresent(s.detachedCurrent, a.current);
+      } else {
+        await moveIfPresent(s.detached, a.dir);
+      }
+    },
+  },
+};
+
+export function doStep(step: Step, plan: Plan, env: ApplyEnv): Promise<void> {
+  return (STEPS[step.kind] as StepImpl<typeof step.kind>).do(step as never, plan, env);
+}
+
+export function undoStep(step: Step, plan: Plan, env: ApplyEnv): Promise<void> {
+  return (STEPS[step.kind] as StepImpl<typeof step.kind>).undo(step as never, plan, env);
+}

@@ -1,0 +1,26 @@
+/** Gathers the planning snapshot of one app from the registry and the tree. */
+import { isStrictSemver } from "../version/mod.ts";
+import type { Snapshot } from "../plan/snapshot.ts";
+import { appPaths, freeBytes, listDir } from "../store/apps.ts";
+import { treeSize } from "../store/copy.ts";
+import { exists } from "../store/fs.ts";
+import type { OpContext } from "./context.ts";
+import type { Session } from "./session.ts";
+
+export async function snapshotFor(appId: string, s: Session, ctx: OpContext): Promise<Snapshot> {
+  const app = appPaths(ctx.paths, appId);
+  const installed = await s.registry.get(appId);
+  const apps = new Map((await s.registry.list()).map((a) => [a.id, { version: a.version, state: a.state }]));
+  const keptData = installed ? [] : (await listDir(app.data)).filter(isStrictSemver);
+  const dataVersion = installed?.version ?? keptData.at(-1);
+  return {
+    policy: s.trust.policy,
+    installed,
+    apps,
+    appDirExists: await exists(app.dir),
+    keptData,
+    dataBytes: dataVersion ? await treeSize(app.dataOf(dataVersion)) : 0,
+    freeBytes: await freeBytes(ctx.paths.root),
+    now: ctx.now.toISOString(),
+  };
+}

@@ -1,0 +1,21 @@
+/** What planning reads: the loaded state of the root, gathered by the service before planning. */
+import type { Policy } from "../trust/policy.ts";
+import type { AppRecord } from "../registry/types.ts";
+
+export interface Snapshot {
+  policy: Policy;
+  /** The app's registry record, when installed. */
+  installed?: AppRecord;
+  /** Every installed app's id → active version and state (dependency checks). */
+  apps: ReadonlyMap<string, { version: string; state: string }>;
+  /** apps/<id> exists on disk (e.g. data kept by `uninstall --keep-data`). */
+  appDirExists: boolean;
+  /** Versions under apps/<id>/data when the app is not installed (kept data). */
+  keptData: string[];
+  /** Bytes under apps/<id>/data/<active version> (0 when none). */
+  dataBytes: number;
+  /** Free bytes on the root's file system. */
+  freeBytes: number;
+  /** ISO time of the operation (reference time, fixed once). */
+  now: string;
+}

@@ -1,0 +1,261 @@
+/**
+ * The libSQL registry: one client on `pkg/registry.db`. Every write is one `batch(…, "write")`
+ * (BEGIN IMMEDIATE … COMMIT); every multi-query read is one read transaction, so a reader sees
+ * one committed state even while another process writes.
+ */
+import type { Client } from "@libsql/client";
+import { createHash } from "node:crypto";
+import { NxError } from "../errors.ts";
+import { guarded, registryError } from "./_fail.ts";
+import {
+  checkSupported,
+  checkTables,
+  configureFile,
+  connect,
+  fileExists,
+  localPathOf,
+  migrate,
+  readVersion,
+} from "./_open.ts";
+import {
+  appFromRows,
+  appsFromRows,
+  auditArgs,
+  auditFromRow,
+  checkRecord,
+  deleteStatements,
+  hitFromRow,
+  insertStatements,
+} from "./_rows.ts";
+import { APP_TABLES, REGISTRY_SCHEMA_VERSION } from "./schema.ts";
+import type { AppRecord, AppState, AuditEntry, QueryHit, RegistryQuery } from "./types.ts";
+
+export interface Registry {
+  /** Atomically replaces everything the registry holds for app.id (app row, versions, abilities, capabilities, exports) — one write transaction. */
+  register(app: AppRecord): Promise<void>;
+  /** Removes the app and everything it owns (one transaction); no-op when absent. */
+  unregister(appId: string): Promise<void>;
+  get(appId: string): Promise<AppRecord | undefined>;
+  /** All apps sorted by id, in two queries (apps, versions) whatever the number of apps. */
+  list(): Promise<AppRecord[]>;
+  /**
+   * Ability guard / Apps page queries: the active and inactive apps (not pending ones) whose
+   * CURRENT version declares the ability / capability / export permission (exact match),
+   * sorted by appId.
+   */
+  query(q: RegistryQuery): Promise<QueryHit[]>;
+  /** Sets the app's state (updatedAt is left as is); `app.not_installed` when absent. */
+  setState(appId: string, state: AppState): Promise<void>;
+  /** Appends to the audit log (never rewritten); returns the assigned seq (entry.seq is ignored). */
+  audit(entry: AuditEntry): Promise<number>;
+  /** Audit entries oldest first, optionally for one app, optionally the last `limit`. */
+  history(appId?: string, limit?: number): Promise<AuditEntry[]>;
+  /** A stable digest (hex SHA-256) of the app tables' contents (apps/versions/abilities/capabilities/exports — NOT the audit log), for tests that assert "byte-for-byte as before". Deterministic ordering. */
+  appTablesDigest(): Promise<string>;
+  /** Releases the database; further calls fail with `registry.failed`. Idempotent. */
+  close(): void;
+}
+
+export interface OpenOptions {
+  /**
+   * Never write: writes fail with `registry.failed`, and the schema is not migrated. A file
+   * that does not exist (or an empty database) is not created: the registry is then an empty
+   * view (list() is [], get() undefined, history() []).
+   */
+  readOnly?: boolean;
+}
+
+const QUERY_COLUMNS = {
+  ability: { table: "abilities", column: "ability" },
+  capability: { table: "capabilities", column: "capability" },
+  export: { table: "exports", column: "permission" },
+} as const;
+
+class LibsqlRegistry implements Registry {
+  readonly #client: Client;
+  readonly #readOnly: boolean;
+
+  constructor(client: Client, readOnly: boolean) {
+    this.#client = client;
+    this.#readOnly = readOnly;
+  }
+
+  #writable(action: string): void {
+    if (this.#readOnly) {
+      throw new NxError("registry.failed", `cannot ${action}: the registry is open read-only`);
+    }
+  }
+
+  async register(app: AppRecord): Promise<void> {
+    const action = `register ${app.id}`;
+    this.#writable(action);
+    checkRecord(app);
+    const stmts = [...deleteStatements(app.id), ...insertStatements(app)];
+    await guarded(action, () => this.#client.batch(stmts, "write"));
+  }
+
+  async unregister(appId: string): Promise<void> {
+    const action = `unregister ${appId}`;
+    this.#writable(action);
+    await guarded(action, () => this.#client.batch(deleteStatements(appId), "write"));
+  }
+
+  get(appId: string): Promise<AppRecord | undefined> {
+    return guarded(`read ${appId} from the registry`, async () => {
+      const [apps, versions] = await this.#client.batch([
+        { sql: "SELECT * FROM apps WHERE id = ?", args: [appId] },
+        { sql: "SELECT * FROM versions WHERE app_id = ? ORDER BY ord", args: [appId] },
+      ], "read");
+      const row = apps.rows[0];
+      return row === undefined ? undefined : appFromRows(row, versions.rows);
+    });
+  }
+
+  list(): Promise<AppRecord[]> {
+    return guarded("list the registry", async () => {
+      const [apps, versions] = await this.#client.batch([
+        "SELECT * FROM apps ORDER BY id",
+        "SELECT * FROM versions ORDER BY app_id, ord",
+      ], "read");
+      return appsFromRows(apps.rows, versions.rows);
+    });
+  }
+
+  query(q: RegistryQuery): Promise<QueryHit[]> {
+    const key = (Object.keys(QUERY_COLUMNS) as (keyof typeof QUERY_COLUMNS)[])
+      .find((k) => k in q);
+    if (key === undefined) {
+      return Promise.reject(
+        new NxError("usage.invalid_argument", "cannot query the registry: empty query"),
+      );
+    }
+    const value = (q as Record<string, string>)[key];
+    const { table, column } = QUERY_COLUMNS[key];
+    return guarded(`query the registry for ${key} ${value}`, async () => {
+      const rs = await this.#client.execute({
+        sql: `SELECT DISTINCT a.id, a.version, a.state, x.${column} AS match
+          FROM ${table} x JOIN apps a ON a.id = x.app_id AND a.version = x.version
+          WHERE x.${column} = ? AND a.state IN ('active', 'inactive')
+          ORDER BY a.id`,
+        args: [value],
+      });
+      return rs.rows.map(hitFromRow);
+    });
+  }
+
+  async setState(appId: string, state: AppState): Promise<void> {
+    const action = `set the state of ${appId}`;
+    this.#writable(action);
+    const [rs] = await guarded(action, () =>
+      this.#client.batch([
+        { sql: "UPDATE apps SET state = ? WHERE id = ?", args: [state, appId] },
+      ], "write"));
+    if (rs.rowsAffected === 0) {
+      throw new NxError("app.not_installed", `cannot ${action}: it is not installed`, {
+        details: { appId },
+      });
+    }
+  }
+
+  async audit(entry: AuditEntry): Promise<number> {
+    const action = `record ${entry.op} of ${entry.appId} in the audit log`;
+    this.#writable(action);
+    const [rs] = await guarded(action, () =>
+      this.#client.batch([{
+        sql: `INSERT INTO audit (time, op, app_id, from_version, to_version, result, details)
+          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+        args: auditArgs(entry),
+      }], "write"));
+    return Number(rs.rows[0].seq);
+  }
+
+  history(appId?: string, limit?: number): Promise<AuditEntry[]> {
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
+      return Promise.reject(
+        new NxError("usage.invalid_argument", `cannot read the audit log: bad limit ${limit}`),
+      );
+    }
+    const where = appId === undefined ? "" : "WHERE app_id = ?";
+    const args = [...(appId === undefined ? [] : [appId]), limit ?? -1];
+    return guarded("read the audit log", async () => {
+      const rs = await this.#client.execute({
+        sql: `SELECT * FROM (SELECT * FROM audit ${where} ORDER BY seq DESC LIMIT ?)
+          ORDER BY seq`,
+        args,
+      });
+      return rs.rows.map(auditFromRow);
+    });
+  }
+
+  appTablesDigest(): Promise<string> {
+    return guarded("digest the registry", async () => {
+      const results = await this.#client.batch(
+        APP_TABLES.map((t) => `SELECT * FROM ${t.name} ORDER BY ${t.orderBy}`),
+        "read",
+      );
+      const hash = createHash("sha256");
+      APP_TABLES.forEach((t, i) => {
+        const rs = results[i];
+        hash.update(JSON.stringify({ table: t.name, columns: rs.columns }) + "\n");
+        for (const row of rs.rows) {
+          hash.update(JSON.stringify(Array.from({ length: row.length }, (_, j) => row[j])) + "\n");
+        }
+      });
+      return hash.digest("hex");
+    });
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
+
+/** A registry on a private in-memory database at the current schema, read-only. */
+async function emptyView(): Promise<Registry> {
+  const client = connect(":memory:");
+  try {
+    await migrate(client, ":memory:");
+    await client.execute("PRAGMA query_only = ON");
+    return new LibsqlRegistry(client, true);
+  } catch (e) {
+    client.close();
+    throw registryError("open registry", e, ":memory:");
+  }
+}
+
+/**
+ * Opens (and for a writer creates and migrates) the registry at `url` (`file:` or `:memory:`).
+ * Throws `registry.corrupt` for a file that is not an nx registry, `registry.unsupported_version`
+ * for a newer schema, `registry.failed` for other libSQL failures.
+ */
+export async function openRegistry(url: string, options: OpenOptions = {}): Promise<Registry> {
+  const readOnly = options.readOnly ?? false;
+  const path = localPathOf(url);
+  if (readOnly && path !== undefined && !(await fileExists(path))) return emptyView();
+  const client = connect(url);
+  try {
+    if (path !== undefined) await configureFile(client, readOnly);
+    const version = await readVersion(client, url);
+    checkSupported(version, url);
+    if (version < REGISTRY_SCHEMA_VERSION) {
+      if (readOnly && version === 0) {
+        client.close();
+        return emptyView();
+      }
+      if (readOnly) {
+        throw new NxError(
+          "registry.failed",
+          `cannot open registry read-only: schema version ${version} needs a migration`,
+          { details: { url, version }, hint: "open it once read-write to migrate it" },
+        );
+      }
+      await migrate(client, url);
+    }
+    await checkTables(client, url);
+    if (readOnly) await client.execute("PRAGMA query_only = ON");
+    return new LibsqlRegistry(client, readOnly);
+  } catch (e) {
+    client.close();
+    throw registryError("open registry", e, url);
+  }
+}

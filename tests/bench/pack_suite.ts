@@ -1,0 +1,141 @@
+/**
+ * `nx pkg pack` of fixtures/src/big-1.0.0 (signed with the dev key) against copying and hashing
+ * the same source: `cp -r` + one `sha256sum`, both processes summed. No target: reported only.
+ *
+ * nx fsyncs every file and directory it publishes; `cp` does not. A second, informational floor
+ * adds `sync <copied files and dirs>` (coreutils fsyncs each named path) to show what durability
+ * costs on this disk.
+ */
+import { join } from "node:path";
+import { silentReporter } from "../../core/pkgr/context.ts";
+import { loadSecretKey } from "../../core/pkgr/keys.ts";
+import { pack } from "../../core/pkgr/pack.ts";
+import {
+  canRun,
+  type Cmd,
+  metric,
+  runProcess,
+  sample,
+  type Side,
+  type Suite,
+  timed,
+} from "./_measure.ts";
+import {
+  BIG_SRC,
+  DEV_KEY,
+  expectOkEnvelope,
+  listFiles,
+  mib,
+  nxCmd,
+  sha256sumCmd,
+  totalBytes,
+} from "./_nx.ts";
+
+/** Every directory holding one of `files` (relative), including "." for the top. */
+function directoriesOf(files: string[]): string[] {
+  const dirs = new Set<string>(["."]);
+  for (const f of files) {
+    const parts = f.split("/");
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join("/"));
+  }
+  return [...dirs].sort();
+}
+
+export const packSuite: Suite = {
+  name: "pack",
+  summary: "nx pkg pack big-1.0.0 vs cp -r + sha256sum of the same source",
+  async run(ctx) {
+    const files = await listFiles(BIG_SRC);
+    const bytes = await totalBytes(BIG_SRC, files);
+    const hash = sha256sumCmd(BIG_SRC, files);
+    const withSync = await canRun("sync");
+    let seq = 0;
+    const fresh = async (label: string) => {
+      const dir = join(ctx.scratch, `${label}-${seq++}`);
+      await Deno.mkdir(dir);
+      return dir;
+    };
+    const packCmd = (out: string): Cmd =>
+      nxCmd(["pkg", "pack", BIG_SRC, "--key", DEV_KEY, "--out", out, "--force", "--json"]);
+
+    {
+      const dir = await fresh("check");
+      expectOkEnvelope((await runProcess(packCmd(join(dir, "big.nxb")))).stdout, "nx pkg pack");
+      await Deno.remove(dir, { recursive: true });
+    }
+
+    // Each iteration writes to a fresh directory (removed afterwards, untimed) on every side.
+    const copyAndHash = async (durable: boolean) => {
+      const dir = await fresh(durable ? "cp-sync" : "cp");
+      const copy = join(dir, "big-1.0.0");
+      let ms = (await runProcess({ cmd: "cp", args: ["-r", "--", BIG_SRC, copy] })).ms;
+      ms += (await runProcess(hash)).ms;
+      if (durable) {
+        // The copied files, every directory of the copy, and the directory holding it.
+        const paths = [...files, ...directoriesOf(files), ".."];
+        ms += (await runProcess({ cmd: "sync", args: ["--", ...paths], cwd: copy })).ms;
+      }
+      await Deno.remove(dir, { recursive: true });
+      return ms;
+    };
+
+    ctx.log(`pack: ${files.length} files, ${mib(bytes)}; whole processes`);
+    const sides: Record<string, Side> = {
+      nx: async () => {
+        const dir = await fresh("nx");
+        const ms = (await runProcess(packCmd(join(dir, "big.nxb")))).ms;
+        await Deno.remove(dir, { recursive: true });
+        return ms;
+      },
+      floor: () => copyAndHash(false),
+    };
+    if (withSync) sides.durable = () => copyAndHash(true);
+    const whole = await sample(ctx.plan, sides);
+
+    ctx.log("pack: in-process pack()");
+    const key = await loadSecretKey(DEV_KEY);
+    const inProcess = await sample(ctx.plan, {
+      nx: async () => {
+        const dir = await fresh("inproc");
+        const request = { source: BIG_SRC, out: join(dir, "big.nxb"), key, force: true };
+        const ms = await timed(() => pack({ ...request, sourceDateEpoch: 0 }, silentReporter));
+        await Deno.remove(dir, { recursive: true });
+        return ms;
+      },
+    });
+
+    const name = `pack big-1.0.0 (${files.length} files, ${mib(bytes)})`;
+    const nxLabel = "deno run <perms> cli/main.ts pkg pack <src> --key dev.key --out <fresh> " +
+      "--force --json (in-process: pack() from core/pkgr/pack.ts, warm JIT)";
+    const notes = [
+      "no target: reported only",
+      "nx fsyncs each written file and directory; the floor does not",
+      ...(withSync ? [] : ["`sync` not found: the durable floor was skipped"]),
+    ];
+    const metrics = [metric({
+      suite: "pack",
+      name,
+      unit: "ms",
+      nxLabel,
+      wholeProcess: whole.nx,
+      inProcess: inProcess.nx,
+      floorLabel: "cp -r <src> <fresh> + sha256sum over the source files (2 processes, summed)",
+      floor: whole.floor,
+      notes,
+    })];
+    if (withSync) {
+      metrics.push(metric({
+        suite: "pack",
+        name: `${name}, durable floor`,
+        unit: "ms",
+        nxLabel,
+        wholeProcess: whole.nx,
+        inProcess: inProcess.nx,
+        floorLabel: "cp -r + sha256sum + sync <every copied file and dir> (3 processes, summed)",
+        floor: whole.durable,
+        notes: ["no target: shows what the fsyncs cost against an equally durable copy"],
+      }));
+    }
+    return metrics;
+  },
+};

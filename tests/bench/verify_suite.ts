@@ -1,0 +1,65 @@
+/**
+ * `nx pkg verify` of the committed big-1.0.0.nxb against the floor: one `sha256sum` process over
+ * every file of the same bundle. Target (whole process, what a user waits for): ratio ≤ 1.5×.
+ */
+import { silentReporter } from "../../core/pkgr/context.ts";
+import { verifyAt } from "../../core/pkgr/verify.ts";
+import { rootPaths } from "../../core/store/root.ts";
+import { metric, runProcess, sample, type Suite, timed } from "./_measure.ts";
+import {
+  BIG_BUNDLE,
+  expectOkEnvelope,
+  listFiles,
+  mib,
+  nxCmd,
+  sha256sumCmd,
+  totalBytes,
+  trustedRoot,
+} from "./_nx.ts";
+
+export const verifySuite: Suite = {
+  name: "verify",
+  summary: "nx pkg verify big-1.0.0.nxb vs sha256sum over the same files",
+  async run(ctx) {
+    const root = await trustedRoot(ctx.scratch);
+    const files = await listFiles(BIG_BUNDLE);
+    const bytes = await totalBytes(BIG_BUNDLE, files);
+    const verify = nxCmd(["pkg", "verify", BIG_BUNDLE, "--root", root, "--json"]);
+    const floor = sha256sumCmd(BIG_BUNDLE, files);
+
+    expectOkEnvelope((await runProcess(verify)).stdout, "nx pkg verify");
+    const sums = (await runProcess(floor)).stdout.trim().split("\n");
+    if (sums.length !== files.length) {
+      throw new Error(`cannot use the floor: sha256sum printed ${sums.length} of ${files.length}`);
+    }
+
+    ctx.log(`verify: ${files.length} files, ${mib(bytes)}; whole processes`);
+    const whole = await sample(ctx.plan, {
+      nx: async () => (await runProcess(verify)).ms,
+      floor: async () => (await runProcess(floor)).ms,
+    });
+    ctx.log("verify: in-process verifyAt()");
+    const paths = rootPaths(root);
+    const inProcess = await sample(ctx.plan, {
+      nx: () =>
+        timed(() => verifyAt(BIG_BUNDLE, { paths, reporter: silentReporter, now: new Date() })),
+    });
+
+    return [metric({
+      suite: "verify",
+      name: `verify big-1.0.0.nxb (${files.length} files, ${mib(bytes)})`,
+      unit: "ms",
+      nxLabel: "deno run <perms> cli/main.ts pkg verify big-1.0.0.nxb --root <trusted> --json " +
+        "(in-process: verifyAt() from core/pkgr/verify.ts in the bench process, warm JIT)",
+      wholeProcess: whole.nx,
+      inProcess: inProcess.nx,
+      floorLabel: `sha256sum over all ${files.length} files of the same bundle, one process`,
+      floor: whole.floor,
+      target: { kind: "max_ratio", max: 1.5, appliesTo: "whole-process" },
+      notes: [
+        "verify also hashes the payload with SHA-512 (signature challenge) and checks " +
+        "Ed25519 signatures; the floor only hashes with SHA-256",
+      ],
+    })];
+  },
+};
