@@ -18,7 +18,7 @@ export const SbomSchema = z.object({
 
 export const ReproSchema = z.object({
   schema_version: z.number().int(),
-  /** nx: SHA-256 of the manifest with signature, sbomDigest and reproDigest emptied. */
+  /** nx: SHA-256 of the manifest re-encoded with reproDigest emptied (see manifestBinding). */
   manifest_binding_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 }).passthrough();
 

@@ -130,7 +130,9 @@ export async function readBundle(
     const { entries, limitHit } = await walk(path);
     facts.entries = entries;
     facts.walkLimitHit = limitHit;
-    if (limitHit) return facts;
+    // trust: the total cap is decided from lstat sizes, before a single byte is read
+    const total = entries.reduce((n, e) => n + (e.type === "file" ? e.size : 0), 0);
+    if (limitHit || total > CAPS.total) return facts;
     const candidates = entries.filter(readable);
     const small = new Map<string, Uint8Array>();
     for (const entry of candidates.filter((e) => isKeptInMemory(e.path))) {

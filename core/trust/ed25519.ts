@@ -97,3 +97,13 @@ function bytesToBigIntLE(bytes: Uint8Array): bigint {
   for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]);
   return n;
 }
+
+/** trust: a public key must be a canonical encoding of a point that is not of small order. */
+export function isAcceptablePublicKey(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== PUBLIC_KEY_LENGTH) return false;
+  try {
+    return !ed.Point.fromBytes(publicKey, false).isSmallOrder();
+  } catch {
+    return false;
+  }
+}

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { NxError } from "../errors.ts";
-import { PUBLIC_KEY_LENGTH, publicKeyFromSeed, SEED_LENGTH } from "./ed25519.ts";
+import { isAcceptablePublicKey, PUBLIC_KEY_LENGTH, publicKeyFromSeed, SEED_LENGTH } from "./ed25519.ts";
 import { fromHex, toHex } from "../bytes/hex.ts";
 
 const PKCS8_PREFIX = fromHex("302e020100300506032b657004220420");
@@ -64,5 +64,9 @@ export function decodeSecretKey(text: string): KeyPair {
 }
 
 export function decodePublicKey(text: string): Uint8Array {
-  return unpem("PUBLIC KEY", text, SPKI_PREFIX, PUBLIC_KEY_LENGTH);
+  const key = unpem("PUBLIC KEY", text, SPKI_PREFIX, PUBLIC_KEY_LENGTH);
+  if (!isAcceptablePublicKey(key)) {
+    throw new NxError("key.invalid", "cannot use key: not a valid Ed25519 point or of small order");
+  }
+  return key;
 }
