@@ -20,7 +20,8 @@ const args = [
   "dist/nx",
   "cli/main.ts",
 ];
-const out = await new Deno.Command(Deno.execPath(), { args, stdout: "inherit", stderr: "piped" }).output();
+const out = await new Deno.Command(Deno.execPath(), { args, stdout: "inherit", stderr: "piped" })
+  .output();
 const stderr = new TextDecoder().decode(out.stderr);
 if (out.success) {
   console.error("compiled dist/nx");

@@ -6,8 +6,13 @@ import { serviceOptions, withRegistryUrl } from "./service.ts";
 export function doctorCommand() {
   return withRegistryUrl(withCommon(
     new Command("doctor")
-      .description("check every installed file, the current links, registry vs tree, staging leftovers; exit non-zero on any finding")
-      .option("--repair", "fix what can be fixed safely (leftovers, orphans, current links), then check again"),
+      .description(
+        "check every installed file, the current links, registry vs tree, staging leftovers; exit non-zero on any finding",
+      )
+      .option(
+        "--repair",
+        "fix what can be fixed safely (leftovers, orphans, current links), then check again",
+      ),
   )).action((opts) =>
     runVerb(opts, async (ctx) => {
       const report = await doctor(ctx, serviceOptions(opts), opts.repair === true);

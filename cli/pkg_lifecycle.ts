@@ -7,7 +7,10 @@ import type { OpResult } from "../core/pkgr/results.ts";
 
 type Opts = CommonOptions & { registryUrl?: string; dryRun?: true };
 
-function run(opts: Opts, op: (pkgr: ReturnType<typeof pkgrFor>, ctx: VerbContext) => Promise<OpResult>) {
+function run(
+  opts: Opts,
+  op: (pkgr: ReturnType<typeof pkgrFor>, ctx: VerbContext) => Promise<OpResult>,
+) {
   return runVerb(opts, async (ctx) => {
     const result = await op(pkgrFor(ctx, opts), ctx);
     return { message: opMessage(result), data: result, human: renderOp(result) };
@@ -15,11 +18,17 @@ function run(opts: Opts, op: (pkgr: ReturnType<typeof pkgrFor>, ctx: VerbContext
 }
 
 const lifecycle = <A extends unknown[], O extends Record<string, unknown>>(cmd: Command<A, O>) =>
-  withRegistryUrl(withCommon(cmd)).option("--dry-run", "print the plan and the permission diff; change nothing");
+  withRegistryUrl(withCommon(cmd)).option(
+    "--dry-run",
+    "print the plan and the permission diff; change nothing",
+  );
 
 export function installCommand() {
   return lifecycle(
-    new Command("install").description("verify and install a bundle as a new app").argument("<bundle>", "bundle directory (<name>.nxb)"),
+    new Command("install").description("verify and install a bundle as a new app").argument(
+      "<bundle>",
+      "bundle directory (<name>.nxb)",
+    ),
   ).action((bundle, opts) => run(opts, (p) => p.install({ bundle, dryRun: opts.dryRun === true })));
 }
 
@@ -30,7 +39,15 @@ export function upgradeCommand() {
       .argument("<bundle>", "bundle directory (<name>.nxb)")
       .option("--allow-downgrade", "permit a lower version (the root's dev-mode must be on too)"),
   ).action((bundle, opts) =>
-    run(opts, (p) => p.upgrade({ bundle, dryRun: opts.dryRun === true, allowDowngrade: opts.allowDowngrade === true }))
+    run(
+      opts,
+      (p) =>
+        p.upgrade({
+          bundle,
+          dryRun: opts.dryRun === true,
+          allowDowngrade: opts.allowDowngrade === true,
+        }),
+    )
   );
 }
 
@@ -40,7 +57,9 @@ export function rollbackCommand() {
       .description("re-activate a retained previous version and its data")
       .argument("<app>", "app id")
       .option("--to <version>", "the retained version to activate (default: the most recent one)"),
-  ).action((app, opts) => run(opts, (p) => p.rollback({ app, to: opts.to, dryRun: opts.dryRun === true })));
+  ).action((app, opts) =>
+    run(opts, (p) => p.rollback({ app, to: opts.to, dryRun: opts.dryRun === true }))
+  );
 }
 
 export function uninstallCommand() {
@@ -49,5 +68,10 @@ export function uninstallCommand() {
       .description("unregister and remove an app atomically")
       .argument("<app>", "app id")
       .option("--keep-data", "keep apps/<app>/data for a later reinstall"),
-  ).action((app, opts) => run(opts, (p) => p.uninstall({ app, keepData: opts.keepData === true, dryRun: opts.dryRun === true })));
+  ).action((app, opts) =>
+    run(
+      opts,
+      (p) => p.uninstall({ app, keepData: opts.keepData === true, dryRun: opts.dryRun === true }),
+    )
+  );
 }

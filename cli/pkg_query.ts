@@ -19,11 +19,20 @@ export function listCommand() {
 }
 
 export function infoCommand() {
-  return reader(new Command("info").description("show one app: versions, sizes, permissions, history").argument("<app>", "app id"))
+  return reader(
+    new Command("info").description("show one app: versions, sizes, permissions, history").argument(
+      "<app>",
+      "app id",
+    ),
+  )
     .action((app, opts) =>
       runVerb(opts, async (ctx) => {
         const info = await pkgrFor(ctx, opts).info(app);
-        return { message: `${info.id} ${info.version} (${info.state})`, data: info, human: renderInfo(info) };
+        return {
+          message: `${info.id} ${info.version} (${info.state})`,
+          data: info,
+          human: renderInfo(info),
+        };
       })
     );
 }
@@ -38,10 +47,17 @@ export function historyCommand() {
     runVerb(opts, async (ctx) => {
       const limit = opts.limit === undefined ? undefined : Number(opts.limit);
       if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
-        throw new NxError("usage.invalid_argument", `cannot use --limit ${opts.limit}: not a positive integer`);
+        throw new NxError(
+          "usage.invalid_argument",
+          `cannot use --limit ${opts.limit}: not a positive integer`,
+        );
       }
       const entries = await pkgrFor(ctx, opts).history(app, limit);
-      return { message: `${entries.length} entr${entries.length === 1 ? "y" : "ies"}`, data: { entries }, human: renderHistory(entries) };
+      return {
+        message: `${entries.length} entr${entries.length === 1 ? "y" : "ies"}`,
+        data: { entries },
+        human: renderHistory(entries),
+      };
     })
   );
 }
@@ -49,7 +65,9 @@ export function historyCommand() {
 export function queryCommand() {
   return reader(
     new Command("query")
-      .description("which apps declare an ability, capability or export (the ability guard's question)")
+      .description(
+        "which apps declare an ability, capability or export (the ability guard's question)",
+      )
       .option("--ability <name>", "apps providing this ability")
       .option("--capability <name>", "apps holding this capability")
       .option("--export <permission>", "apps exporting this permission"),
@@ -57,7 +75,10 @@ export function queryCommand() {
     runVerb(opts, async (ctx) => {
       const given = [opts.ability, opts.capability, opts.export].filter((v) => v !== undefined);
       if (given.length !== 1) {
-        throw new NxError("usage.invalid_argument", "cannot query: give exactly one of --ability, --capability, --export");
+        throw new NxError(
+          "usage.invalid_argument",
+          "cannot query: give exactly one of --ability, --capability, --export",
+        );
       }
       const q: RegistryQuery = opts.ability !== undefined
         ? { ability: opts.ability }

@@ -9,7 +9,12 @@ import { packCommand } from "./pkg_pack.ts";
 import { policyCommand } from "./pkg_policy.ts";
 import { trustCommand } from "./pkg_trust.ts";
 import { verifyCommand } from "./pkg_verify.ts";
-import { installCommand, rollbackCommand, uninstallCommand, upgradeCommand } from "./pkg_lifecycle.ts";
+import {
+  installCommand,
+  rollbackCommand,
+  uninstallCommand,
+  upgradeCommand,
+} from "./pkg_lifecycle.ts";
 import { historyCommand, infoCommand, listCommand, queryCommand } from "./pkg_query.ts";
 import { doctorCommand } from "./pkg_doctor.ts";
 
@@ -19,18 +24,24 @@ export function buildProgram(): Command {
     .version(NX_VERSION, "-V, --version")
     .showHelpAfterError("(run with --help for usage)");
   const pkg = new Command("pkg").description("bundles, trust policy and the app lifecycle");
-  for (
-    const verb of [
-      keygenCommand(),
-      packCommand(),
-      inspectCommand(),
-      verifyCommand(),
-      trustCommand(),
-      policyCommand(),
-    ]
-  ) {
-    pkg.addCommand(verb);
-  }
+  const verbs = [
+    keygenCommand(),
+    packCommand(),
+    inspectCommand(),
+    verifyCommand(),
+    installCommand(),
+    upgradeCommand(),
+    rollbackCommand(),
+    uninstallCommand(),
+    listCommand(),
+    infoCommand(),
+    historyCommand(),
+    queryCommand(),
+    doctorCommand(),
+    trustCommand(),
+    policyCommand(),
+  ];
+  for (const verb of verbs) pkg.addCommand(verb as unknown as Command);
   program.addCommand(pkg);
   program.addCommand(demoCommand());
   tab(program as unknown as Parameters<typeof tab>[0], { completionCommandName: "completion" });

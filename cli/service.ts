@@ -7,7 +7,10 @@ import { setIoFaults } from "../core/store/faults.ts";
 import type { VerbContext } from "./common.ts";
 
 export function withRegistryUrl<A extends unknown[], O extends OptionValues>(cmd: Command<A, O>) {
-  return cmd.option("--registry-url <url>", "libSQL URL of a shared registry (default: file:<root>/pkg/registry.db)");
+  return cmd.option(
+    "--registry-url <url>",
+    "libSQL URL of a shared registry (default: file:<root>/pkg/registry.db)",
+  );
 }
 
 export function serviceOptions(opts: { registryUrl?: string }): ServiceOptions {

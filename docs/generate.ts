@@ -28,7 +28,9 @@ export function errorsMarkdown(): string {
   const classes = Object.entries(EXIT_CLASSES).map(([name, code]) => `| ${code} | \`${name}\` |`);
   const rows = (Object.entries(ERROR_TABLE) as [ErrorCode, (typeof ERROR_TABLE)[ErrorCode]][]).map(
     ([code, info]) =>
-      `| \`${code}\` | ${EXIT_CLASSES[info.exitClass]} \`${info.exitClass}\` | ${info.installError ?? ""} | ${info.summary} |`,
+      `| \`${code}\` | ${EXIT_CLASSES[info.exitClass]} \`${info.exitClass}\` | ${
+        info.installError ?? ""
+      } | ${info.summary} |`,
   );
   return [
     "# Error codes",
@@ -58,12 +60,15 @@ export function errorsMarkdown(): string {
 }
 
 export function schemaJson(schema: z.ZodType): string {
-  return JSON.stringify(z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }), null, 2) + "\n";
+  return JSON.stringify(z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }), null, 2) +
+    "\n";
 }
 
 export function generatedFiles(): Map<string, string> {
   const files = new Map<string, string>([["errors.md", errorsMarkdown()]]);
-  for (const [name, schema] of Object.entries(SCHEMAS)) files.set(`schemas/${name}.schema.json`, schemaJson(schema));
+  for (const [name, schema] of Object.entries(SCHEMAS)) {
+    files.set(`schemas/${name}.schema.json`, schemaJson(schema));
+  }
   return files;
 }
 

@@ -22,8 +22,11 @@ async function sources(dir: string): Promise<string[]> {
   return out;
 }
 
+/** Runtime imports only: `import type` / `export type` create no dependency at run time. */
 function importsOf(text: string): string[] {
-  return [...text.matchAll(/(?:import|export)\s[^;]*?from\s+"([^"]+)"|import\("([^"]+)"\)/g)]
+  return [
+    ...text.matchAll(/(?:import|export)\s(?!type\s)[^;]*?from\s+"([^"]+)"|import\("([^"]+)"\)/g),
+  ]
     .map((m) => m[1] ?? m[2]);
 }
 

@@ -90,7 +90,9 @@ export function renderInfo(a: AppInfo): string {
       ["installed", a.installedAt],
       ["updated", a.updatedAt],
     ]),
-    a.lastDiff ? `last change ${a.lastDiff.from ?? "(new)"} → ${a.lastDiff.to}, ${renderDiff(a.lastDiff)}` : "",
+    a.lastDiff
+      ? `last change ${a.lastDiff.from ?? "(new)"} → ${a.lastDiff.to}, ${renderDiff(a.lastDiff)}`
+      : "",
     "history:",
     renderHistory(a.history),
   ].filter((s) => s !== "").join("\n");
@@ -106,5 +108,8 @@ export function renderHistory(entries: AuditEntry[]): string {
 
 export function renderHits(hits: QueryHit[]): string {
   if (hits.length === 0) return "no match";
-  return table(["app", "version", "state", "match"], hits.map((h) => [h.appId, h.version, h.state, h.match]));
+  return table(
+    ["app", "version", "state", "match"],
+    hits.map((h) => [h.appId, h.version, h.state, h.match]),
+  );
 }

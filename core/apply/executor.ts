@@ -23,7 +23,12 @@ export async function undoBegun(plan: Plan, begun: number[], env: ApplyEnv): Pro
 }
 
 /** Post-commit steps not yet done; failures become warnings (the transaction stands). */
-export async function finishPost(plan: Plan, state: Pick<JournalState, "postDone">, env: ApplyEnv, journal?: Journal) {
+export async function finishPost(
+  plan: Plan,
+  state: Pick<JournalState, "postDone">,
+  env: ApplyEnv,
+  journal?: Journal,
+) {
   const warnings: ApplyOutcome["warnings"] = [];
   for (const [i, step] of plan.post.entries()) {
     if (state.postDone.includes(i)) continue;
@@ -32,7 +37,9 @@ export async function finishPost(plan: Plan, state: Pick<JournalState, "postDone
       await runPostStep(step, plan, env);
       await journal?.append({ post: i });
     } catch (e) {
-      const message = `post-commit ${step.kind} failed: ${e instanceof Error ? e.message : String(e)}`;
+      const message = `post-commit ${step.kind} failed: ${
+        e instanceof Error ? e.message : String(e)
+      }`;
       warnings.push({ code: e instanceof NxError ? e.code : "io.failed", message });
     }
   }
@@ -59,7 +66,13 @@ export async function applyPlan(plan: Plan, env: ApplyEnv): Promise<ApplyOutcome
     } catch (undoError) {
       // The journal stays: the next nx command on this root finishes the undo.
       journal.close();
-      throw new NxError(e instanceof NxError ? e.code : "io.failed", `${(e as Error).message} (undo incomplete: ${(undoError as Error).message}; the next nx command repairs it)`, { cause: e });
+      throw new NxError(
+        e instanceof NxError ? e.code : "io.failed",
+        `${(e as Error).message} (undo incomplete: ${
+          (undoError as Error).message
+        }; the next nx command repairs it)`,
+        { cause: e },
+      );
     }
     throw e;
   }

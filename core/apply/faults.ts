@@ -28,14 +28,21 @@ export const NO_FAULTS: Faults = {
 };
 
 export function parseFaults(spec: string | undefined): Faults {
-  const faults: Faults = { fail: new Set(), crashBefore: new Set(), crashAfter: new Set(), delays: new Map(), io: [] };
+  const faults: Faults = {
+    fail: new Set(),
+    crashBefore: new Set(),
+    crashAfter: new Set(),
+    delays: new Map(),
+    io: [],
+  };
   for (const item of (spec ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
     const [kind, name, arg] = item.split(":");
     if (kind === "fail" && name) faults.fail.add(name);
     else if (kind === "crash" && name) faults.crashBefore.add(name);
     else if (kind === "crash-after" && name) faults.crashAfter.add(name);
-    else if (kind === "delay" && name && /^\d+$/.test(arg ?? "")) faults.delays.set(name, Number(arg));
-    else if ((kind === "enospc" || kind === "eio") && (name === "write" || name === "fsync")) {
+    else if (kind === "delay" && name && /^\d+$/.test(arg ?? "")) {
+      faults.delays.set(name, Number(arg));
+    } else if ((kind === "enospc" || kind === "eio") && (name === "write" || name === "fsync")) {
       faults.io.push({ op: name, error: kind === "enospc" ? "ENOSPC" : "EIO", pathContains: arg });
     } else {
       throw new NxError("usage.invalid_argument", `cannot parse NX_FAULT item \`${item}\``);
@@ -45,12 +52,18 @@ export function parseFaults(spec: string | undefined): Faults {
 }
 
 /** The hook the executor calls around each named point. */
-export async function trigger(faults: Faults, when: "before" | "after", point: string): Promise<void> {
+export async function trigger(
+  faults: Faults,
+  when: "before" | "after",
+  point: string,
+): Promise<void> {
   if (when === "before") {
     const delay = faults.delays.get(point);
     if (delay) await new Promise((r) => setTimeout(r, delay));
     if (faults.crashBefore.has(point)) Deno.kill(Deno.pid, "SIGKILL");
-    if (faults.fail.has(point)) throw new NxError("fault.injected", `cannot continue: fault injected at ${point}`);
+    if (faults.fail.has(point)) {
+      throw new NxError("fault.injected", `cannot continue: fault injected at ${point}`);
+    }
   } else if (faults.crashAfter.has(point)) {
     Deno.kill(Deno.pid, "SIGKILL");
   }

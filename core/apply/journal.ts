@@ -47,7 +47,11 @@ export class Journal {
 
   async append(entry: Record<string, unknown>): Promise<void> {
     try {
-      await writeAllSync(this.file, new TextEncoder().encode(JSON.stringify(entry) + "\n"), this.path);
+      await writeAllSync(
+        this.file,
+        new TextEncoder().encode(JSON.stringify(entry) + "\n"),
+        this.path,
+      );
     } catch (e) {
       throw ioError("write journal", this.path, e);
     }
@@ -87,11 +91,22 @@ export async function readJournal(path: string): Promise<JournalState | undefine
     throw new NxError("journal.corrupt", `cannot read journal ${path}: bad header`);
   }
   if (header.data.version !== JOURNAL_VERSION) {
-    throw new NxError("journal.corrupt", `cannot read journal ${path}: version ${header.data.version}`);
+    throw new NxError(
+      "journal.corrupt",
+      `cannot read journal ${path}: version ${header.data.version}`,
+    );
   }
-  const state: JournalState = { plan: header.data.plan, begun: [], done: [], committed: false, postDone: [] };
+  const state: JournalState = {
+    plan: header.data.plan,
+    begun: [],
+    done: [],
+    committed: false,
+    postDone: [],
+  };
   for (const entry of parsed.slice(1)) {
-    if (entry === undefined) throw new NxError("journal.corrupt", `cannot read journal ${path}: bad entry`);
+    if (entry === undefined) {
+      throw new NxError("journal.corrupt", `cannot read journal ${path}: bad entry`);
+    }
     if (typeof entry.begin === "number") state.begun.push(entry.begin);
     if (typeof entry.done === "number") state.done.push(entry.done);
     if (entry.committed === true) state.committed = true;

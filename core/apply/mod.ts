@@ -1,5 +1,5 @@
 export type { ApplyEnv, MigrationRunner } from "./env.ts";
-export { applyPlan, type ApplyOutcome } from "./executor.ts";
+export { type ApplyOutcome, applyPlan } from "./executor.ts";
 export { type Faults, NO_FAULTS, parseFaults } from "./faults.ts";
 export { readJournal } from "./journal.ts";
 export { recover, type Recovery } from "./recover.ts";

@@ -46,8 +46,12 @@ export const STEPS: StepTable = {
     async do(_s, plan, env) {
       const files = plan.after!.versions[0].files;
       await mkdirp(staging(plan, env).dir);
-      await copyVerifiedBundle(plan.source!, staging(plan, env).version, files, (done, total) =>
-        env.reporter.emit({ kind: "progress", phase: "staging", done, total }));
+      await copyVerifiedBundle(
+        plan.source!,
+        staging(plan, env).version,
+        files,
+        (done, total) => env.reporter.emit({ kind: "progress", phase: "staging", done, total }),
+      );
     },
     async undo(_s, plan, env) {
       await removeTree(staging(plan, env).version);

@@ -77,11 +77,16 @@ async function isPlainFileIn(root: string, path: string): Promise<boolean> {
   }
 }
 
-/** The script's absolute path: a regular file inside the (canonical) bundle, reached without links. */
+/**
+ * The script's absolute path: a regular file inside the (canonical) bundle, reached without
+ * links.
+ */
 export async function checkScript(bundleDir: string, step: MigrationStep): Promise<string> {
   // migrate: the script must be a bundle-relative path to a plain file of the bundle.
   const path = resolve(bundleDir, step.script);
-  if (isAbsolute(step.script) || step.script.includes("\0") || !await isPlainFileIn(bundleDir, path)) {
+  if (
+    isAbsolute(step.script) || step.script.includes("\0") || !await isPlainFileIn(bundleDir, path)
+  ) {
     throw escape(step, `the script ${step.script} is not a plain file inside the bundle`, {
       script: step.script,
     });

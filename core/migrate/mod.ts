@@ -1,8 +1,7 @@
 /**
- * Migrations: which steps an upgrade runs ({@link migrationChain}, pure) and running them in a
+ * Migrations: running the chain that core/plan/migration_chain.ts selects, in a
  * sandbox on a staging copy of the app's data ({@link runMigrations}).
  */
-export { migrationChain } from "./chain.ts";
 export {
   DEFAULT_GRACE_MS,
   DEFAULT_MAX_OLD_SPACE_MB,

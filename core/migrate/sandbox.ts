@@ -47,7 +47,8 @@ export const OUTPUT_CAP_BYTES = 64 * 1024;
 export const STDERR_TAIL_BYTES = 2 * 1024;
 
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-const tail = (bytes: Uint8Array, n: number) => decode(bytes.subarray(Math.max(0, bytes.length - n)));
+const tail = (bytes: Uint8Array, n: number) =>
+  decode(bytes.subarray(Math.max(0, bytes.length - n)));
 const label = (step: MigrationStep) => `${step.from} → ${step.to}`;
 
 /** Deno's own flags for a run that may touch nothing but `dataDir`. */
@@ -95,12 +96,12 @@ function denoBinary(limits: MigrationLimits): string {
 /**
  * Runs each step as its own `deno run` process (see {@link stepArgs}) with cwd = dataDir, a
  * cleared environment plus DENO_DIR (a private temp directory removed afterwards), NO_COLOR,
- * DENO_NO_UPDATE_CHECK and DENO_NO_PACKAGE_JSON, stdin null and output captured. Before any step
- * runs, every script must be a plain file of the bundle that imports nothing but `node:`
- * built-ins and plain files of the bundle; before each step, the data tree must hold only
- * directories and singly-linked regular files (`migration.escape`). A step past its time limit
- * gets SIGTERM, then SIGKILL after graceMs (`migration.timeout`); a non-zero exit or death by
- * signal is `migration.failed`. The first failure stops the chain.
+ * DENO_NO_UPDATE_CHECK, DENO_NO_PACKAGE_JSON and DENO_NO_PROMPT, stdin null and output
+ * captured. Before any step runs, every script must be a plain file of the bundle that imports
+ * nothing but `node:` built-ins and plain files of the bundle; before each step, the data tree
+ * must hold only directories and singly-linked regular files (`migration.escape`). A step past
+ * its time limit gets SIGTERM, then SIGKILL after graceMs (`migration.timeout`); a non-zero exit
+ * or death by signal is `migration.failed`. The first failure stops the chain.
  */
 export async function runMigrations(
   chain: MigrationStep[],
@@ -125,6 +126,7 @@ export async function runMigrations(
       NO_COLOR: "1",
       DENO_NO_UPDATE_CHECK: "1",
       DENO_NO_PACKAGE_JSON: "1",
+      DENO_NO_PROMPT: "1",
     };
     const child = { cwd: data, env, graceMs, capBytes: OUTPUT_CAP_BYTES };
 
@@ -136,14 +138,18 @@ export async function runMigrations(
         { ...child, timeoutMs: stepTimeoutMs },
       );
       if (info.code !== 0) {
-        throw new NxError("migration.failed", `cannot migrate ${label(step)}: cannot load the script`, {
-          details: {
-            step,
-            exitCode: info.code,
-            signal: info.signal,
-            stderrTail: tail(info.stderr, STDERR_TAIL_BYTES),
+        throw new NxError(
+          "migration.failed",
+          `cannot migrate ${label(step)}: cannot load the script`,
+          {
+            details: {
+              step,
+              exitCode: info.code,
+              signal: info.signal,
+              stderrTail: tail(info.stderr, STDERR_TAIL_BYTES),
+            },
           },
-        });
+        );
       }
       await checkModuleGraph(decode(info.stdout), bundle, step);
     }
@@ -159,7 +165,14 @@ export async function runMigrations(
         throw new NxError(
           "migration.timeout",
           `cannot migrate ${label(step)}: the script ran past ${stepTimeoutMs} ms and was killed`,
-          { details: { step, timeoutMs: stepTimeoutMs, signal: result.signal } },
+          {
+            details: {
+              step,
+              timeoutMs: stepTimeoutMs,
+              signal: result.signal,
+              stderrTail: tail(result.stderr, STDERR_TAIL_BYTES),
+            },
+          },
         );
       }
       if (result.code !== 0) {

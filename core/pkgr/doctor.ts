@@ -45,7 +45,12 @@ interface Check {
   files: number;
 }
 
-async function checkVersionFiles(app: AppRecord, dir: string, version: AppRecord["versions"][number], check: Check) {
+async function checkVersionFiles(
+  app: AppRecord,
+  dir: string,
+  version: AppRecord["versions"][number],
+  check: Check,
+) {
   const facts = await readBundle(dir, () => undefined);
   const expected = new Map(version.files.map((f) => [f.path, f]));
   for (const entry of facts.entries.filter((e) => e.type !== "dir")) {
@@ -54,21 +59,45 @@ async function checkVersionFiles(app: AppRecord, dir: string, version: AppRecord
     check.files++;
     const path = join(dir, entry.path);
     if (!want) {
-      check.findings.push({ kind: "file-unexpected", app: app.id, path, message: "not part of the installed bundle", repairable: false });
+      check.findings.push({
+        kind: "file-unexpected",
+        app: app.id,
+        path,
+        message: "not part of the installed bundle",
+        repairable: false,
+      });
     } else if (!got || got.size !== want.size || got.sha256 !== want.sha256) {
-      check.findings.push({ kind: "file-digest-mismatch", app: app.id, path, message: "content differs from the installed bundle", repairable: false });
+      check.findings.push({
+        kind: "file-digest-mismatch",
+        app: app.id,
+        path,
+        message: "content differs from the installed bundle",
+        repairable: false,
+      });
     }
     expected.delete(entry.path);
   }
   for (const f of expected.values()) {
-    check.findings.push({ kind: "file-missing", app: app.id, path: join(dir, f.path), message: "missing", repairable: false });
+    check.findings.push({
+      kind: "file-missing",
+      app: app.id,
+      path: join(dir, f.path),
+      message: "missing",
+      repairable: false,
+    });
   }
 }
 
 async function checkApp(ctx: OpContext, app: AppRecord, check: Check): Promise<void> {
   const paths = appPaths(ctx.paths, app.id);
   if (!(await exists(paths.dir))) {
-    check.findings.push({ kind: "app-dir-missing", app: app.id, path: paths.dir, message: "registered but not on disk", repairable: false });
+    check.findings.push({
+      kind: "app-dir-missing",
+      app: app.id,
+      path: paths.dir,
+      message: "registered but not on disk",
+      repairable: false,
+    });
     return;
   }
   const current = await readCurrent(paths);
@@ -85,22 +114,46 @@ async function checkApp(ctx: OpContext, app: AppRecord, check: Check): Promise<v
   for (const v of app.versions) {
     const dir = paths.version(v.version);
     if (!(await exists(dir))) {
-      check.findings.push({ kind: "version-missing", app: app.id, path: dir, message: "retained version missing", repairable: false });
+      check.findings.push({
+        kind: "version-missing",
+        app: app.id,
+        path: dir,
+        message: "retained version missing",
+        repairable: false,
+      });
     } else {
       await checkVersionFiles(app, dir, v, check);
     }
     if (!(await exists(paths.dataOf(v.version)))) {
-      check.findings.push({ kind: "data-missing", app: app.id, path: paths.dataOf(v.version), message: "data of a retained version missing", repairable: false });
+      check.findings.push({
+        kind: "data-missing",
+        app: app.id,
+        path: paths.dataOf(v.version),
+        message: "data of a retained version missing",
+        repairable: false,
+      });
     }
   }
   for (const name of await listDir(paths.versions)) {
     if (!retained.has(name)) {
-      check.findings.push({ kind: "version-orphan", app: app.id, path: paths.version(name), message: "not in the registry", repairable: true });
+      check.findings.push({
+        kind: "version-orphan",
+        app: app.id,
+        path: paths.version(name),
+        message: "not in the registry",
+        repairable: true,
+      });
     }
   }
   for (const name of await listDir(paths.data)) {
     if (!retained.has(name)) {
-      check.findings.push({ kind: "data-orphan", app: app.id, path: paths.dataOf(name), message: "data of no retained version", repairable: true });
+      check.findings.push({
+        kind: "data-orphan",
+        app: app.id,
+        path: paths.dataOf(name),
+        message: "data of no retained version",
+        repairable: true,
+      });
     }
   }
 }
@@ -108,7 +161,12 @@ async function checkApp(ctx: OpContext, app: AppRecord, check: Check): Promise<v
 async function inspect(s: Session, ctx: OpContext): Promise<{ check: Check; apps: number }> {
   const check: Check = { findings: [], files: 0 };
   for (const name of await listDir(ctx.paths.staging)) {
-    check.findings.push({ kind: "staging-leftover", path: join(ctx.paths.staging, name), message: "no transaction owns it", repairable: true });
+    check.findings.push({
+      kind: "staging-leftover",
+      path: join(ctx.paths.staging, name),
+      message: "no transaction owns it",
+      repairable: true,
+    });
   }
   const apps = await s.registry.list();
   const known = new Set(apps.map((a) => a.id));
@@ -118,7 +176,13 @@ async function inspect(s: Session, ctx: OpContext): Promise<{ check: Check; apps
     const entries = await listDir(join(ctx.paths.apps, name));
     // An app dir holding only data/ is data kept by `uninstall --keep-data`.
     if (entries.length === 1 && entries[0] === "data") continue;
-    check.findings.push({ kind: "app-orphan", app: name, path: join(ctx.paths.apps, name), message: "on disk but not registered", repairable: true });
+    check.findings.push({
+      kind: "app-orphan",
+      app: name,
+      path: join(ctx.paths.apps, name),
+      message: "on disk but not registered",
+      repairable: true,
+    });
   }
   return { check, apps: apps.length };
 }
@@ -138,7 +202,9 @@ async function repair(f: Finding, s: Session, ctx: OpContext): Promise<void> {
     }
     case "app-orphan": {
       // Keep user data; remove what no registry entry accounts for.
-      for (const name of await listDir(f.path)) if (name !== "data") await removeTree(join(f.path, name));
+      for (const name of await listDir(f.path)) {
+        if (name !== "data") await removeTree(join(f.path, name));
+      }
       if ((await listDir(f.path)).length === 0) await removeTree(f.path);
       return;
     }
@@ -147,7 +213,11 @@ async function repair(f: Finding, s: Session, ctx: OpContext): Promise<void> {
   }
 }
 
-export function doctor(ctx: OpContext, options: ServiceOptions, fix: boolean): Promise<DoctorReport> {
+export function doctor(
+  ctx: OpContext,
+  options: ServiceOptions,
+  fix: boolean,
+): Promise<DoctorReport> {
   return withSession(ctx, options, fix ? "write" : "read", "doctor", async (s) => {
     let { check, apps } = await inspect(s, ctx);
     const repaired: Finding[] = [];
@@ -162,18 +232,30 @@ export function doctor(ctx: OpContext, options: ServiceOptions, fix: boolean): P
       ok: check.findings.length === 0,
       apps,
       files: check.files,
-      ...(s.recovered ? { recovered: `${s.recovered.op} of ${s.recovered.appId}: ${s.recovered.outcome}` } : {}),
+      ...(s.recovered
+        ? { recovered: `${s.recovered.op} of ${s.recovered.appId}: ${s.recovered.outcome}` }
+        : {}),
       findings: check.findings,
       repaired,
     };
     if (!report.ok) {
       for (const f of check.findings) {
-        ctx.reporter.emit({ kind: "warning", code: "doctor.findings", message: `${f.kind}: ${f.path}: ${f.message}` });
+        ctx.reporter.emit({
+          kind: "warning",
+          code: "doctor.findings",
+          message: `${f.kind}: ${f.path}: ${f.message}`,
+        });
       }
-      throw new NxError("doctor.findings", `cannot vouch for ${ctx.paths.root}: ${check.findings.length} finding(s)`, {
-        details: { report },
-        hint: check.findings.some((f) => f.repairable) ? "run `nx pkg doctor --repair`" : "reinstall the affected apps",
-      });
+      throw new NxError(
+        "doctor.findings",
+        `cannot vouch for ${ctx.paths.root}: ${check.findings.length} finding(s)`,
+        {
+          details: { report },
+          hint: check.findings.some((f) => f.repairable)
+            ? "run `nx pkg doctor --repair`"
+            : "reinstall the affected apps",
+        },
+      );
     }
     return report;
   });

@@ -14,7 +14,11 @@ export interface OpResult {
   warnings: { code: string; message: string }[];
 }
 
-export function opResult(plan: Plan, dryRun: boolean, warnings: OpResult["warnings"] = []): OpResult {
+export function opResult(
+  plan: Plan,
+  dryRun: boolean,
+  warnings: OpResult["warnings"] = [],
+): OpResult {
   return {
     op: plan.op,
     appId: plan.appId,

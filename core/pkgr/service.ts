@@ -6,13 +6,13 @@
 import { basename, resolve } from "node:path";
 import { NxError } from "../errors.ts";
 import { applyPlan, readJournal } from "../apply/mod.ts";
-import { planInstall, planRollback, planUninstall, type Plan } from "../plan/mod.ts";
+import { type Plan, planInstall, planRollback, planUninstall } from "../plan/mod.ts";
 import type { AuditEntry, QueryHit, RegistryQuery } from "../registry/types.ts";
 import { appPaths } from "../store/apps.ts";
 import { treeSize } from "../store/copy.ts";
 import type { VerifiedBundle } from "../trust/verify.ts";
 import { marker, type OpContext } from "./context.ts";
-import { type AppInfo, type AppSummary, opResult, type OpResult, summary } from "./results.ts";
+import { type AppInfo, type AppSummary, type OpResult, opResult, summary } from "./results.ts";
 import { type ServiceOptions, type Session, withSession } from "./session.ts";
 import { snapshotFor } from "./snapshot.ts";
 import { verifyAt } from "./verify.ts";
@@ -49,7 +49,9 @@ export interface Pkgr {
 
 function newTxid(now: Date): string {
   const rand = crypto.getRandomValues(new Uint8Array(4));
-  return `${now.getTime().toString(36)}-${Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `${now.getTime().toString(36)}-${
+    Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("")
+  }`;
 }
 
 async function audited<T extends OpResult>(
@@ -74,7 +76,9 @@ async function audited<T extends OpResult>(
     return result;
   } catch (e) {
     const code = e instanceof NxError ? e.code : "internal.unexpected";
-    await s.registry.audit({ ...entry, appId, time: ctx.now.toISOString(), result: code }).catch(() => {});
+    await s.registry.audit({ ...entry, appId, time: ctx.now.toISOString(), result: code }).catch(
+      () => {},
+    );
     throw e;
   }
 }
@@ -91,48 +95,74 @@ export function createPkgr(ctx: OpContext, options: ServiceOptions = {}): Pkgr {
     withSession(ctx, options, mode, op, body);
 
   const installOrUpgrade = (op: "install" | "upgrade", req: UpgradeOptions) =>
-    session("write", op, (s) =>
-      audited(s, ctx, { op, appId: basename(req.bundle).replace(/\.nxb$/, "") }, async (setApp) => {
-        const source = resolve(req.bundle);
-        const bundle = await verifyAt(source, ctx, s.trust);
-        setApp(bundle.manifest.name);
-        const snap = await snapshotFor(bundle.manifest.name, s, ctx);
-        const plan = planInstall(
-          { op, txid: newTxid(ctx.now), source, bundle, allowDowngrade: req.allowDowngrade === true },
-          snap,
-        );
-        const result = await apply(plan, s, ctx, req.dryRun === true);
-        if (!result.dryRun) {
-          marker(ctx, `pkgr: install app=${plan.appId} v=${plan.toVersion}`);
-          marker(ctx, `pkgr: activate current=${plan.toVersion}`);
-        }
-        return result;
-      }));
+    session(
+      "write",
+      op,
+      (s) =>
+        audited(
+          s,
+          ctx,
+          { op, appId: basename(req.bundle).replace(/\.nxb$/, "") },
+          async (setApp) => {
+            const source = resolve(req.bundle);
+            const bundle = await verifyAt(source, ctx, s.trust);
+            setApp(bundle.manifest.name);
+            const snap = await snapshotFor(bundle.manifest.name, s, ctx);
+            const plan = planInstall(
+              {
+                op,
+                txid: newTxid(ctx.now),
+                source,
+                bundle,
+                allowDowngrade: req.allowDowngrade === true,
+              },
+              snap,
+            );
+            const result = await apply(plan, s, ctx, req.dryRun === true);
+            if (!result.dryRun) {
+              marker(ctx, `pkgr: install app=${plan.appId} v=${plan.toVersion}`);
+              marker(ctx, `pkgr: activate current=${plan.toVersion}`);
+            }
+            return result;
+          },
+        ),
+    );
 
   return {
     verify: (bundle) => verifyAt(resolve(bundle), ctx),
     install: (req) => installOrUpgrade("install", req),
     upgrade: (req) => installOrUpgrade("upgrade", req),
     rollback: (req) =>
-      session("write", "rollback", (s) =>
-        audited(s, ctx, { op: "rollback", appId: req.app }, async () => {
-          const plan = planRollback({ txid: newTxid(ctx.now), appId: req.app, to: req.to }, await snapshotFor(req.app, s, ctx));
-          const result = await apply(plan, s, ctx, req.dryRun === true);
-          if (!result.dryRun) {
-            marker(ctx, `pkgr: rollback to=${plan.toVersion}`);
-            marker(ctx, `pkgr: activate current=${plan.toVersion}`);
-          }
-          return result;
-        })),
+      session(
+        "write",
+        "rollback",
+        (s) =>
+          audited(s, ctx, { op: "rollback", appId: req.app }, async () => {
+            const plan = planRollback(
+              { txid: newTxid(ctx.now), appId: req.app, to: req.to },
+              await snapshotFor(req.app, s, ctx),
+            );
+            const result = await apply(plan, s, ctx, req.dryRun === true);
+            if (!result.dryRun) {
+              marker(ctx, `pkgr: rollback to=${plan.toVersion}`);
+              marker(ctx, `pkgr: activate current=${plan.toVersion}`);
+            }
+            return result;
+          }),
+      ),
     uninstall: (req) =>
-      session("write", "uninstall", (s) =>
-        audited(s, ctx, { op: "uninstall", appId: req.app }, async () => {
-          const plan = planUninstall(
-            { txid: newTxid(ctx.now), appId: req.app, keepData: req.keepData === true },
-            await snapshotFor(req.app, s, ctx),
-          );
-          return await apply(plan, s, ctx, req.dryRun === true);
-        })),
+      session(
+        "write",
+        "uninstall",
+        (s) =>
+          audited(s, ctx, { op: "uninstall", appId: req.app }, async () => {
+            const plan = planUninstall(
+              { txid: newTxid(ctx.now), appId: req.app, keepData: req.keepData === true },
+              await snapshotFor(req.app, s, ctx),
+            );
+            return await apply(plan, s, ctx, req.dryRun === true);
+          }),
+      ),
     list: () =>
       session("read", "list", async (s) => {
         const pending = (await readJournal(ctx.paths.journal).catch(() => undefined))?.plan.appId;
@@ -141,8 +171,12 @@ export function createPkgr(ctx: OpContext, options: ServiceOptions = {}): Pkgr {
     info: (app) =>
       session("read", "info", async (s) => {
         const record = await s.registry.get(app);
-        if (!record) throw new NxError("app.not_installed", `cannot show ${app}: it is not installed`);
-        const pending = (await readJournal(ctx.paths.journal).catch(() => undefined))?.plan.appId === app;
+        if (!record) {
+          throw new NxError("app.not_installed", `cannot show ${app}: it is not installed`);
+        }
+        const pending = (await readJournal(ctx.paths.journal).catch(() =>
+          undefined
+        ))?.plan.appId === app;
         const current = record.versions.find((v) => v.version === record.version)!.manifest;
         return {
           ...summary(record, pending),

@@ -37,7 +37,8 @@ async function recoverWith(env: ApplyEnv): Promise<Recovery | undefined> {
     env.reporter.emit({
       kind: "warning",
       code: "journal.recovered",
-      message: `recovered an interrupted ${recovered.op} of ${recovered.appId}: ${recovered.outcome}`,
+      message:
+        `recovered an interrupted ${recovered.op} of ${recovered.appId}: ${recovered.outcome}`,
     });
   }
   return recovered;
@@ -72,11 +73,17 @@ export async function withSession<T>(
       reporter: ctx.reporter,
       faults: options.faults ?? NO_FAULTS,
       runMigrations: (chain, bundleDir, dataDir) =>
-        runMigrations(chain, bundleDir, dataDir, { stepTimeoutMs: trust.policy.migration_step_timeout_ms }),
+        runMigrations(chain, bundleDir, dataDir, {
+          stepTimeoutMs: trust.policy.migration_step_timeout_ms,
+        }),
     };
     const recovered = lock ? await recoverWith(env) : undefined;
     if (lock?.staleHolder && !recovered) {
-      ctx.reporter.emit({ kind: "warning", code: "lock.stale", message: `took over a stale lock from pid ${lock.staleHolder}` });
+      ctx.reporter.emit({
+        kind: "warning",
+        code: "lock.stale",
+        message: `took over a stale lock from pid ${lock.staleHolder}`,
+      });
     }
     return await body({ registry, trust, env, recovered });
   } finally {

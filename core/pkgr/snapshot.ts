@@ -10,7 +10,9 @@ import type { Session } from "./session.ts";
 export async function snapshotFor(appId: string, s: Session, ctx: OpContext): Promise<Snapshot> {
   const app = appPaths(ctx.paths, appId);
   const installed = await s.registry.get(appId);
-  const apps = new Map((await s.registry.list()).map((a) => [a.id, { version: a.version, state: a.state }]));
+  const apps = new Map(
+    (await s.registry.list()).map((a) => [a.id, { version: a.version, state: a.state }]),
+  );
   const keptData = installed ? [] : (await listDir(app.data)).filter(isStrictSemver);
   const dataVersion = installed?.version ?? keptData.at(-1);
   return {

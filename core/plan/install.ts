@@ -23,22 +23,35 @@ function checkVersions(req: InstallRequest, snap: Snapshot): void {
   const installed = snap.installed;
   if (req.op === "install") {
     if (installed) {
-      throw new NxError("app.already_installed", `cannot install ${name}: ${installed.version} is installed`, {
-        hint: `use \`nx pkg upgrade\` to move to ${version}`,
-      });
+      throw new NxError(
+        "app.already_installed",
+        `cannot install ${name}: ${installed.version} is installed`,
+        {
+          hint: `use \`nx pkg upgrade\` to move to ${version}`,
+        },
+      );
     }
     return;
   }
-  if (!installed) throw new NxError("app.not_installed", `cannot upgrade ${name}: it is not installed`);
+  if (!installed) {
+    throw new NxError("app.not_installed", `cannot upgrade ${name}: it is not installed`);
+  }
   const order = compareVersions(version, installed.version);
   if (order === 0) {
-    throw new NxError("upgrade.same_version", `cannot upgrade ${name}: ${version} is already installed`);
+    throw new NxError(
+      "upgrade.same_version",
+      `cannot upgrade ${name}: ${version} is already installed`,
+    );
   }
   if (order < 0 && !(snap.policy.dev_mode && req.allowDowngrade)) {
-    throw new NxError("upgrade.downgrade_denied", `cannot downgrade ${name} from ${installed.version} to ${version}`, {
-      hint: "a downgrade needs the root's dev-mode on and --allow-downgrade",
-      details: { installed: installed.version, bundle: version, devMode: snap.policy.dev_mode },
-    });
+    throw new NxError(
+      "upgrade.downgrade_denied",
+      `cannot downgrade ${name} from ${installed.version} to ${version}`,
+      {
+        hint: "a downgrade needs the root's dev-mode on and --allow-downgrade",
+        details: { installed: installed.version, bundle: version, devMode: snap.policy.dev_mode },
+      },
+    );
   }
 }
 
@@ -64,7 +77,9 @@ export function planInstall(req: InstallRequest, snap: Snapshot): Plan {
     { kind: "stage-version", version: m.version },
     { kind: "prepare-data", from },
     ...(chain.length > 0 ? [{ kind: "run-migrations", chain } as const] : []),
-    ...(retained || keptSameVersion ? [{ kind: "retire-version", version: m.version } as const] : []),
+    ...(retained || keptSameVersion
+      ? [{ kind: "retire-version", version: m.version } as const]
+      : []),
     { kind: "publish-version", version: m.version },
     { kind: "publish-data", version: m.version },
     { kind: "switch-current", to: m.version, from: snap.installed?.version ?? null },
@@ -88,8 +103,10 @@ export function planInstall(req: InstallRequest, snap: Snapshot): Plan {
     snap.now,
   );
   const icon = m.resources.find((r) => r.kind === "icon");
+  // Kept data adopted by this install was copied forward; older kept versions go with it.
+  const garbage = [...dropped, ...snap.keptData.filter((v) => v !== m.version)];
   const post: PostStep[] = [
-    ...(dropped.length > 0 ? [{ kind: "gc-versions", versions: dropped } as const] : []),
+    ...(garbage.length > 0 ? [{ kind: "gc-versions", versions: garbage } as const] : []),
     ...(icon ? [{ kind: "warm-icon-cache", version: m.version, icon: icon.path } as const] : []),
     { kind: "purge-staging" },
   ];

@@ -11,7 +11,9 @@ export interface RollbackRequest {
 }
 
 function installedOrThrow(appId: string, snap: Snapshot, action: string) {
-  if (!snap.installed) throw new NxError("app.not_installed", `cannot ${action} ${appId}: it is not installed`);
+  if (!snap.installed) {
+    throw new NxError("app.not_installed", `cannot ${action} ${appId}: it is not installed`);
+  }
   return snap.installed;
 }
 
@@ -20,18 +22,35 @@ export function planRollback(req: RollbackRequest, snap: Snapshot): Plan {
   const installed = installedOrThrow(req.appId, snap, "roll back");
   const candidates = installed.versions.filter((v) => v.version !== installed.version);
   if (candidates.length === 0) {
-    throw new NxError("rollback.nothing_retained", `cannot roll back ${req.appId}: no previous version is retained`, {
-      hint: "nx keeps the previous versions set by the policy's retain-versions (default 2)",
-    });
+    throw new NxError(
+      "rollback.nothing_retained",
+      `cannot roll back ${req.appId}: no previous version is retained`,
+      {
+        hint: "nx keeps the previous versions set by the policy's retain-versions (default 2)",
+      },
+    );
   }
-  const target = req.to === undefined ? candidates[0] : candidates.find((v) => v.version === req.to);
+  const target = req.to === undefined
+    ? candidates[0]
+    : candidates.find((v) => v.version === req.to);
   if (!target) {
-    throw new NxError("rollback.version_not_retained", `cannot roll back ${req.appId} to ${req.to}: not retained`, {
-      details: { retained: candidates.map((v) => v.version), current: installed.version },
-    });
+    throw new NxError(
+      "rollback.version_not_retained",
+      `cannot roll back ${req.appId} to ${req.to}: not retained`,
+      {
+        details: { retained: candidates.map((v) => v.version), current: installed.version },
+      },
+    );
   }
   const diff = permissionDiff(installed.versions[0].manifest, target.manifest);
-  const { record } = activate(installed, target, installed.versions, installed.versions.length, diff, snap.now);
+  const { record } = activate(
+    installed,
+    target,
+    installed.versions,
+    installed.versions.length,
+    diff,
+    snap.now,
+  );
   return {
     txid: req.txid,
     op: "rollback",

@@ -2,7 +2,12 @@ export type { Operation, Plan, PostStep, Step, StepKind } from "./types.ts";
 export { STEP_KINDS } from "./types.ts";
 export type { Snapshot } from "./snapshot.ts";
 export { type InstallRequest, planInstall } from "./install.ts";
-export { planRollback, planUninstall, type RollbackRequest, type UninstallRequest } from "./lifecycle.ts";
+export {
+  planRollback,
+  planUninstall,
+  type RollbackRequest,
+  type UninstallRequest,
+} from "./lifecycle.ts";
 export { migrationChain } from "./migration_chain.ts";
 export { permissionDiff } from "./records.ts";
 export { preflight, SYSTEM_TYPES } from "./preflight.ts";

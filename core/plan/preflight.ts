@@ -22,40 +22,68 @@ export const SPACE_MARGIN = 1024 * 1024;
 export function preflight(bundle: VerifiedBundle, snap: Snapshot): void {
   const m = bundle.manifest;
   if (compareVersions(m.minSdk, snap.policy.sdk_version) > 0) {
-    throw new NxError("preflight.min_sdk", `cannot install ${m.name}: needs SDK ${m.minSdk}, root has ${snap.policy.sdk_version}`, {
-      details: { minSdk: m.minSdk, sdk: snap.policy.sdk_version },
-    });
+    throw new NxError(
+      "preflight.min_sdk",
+      `cannot install ${m.name}: needs SDK ${m.minSdk}, root has ${snap.policy.sdk_version}`,
+      {
+        details: { minSdk: m.minSdk, sdk: snap.policy.sdk_version },
+      },
+    );
   }
   if (snap.policy.root_role === "user" && SYSTEM_TYPES.includes(m.bundleType)) {
-    throw new NxError("preflight.bundle_type_denied", `cannot install ${m.name}: a user root does not accept ${m.bundleType} bundles`, {
-      details: { bundleType: m.bundleType, rootRole: snap.policy.root_role },
-    });
+    throw new NxError(
+      "preflight.bundle_type_denied",
+      `cannot install ${m.name}: a user root does not accept ${m.bundleType} bundles`,
+      {
+        details: { bundleType: m.bundleType, rootRole: snap.policy.root_role },
+      },
+    );
   }
   if (snap.installed && snap.installed.publisher !== m.publisher) {
-    throw new NxError("preflight.id_collision", `cannot install ${m.name}: installed from publisher ${snap.installed.publisher}`, {
-      details: { installedPublisher: snap.installed.publisher, bundlePublisher: m.publisher },
-    });
+    throw new NxError(
+      "preflight.id_collision",
+      `cannot install ${m.name}: installed from publisher ${snap.installed.publisher}`,
+      {
+        details: { installedPublisher: snap.installed.publisher, bundlePublisher: m.publisher },
+      },
+    );
   }
   for (const dep of m.dependencies) {
     const have = snap.apps.get(dep.name);
     if (!have || have.state !== "active" || !satisfies(have.version, dep.versionConstraint)) {
-      throw new NxError("dependency.missing", `cannot install ${m.name}: needs ${dep.name} ${dep.versionConstraint}`, {
-        details: { dependency: dep.name, constraint: dep.versionConstraint, installed: have?.version ?? null },
-      });
+      throw new NxError(
+        "dependency.missing",
+        `cannot install ${m.name}: needs ${dep.name} ${dep.versionConstraint}`,
+        {
+          details: {
+            dependency: dep.name,
+            constraint: dep.versionConstraint,
+            installed: have?.version ?? null,
+          },
+        },
+      );
     }
   }
   const retainedBytes = snap.installed?.versions.reduce((n, v) => n + v.size, 0) ?? 0;
   const quota = snap.policy.app_quota_mib * 1024 * 1024;
   const appBytes = retainedBytes + bundle.totalSize + 2 * snap.dataBytes;
   if (quota > 0 && appBytes > quota) {
-    throw new NxError("preflight.quota", `cannot install ${m.name}: ${appBytes} bytes exceeds the app quota`, {
-      details: { bytes: appBytes, quota },
-    });
+    throw new NxError(
+      "preflight.quota",
+      `cannot install ${m.name}: ${appBytes} bytes exceeds the app quota`,
+      {
+        details: { bytes: appBytes, quota },
+      },
+    );
   }
   const needed = bundle.totalSize + snap.dataBytes + SPACE_MARGIN;
   if (needed > snap.freeBytes) {
-    throw new NxError("preflight.no_space", `cannot install ${m.name}: needs ${needed} bytes, ${snap.freeBytes} free`, {
-      details: { needed, free: snap.freeBytes },
-    });
+    throw new NxError(
+      "preflight.no_space",
+      `cannot install ${m.name}: needs ${needed} bytes, ${snap.freeBytes} free`,
+      {
+        details: { needed, free: snap.freeBytes },
+      },
+    );
   }
 }

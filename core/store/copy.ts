@@ -15,7 +15,11 @@ export interface ExpectedFile {
   sha256: string;
 }
 
-async function copyFile(src: string, dst: string, mode: number): Promise<{ size: number; sha256: string }> {
+async function copyFile(
+  src: string,
+  dst: string,
+  mode: number,
+): Promise<{ size: number; sha256: string }> {
   const input = await Deno.open(src, { read: true });
   const output = await Deno.open(dst, { write: true, createNew: true, mode });
   try {
@@ -57,9 +61,13 @@ export async function copyVerifiedBundle(
       await mkdirp(dirname(dst));
       const got = await copyFile(join(srcDir, f.path), dst, 0o444);
       if (got.size !== f.size || got.sha256 !== f.sha256) {
-        throw new NxError("integrity.file_digest_mismatch", `cannot stage ${f.path}: it changed after verification`, {
-          details: { path: f.path, expected: f.sha256, actual: got.sha256 },
-        });
+        throw new NxError(
+          "integrity.file_digest_mismatch",
+          `cannot stage ${f.path}: it changed after verification`,
+          {
+            details: { path: f.path, expected: f.sha256, actual: got.sha256 },
+          },
+        );
       }
       onFile?.(i + 1, files.length);
     }

@@ -19,6 +19,8 @@ export function checkIoFault(op: IoFault["op"], path: string): void {
   const hit = active.find((f) => f.op === op && (!f.pathContains || path.includes(f.pathContains)));
   if (!hit) return;
   throw new Error(
-    hit.error === "ENOSPC" ? `No space left on device (os error 28) [injected]` : `Input/output error (os error 5) [injected]`,
+    hit.error === "ENOSPC"
+      ? `No space left on device (os error 28) [injected]`
+      : `Input/output error (os error 5) [injected]`,
   );
 }

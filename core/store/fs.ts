@@ -95,7 +95,11 @@ export async function removeTree(path: string): Promise<void> {
 }
 
 /** Writes all bytes and fsyncs the file (the fault hooks sit here). */
-export async function writeAllSync(file: Deno.FsFile, data: Uint8Array, path: string): Promise<void> {
+export async function writeAllSync(
+  file: Deno.FsFile,
+  data: Uint8Array,
+  path: string,
+): Promise<void> {
   checkIoFault("write", path);
   let written = 0;
   while (written < data.length) written += await file.write(data.subarray(written));

@@ -26,13 +26,19 @@ export async function acquireLock(paths: RootPaths, op: string): Promise<RootLoc
   } catch (e) {
     throw ioError("open lock", paths.lock, e);
   }
-  const previous = holderOf(new TextDecoder().decode(await Deno.readFile(paths.lock).catch(() => new Uint8Array())));
+  const previous = holderOf(
+    new TextDecoder().decode(await Deno.readFile(paths.lock).catch(() => new Uint8Array())),
+  );
   if (!(await file.tryLock(true))) {
     file.close();
-    throw new NxError("lock.busy", `cannot lock ${paths.root}: another nx process (pid ${previous ?? "?"}) is changing it`, {
-      details: { holder: previous ?? null },
-      hint: "wait for it to finish; a crashed holder releases the lock automatically",
-    });
+    throw new NxError(
+      "lock.busy",
+      `cannot lock ${paths.root}: another nx process (pid ${previous ?? "?"}) is changing it`,
+      {
+        details: { holder: previous ?? null },
+        hint: "wait for it to finish; a crashed holder releases the lock automatically",
+      },
+    );
   }
   await file.truncate(0);
   await file.write(new TextEncoder().encode(`pid=${Deno.pid}\nop=${op}\n`));

@@ -4,7 +4,12 @@
  */
 import { createHash } from "node:crypto";
 import { NxError } from "../errors.ts";
-import { isAcceptablePublicKey, PUBLIC_KEY_LENGTH, publicKeyFromSeed, SEED_LENGTH } from "./ed25519.ts";
+import {
+  isAcceptablePublicKey,
+  PUBLIC_KEY_LENGTH,
+  publicKeyFromSeed,
+  SEED_LENGTH,
+} from "./ed25519.ts";
 import { fromHex, toHex } from "../bytes/hex.ts";
 
 const PKCS8_PREFIX = fromHex("302e020100300506032b657004220420");

@@ -371,7 +371,9 @@ function verifyPayloadOnly(
   const payload = checkManifestDigests(facts, view);
   // trust: with nothing binding them, files beyond the upstream four are refused
   for (const entry of facts.entries) {
-    const allowed = entry.type === "dir" ? entry.path === "meta" : UPSTREAM_FILES.has(entry.path) || entry.path === payload.path;
+    const allowed = entry.type === "dir"
+      ? entry.path === "meta"
+      : UPSTREAM_FILES.has(entry.path) || entry.path === payload.path;
     if (!allowed) {
       throw new NxError(
         "integrity.file_added",

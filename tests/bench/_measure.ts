@@ -288,8 +288,8 @@ function targetText(t: Target | null, unit: Unit): string {
 
 function resultText(m: Metric): string {
   if (m.target?.kind === "max_delta") {
-    const sign = m.delta >= 0 ? "+" : "";
-    return `${m.status} (Δ ${sign}${m.delta.toFixed(1)} ${m.unit})`;
+    const shown = m.delta.toFixed(1).replace(/^-(0\.0)$/, "$1");
+    return `${m.status} (Δ ${shown.startsWith("-") ? "" : "+"}${shown} ${m.unit})`;
   }
   return m.status;
 }

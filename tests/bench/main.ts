@@ -84,6 +84,7 @@ async function gitRevision(): Promise<string | undefined> {
 export async function main(argv: string[]): Promise<number> {
   const { plan, suites } = parse(argv);
   const startedAt = new Date().toISOString();
+  const loadavgAtStart = Deno.loadavg();
   const scratch = await Deno.makeTempDir({ prefix: "nx-bench-" });
   const outcomes: Outcome[] = [];
   const errors: Report["errors"] = [];
@@ -120,7 +121,9 @@ export async function main(argv: string[]): Promise<number> {
       os: Deno.build.os,
       arch: Deno.build.arch,
       cpus: navigator.hardwareConcurrency,
-      loadavg: Deno.loadavg(),
+      // Other work on the machine shows up here; ratios are interleaved to resist it.
+      loadavgAtStart,
+      loadavgAtEnd: Deno.loadavg(),
       gnuTime: await gnuTimeAvailable(),
     },
     metrics: outcomes,
