@@ -8,13 +8,8 @@ import { REPO } from "./helpers.ts";
 const junit = join(await Deno.makeTempDir({ prefix: "nx-junit-" }), "report.xml");
 const args = [
   "test",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-ffi",
-  "--allow-sys",
-  "--allow-run",
-  "--allow-net",
+  // Tests inspect /proc (killed children) and spawn the CLI with its own narrower permissions.
+  "--allow-all",
   `--junit-path=${junit}`,
   ...Deno.args,
 ];

@@ -4,7 +4,7 @@
  *   crash:<step>         SIGKILL this process before the step (after its journal entry)
  *   crash-after:<step>   SIGKILL right after the step completed and was journaled
  *   crash:commit         SIGKILL after the commit mark, before post-commit steps
- *   crash:post           SIGKILL before the first post-commit step
+ *   crash:post:<kind>    SIGKILL before that post-commit step
  *   delay:<step>:<ms>    sleep before the step (widens windows for random-kill tests)
  *   enospc:write[:<s>]   writes to paths containing <s> fail with ENOSPC (also eio:, :fsync)
  */
@@ -36,14 +36,18 @@ export function parseFaults(spec: string | undefined): Faults {
     io: [],
   };
   for (const item of (spec ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
-    const [kind, name, arg] = item.split(":");
-    if (kind === "fail" && name) faults.fail.add(name);
-    else if (kind === "crash" && name) faults.crashBefore.add(name);
-    else if (kind === "crash-after" && name) faults.crashAfter.add(name);
-    else if (kind === "delay" && name && /^\d+$/.test(arg ?? "")) {
-      faults.delays.set(name, Number(arg));
-    } else if ((kind === "enospc" || kind === "eio") && (name === "write" || name === "fsync")) {
-      faults.io.push({ op: name, error: kind === "enospc" ? "ENOSPC" : "EIO", pathContains: arg });
+    const [kind, ...rest] = item.split(":");
+    const point = rest.join(":");
+    if (kind === "fail" && point) faults.fail.add(point);
+    else if (kind === "crash" && point) faults.crashBefore.add(point);
+    else if (kind === "crash-after" && point) faults.crashAfter.add(point);
+    else if (kind === "delay" && rest.length >= 2 && /^\d+$/.test(rest.at(-1)!)) {
+      faults.delays.set(rest.slice(0, -1).join(":"), Number(rest.at(-1)));
+    } else if (
+      (kind === "enospc" || kind === "eio") && (rest[0] === "write" || rest[0] === "fsync")
+    ) {
+      const pathContains = rest.slice(1).join(":") || undefined;
+      faults.io.push({ op: rest[0], error: kind === "enospc" ? "ENOSPC" : "EIO", pathContains });
     } else {
       throw new NxError("usage.invalid_argument", `cannot parse NX_FAULT item \`${item}\``);
     }

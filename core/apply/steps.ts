@@ -4,7 +4,13 @@
  */
 import { join } from "node:path";
 import type { Plan, Step } from "../plan/types.ts";
-import { appPaths, moveIfPresent, replaceSymlink, stagingPaths } from "../store/apps.ts";
+import {
+  appPaths,
+  moveIfPresent,
+  replaceSymlink,
+  stagingPaths,
+  tempLinkName,
+} from "../store/apps.ts";
 import { copyDataTree, copyVerifiedBundle } from "../store/copy.ts";
 import { exists, fsyncDir, ioError, mkdirp, removeTree } from "../store/fs.ts";
 import type { ApplyEnv } from "./env.ts";
@@ -19,6 +25,15 @@ type StepTable = { [K in Step["kind"]]: StepImpl<K> };
 const app = (plan: Plan, env: ApplyEnv) => appPaths(env.paths, plan.appId);
 const staging = (plan: Plan, env: ApplyEnv) => stagingPaths(env.paths, plan.txid);
 
+async function removeIfEmpty(dir: string): Promise<void> {
+  try {
+    await Deno.remove(dir);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || /not empty|os error 39/i.test(String(e))) return;
+    throw ioError("remove", dir, e);
+  }
+}
+
 async function removeAndSync(path: string): Promise<void> {
   if (!(await exists(path))) return;
   await removeTree(path);
@@ -28,18 +43,16 @@ async function removeAndSync(path: string): Promise<void> {
 export const STEPS: StepTable = {
   "create-app-dir": {
     async do(_s, plan, env) {
-      await mkdirp(app(plan, env).dir);
+      const a = app(plan, env);
+      for (const dir of [a.dir, a.versions, a.data]) await mkdirp(dir);
+      await fsyncDir(a.dir);
       await fsyncDir(env.paths.apps);
     },
     async undo(_s, plan, env) {
-      try {
-        await Deno.remove(app(plan, env).dir); // only when empty: never takes data with it
-        await fsyncDir(env.paths.apps);
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound) && !/not empty|os error 39/i.test(String(e))) {
-          throw ioError("remove", app(plan, env).dir, e);
-        }
-      }
+      // Only empty directories go: never data that something else put there.
+      const a = app(plan, env);
+      for (const dir of [a.versions, a.data, a.dir]) await removeIfEmpty(dir);
+      await fsyncDir(env.paths.apps);
     },
   },
   "stage-version": {
@@ -111,12 +124,12 @@ export const STEPS: StepTable = {
   },
   "switch-current": {
     async do(step, plan, env) {
-      const a = app(plan, env);
-      await replaceSymlink(a.current, `versions/${step.to}`, a.dir);
+      await replaceSymlink(app(plan, env).current, `versions/${step.to}`, plan.txid);
     },
     async undo(step, plan, env) {
       const a = app(plan, env);
-      if (step.from !== null) await replaceSymlink(a.current, `versions/${step.from}`, a.dir);
+      await removeTree(tempLinkName(a.current, plan.txid));
+      if (step.from !== null) await replaceSymlink(a.current, `versions/${step.from}`, plan.txid);
       else await removeAndSync(a.current);
     },
   },

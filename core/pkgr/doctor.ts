@@ -197,7 +197,7 @@ async function repair(f: Finding, s: Session, ctx: OpContext): Promise<void> {
     case "current-mismatch": {
       const record = await s.registry.get(f.app!);
       const paths = appPaths(ctx.paths, f.app!);
-      await replaceSymlink(paths.current, `versions/${record!.version}`, paths.dir);
+      await replaceSymlink(paths.current, `versions/${record!.version}`, "doctor");
       return;
     }
     case "app-orphan": {

@@ -40,9 +40,12 @@ export function stagingPaths(paths: RootPaths, txid: string) {
   };
 }
 
-/** Atomically points `link` at `target` (relative): temp link + rename + fsync of the parent. */
-export async function replaceSymlink(link: string, target: string, dir: string): Promise<void> {
-  const tmp = `${link}.${Deno.pid}.tmp`;
+/**
+ * Atomically points `link` at `target` (relative): temp link + rename + fsync of the parent.
+ * The temp name is derived from `tag` so an undo after a crash can find and remove it.
+ */
+export async function replaceSymlink(link: string, target: string, tag: string): Promise<void> {
+  const tmp = tempLinkName(link, tag);
   try {
     await Deno.remove(tmp).catch(() => {});
     await Deno.symlink(target, tmp);
@@ -51,7 +54,11 @@ export async function replaceSymlink(link: string, target: string, dir: string):
     await Deno.remove(tmp).catch(() => {});
     throw ioError("switch", link, e);
   }
-  await fsyncDir(dir);
+  await fsyncDir(dirname(link));
+}
+
+export function tempLinkName(link: string, tag: string): string {
+  return `${link}.${tag}.tmp`;
 }
 
 export async function readCurrent(app: AppPaths): Promise<string | undefined> {
