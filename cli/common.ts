@@ -8,7 +8,10 @@ import { type CommandResult, renderError, renderSuccess } from "./render/envelop
 export function withCommon<A extends unknown[], O extends OptionValues>(cmd: Command<A, O>) {
   return cmd
     .option("--json", "print exactly one JSON envelope on stdout")
-    .option("--root <dir>", "state root (default: $NX_ROOT, else ~/.local/state/nx/root)")
+    .option(
+      "--root <dir>",
+      "state root (default: $NX_ROOT, else $XDG_STATE_HOME/nx/root, else ~/.local/state/nx/root)",
+    )
     .option("--markers", "print marker lines on stderr (also NX_MARKERS=1)");
 }
 

@@ -21,11 +21,18 @@ export async function main(argv: string[]): Promise<void> {
     if (!(e instanceof CommanderError)) throw e;
     if (e.exitCode === 0) return; // --help, --version
     const out = Output.detect(argv.includes("--json"), false);
+    // A command group without its verb (`nx pkg`): commander printed the group's help.
+    const missingVerb = e.code === "commander.help";
     const code = e.code === "commander.unknownCommand"
       ? "usage.unknown_command"
       : "usage.invalid_argument";
-    const message = `cannot parse command line: ${e.message.replace(/^error: /, "")}`;
-    if (!out.options.json) out.stderr(errors.join("").trimEnd().split("\n").slice(1).join("\n"));
+    const message = missingVerb
+      ? "cannot parse command line: a command is missing"
+      : `cannot parse command line: ${e.message.replace(/^error: /, "")}`;
+    if (!out.options.json) {
+      const text = missingVerb ? errors.join("") : errors.join("").split("\n").slice(1).join("\n");
+      if (text.trim()) out.stderr(text.trimEnd());
+    }
     Deno.exitCode = renderError(
       out,
       new NxError(code, message, { hint: "run with --help for usage" }),

@@ -8,10 +8,11 @@ export function keygenCommand() {
     new Command("keygen")
       .description("create an Ed25519 key pair: <name>.key (secret, mode 0600) and <name>.pub")
       .requiredOption("--out <dir>", "directory for the key files")
-      .requiredOption("--name <name>", "base name of the key files"),
+      .requiredOption("--name <name>", "base name of the key files")
+      .option("--force", "replace existing key files of that name"),
   ).action((opts) =>
     runVerb(opts, async () => {
-      const r = await keygen(opts.out, opts.name);
+      const r = await keygen(opts.out, opts.name, opts.force === true);
       return {
         message: `created key ${r.name}, publisher ${r.publisher}`,
         data: r,

@@ -66,9 +66,11 @@ export type ErrorCode =
   | "policy.unsigned"
   | "policy.publisher_mismatch"
   | "policy.invalid"
+  | "policy.untrusted"
   | "policy.unsupported_version"
   | "key.invalid"
   | "key.not_found"
+  | "key.exists"
   | "pack.missing_field"
   | "pack.invalid_field"
   | "pack.missing_input"
@@ -87,6 +89,7 @@ export type ErrorCode =
   | "preflight.quota"
   | "preflight.no_space"
   | "dependency.missing"
+  | "dependency.required_by"
   | "migration.failed"
   | "migration.timeout"
   | "migration.escape"
@@ -301,6 +304,12 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
     summary: "manifest.publisher differs from the publisher that signed the index",
     installError: "invalidSig",
   },
+  "policy.untrusted": {
+    exitClass: "validation_reject",
+    summary:
+      "the bundle verified only because the policy mode downgraded findings; installing it needs dev-mode",
+    installError: "eacces",
+  },
   "policy.invalid": {
     exitClass: "validation_reject",
     summary: "the root's policy or publishers file is malformed",
@@ -311,6 +320,10 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
   },
   "key.invalid": { exitClass: "validation_reject", summary: "a key file is malformed" },
   "key.not_found": { exitClass: "usage", summary: "the key file does not exist" },
+  "key.exists": {
+    exitClass: "usage",
+    summary: "a key file of that name exists (pass --force to replace it)",
+  },
   "pack.missing_field": {
     exitClass: "validation_reject",
     summary: "manifest.toml lacks a required key",
@@ -383,6 +396,10 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
   "dependency.missing": {
     exitClass: "missing_dependency",
     summary: "a dependency is not installed or no installed version satisfies it",
+  },
+  "dependency.required_by": {
+    exitClass: "validation_reject",
+    summary: "another installed app depends on this app at a version the operation would remove",
   },
   "migration.failed": {
     exitClass: "delegate_failure",

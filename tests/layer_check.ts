@@ -8,7 +8,16 @@ import { REPO } from "./helpers.ts";
 /** Folders of core/ that must stay pure (no I/O). */
 export const PURE = ["bundle", "trust", "version", "pack", "bytes", "protocol", "plan", "solver"];
 /** Folders of core/ that perform effects. */
-export const EFFECT = ["store", "registry", "transport", "agent", "migrate", "pkgr", "licensed"];
+export const EFFECT = [
+  "store",
+  "registry",
+  "apply",
+  "transport",
+  "agent",
+  "migrate",
+  "pkgr",
+  "licensed",
+];
 const EFFECT_NODE_MODULES =
   /^node:(fs|fs\/promises|child_process|net|http|https|os|process|worker_threads|dgram|tls)$/;
 

@@ -100,8 +100,8 @@ Deno.test("pack rejects bad manifest.toml input with stable codes and writes not
       "manifest.export_namespace",
     ],
     [
-      "publisher differs from key",
-      (s) => `publisher = "${"0".repeat(32)}"\n${s}`,
+      "backwards migration",
+      (s) => `${s}\n[[migrations]]\nfrom = "2.0.0"\nto = "1.0.0"\nscript = "migrations/x.ts"\n`,
       "pack.invalid_field",
     ],
     [

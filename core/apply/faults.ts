@@ -1,7 +1,7 @@
 /**
  * Fault triggers for tests, named after plan steps (`NX_FAULT`, comma-separated):
  *   fail:<step>          throw fault.injected before the step runs (undo then runs)
- *   crash:<step>         SIGKILL this process before the step (after its journal entry)
+ *   crash:<step>         SIGKILL this process before the step (before its `begin` entry)
  *   crash-after:<step>   SIGKILL right after the step completed and was journaled
  *   crash:commit         SIGKILL after the commit mark, before post-commit steps
  *   crash:post:<kind>    SIGKILL before that post-commit step

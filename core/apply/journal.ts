@@ -10,6 +10,14 @@ import type { Plan } from "../plan/types.ts";
 import { fsyncDir, ioError, readFileOr, removeTree, writeAllSync } from "../store/fs.ts";
 import { dirname } from "node:path";
 
+const CORRUPT_HINT = "`nx pkg doctor --repair` moves the journal aside so the root can be checked";
+
+function corrupt(path: string, why: string): NxError {
+  return new NxError("journal.corrupt", `cannot read journal ${path}: ${why}`, {
+    hint: CORRUPT_HINT,
+  });
+}
+
 export const JOURNAL_FORMAT = "nx-journal";
 export const JOURNAL_VERSION = 1;
 
@@ -88,13 +96,10 @@ export async function readJournal(path: string): Promise<JournalState | undefine
   const header = HeaderSchema.safeParse(parsed[0]);
   if (!header.success) {
     if (complete.length === 0) return undefined; // crash while writing the header: nothing began
-    throw new NxError("journal.corrupt", `cannot read journal ${path}: bad header`);
+    throw corrupt(path, "bad header");
   }
   if (header.data.version !== JOURNAL_VERSION) {
-    throw new NxError(
-      "journal.corrupt",
-      `cannot read journal ${path}: version ${header.data.version}`,
-    );
+    throw corrupt(path, `version ${header.data.version}`);
   }
   const state: JournalState = {
     plan: header.data.plan,
@@ -104,9 +109,7 @@ export async function readJournal(path: string): Promise<JournalState | undefine
     postDone: [],
   };
   for (const entry of parsed.slice(1)) {
-    if (entry === undefined) {
-      throw new NxError("journal.corrupt", `cannot read journal ${path}: bad entry`);
-    }
+    if (entry === undefined) throw corrupt(path, "bad entry");
     if (typeof entry.begin === "number") state.begun.push(entry.begin);
     if (typeof entry.done === "number") state.done.push(entry.done);
     if (entry.committed === true) state.committed = true;

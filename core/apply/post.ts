@@ -1,7 +1,7 @@
 /** Post-commit steps: idempotent clean-up and hooks; a failure here is a warning, never an undo. */
 import { extname, join } from "node:path";
 import type { Plan, PostStep } from "../plan/types.ts";
-import { appPaths, stagingPaths } from "../store/apps.ts";
+import { appPaths, listDir, stagingPaths } from "../store/apps.ts";
 import { mkdirp, readFileOr, removeTree, writeFileAtomic } from "../store/fs.ts";
 import type { ApplyEnv } from "./env.ts";
 
@@ -21,6 +21,15 @@ export async function runPostStep(step: PostStep, plan: Plan, env: ApplyEnv): Pr
       const dir = join(env.paths.pkg, "cache", "icons");
       await mkdirp(dir);
       await writeFileAtomic(join(dir, `${plan.appId}${extname(step.icon)}`), icon);
+      return;
+    }
+    case "drop-icon-cache": {
+      const dir = join(env.paths.pkg, "cache", "icons");
+      for (const name of await listDir(dir)) {
+        if (name.slice(0, name.length - extname(name).length) === plan.appId) {
+          await removeTree(join(dir, name));
+        }
+      }
       return;
     }
     case "purge-staging":

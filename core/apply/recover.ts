@@ -15,6 +15,8 @@ export interface Recovery {
   outcome: "rolled-back" | "completed";
   fromVersion: string | null;
   toVersion: string | null;
+  /** Post-commit steps that failed while finishing a committed transaction. */
+  warnings: { code: string; message: string }[];
 }
 
 export async function recover(env: ApplyEnv): Promise<Recovery | undefined> {
@@ -25,8 +27,8 @@ export async function recover(env: ApplyEnv): Promise<Recovery | undefined> {
     return undefined;
   }
   const { plan } = state;
-  if (state.committed) await finishPost(plan, state, env);
-  else await undoBegun(plan, state.begun, env);
+  const warnings = state.committed ? await finishPost(plan, state, env) : [];
+  if (!state.committed) await undoBegun(plan, state.begun, env);
   await removeJournal(env.paths.journal);
   return {
     txid: plan.txid,
@@ -35,5 +37,6 @@ export async function recover(env: ApplyEnv): Promise<Recovery | undefined> {
     outcome: state.committed ? "completed" : "rolled-back",
     fromVersion: plan.fromVersion,
     toVersion: plan.toVersion,
+    warnings,
   };
 }

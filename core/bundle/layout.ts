@@ -55,9 +55,18 @@ export function capFor(path: string): number {
   }
 }
 
-/** Files whose bytes verification needs in memory (all small, capped above). */
+const KEPT_IN_MEMORY = new Set([
+  MANIFEST_FILE,
+  SBOM_FILE,
+  REPRO_FILE,
+  INDEX_FILE,
+  INDEX_SIG_FILE,
+  MIGRATIONS_FILE,
+]);
+
+/** Files whose bytes verification parses, held in memory (each small, capped above). */
 export function isKeptInMemory(path: string): boolean {
-  return path === MANIFEST_FILE || path.startsWith("meta/");
+  return KEPT_IN_MEMORY.has(path);
 }
 
 export function payloadFileFor(kind: "elf" | "uiProgram"): string {

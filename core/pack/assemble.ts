@@ -22,7 +22,7 @@ import {
   REPRO_FILE,
   SBOM_FILE,
 } from "../bundle/layout.ts";
-import { isStrictSemver } from "../version/mod.ts";
+import { compareVersions, isStrictSemver } from "../version/mod.ts";
 import { sign } from "../trust/ed25519.ts";
 import { fingerprint, type KeyPair } from "../trust/keys.ts";
 import type { PackSpec } from "./manifest_toml.ts";
@@ -56,10 +56,8 @@ function signer(input: PackInput): { publisher: string; signature: Uint8Array } 
     if (spec.sig === undefined) missing("sig");
     return { publisher: spec.publisher, signature: fromHex(spec.sig) };
   }
-  const publisher = fingerprint(key.publicKey);
-  if (spec.publisher !== undefined && spec.publisher !== publisher) {
-    invalid("publisher", `is ${spec.publisher} but --key is publisher ${publisher}`);
-  }
+  // A rotated key signs for the publisher named in the toml; verify checks the key is listed.
+  const publisher = spec.publisher ?? fingerprint(key.publicKey);
   const signature = sign(input.payload, key.seed);
   if (spec.sig !== undefined && spec.sig !== toHex(signature)) {
     invalid("sig", "does not match the payload signature made with --key");
@@ -81,12 +79,19 @@ function invalid(field: string, reason: string): never {
 }
 
 function checkSources(input: PackInput): void {
+  // Without the signed index nothing would bind assets or migrations (verify refuses them).
+  if (!input.key && input.extraFiles.size > 0) {
+    invalid("sig", "a payload-only bundle (no --key) cannot carry assets/ or migrations/");
+  }
   for (const path of input.extraFiles.keys()) {
     if (!isSafeRelativePath(path)) throw new NxError("bundle.unsafe_path", `cannot pack ${path}`);
   }
   for (const step of input.spec.migrations) {
-    if (!isStrictSemver(step.from) || !isStrictSemver(step.to)) {
-      invalid("migrations", `${step.from} → ${step.to} must be strict SemVer`);
+    if (
+      !isStrictSemver(step.from) || !isStrictSemver(step.to) ||
+      compareVersions(step.from, step.to) >= 0
+    ) {
+      invalid("migrations", `${step.from} → ${step.to} must be strict SemVer going forward`);
     }
     if (!step.script.startsWith(`${MIGRATIONS_DIR}/`) || !input.extraFiles.has(step.script)) {
       throw new NxError(
@@ -176,5 +181,11 @@ export function assembleBundle(input: PackInput): PackedBundle {
   });
   files.set(INDEX_FILE, index);
   files.set(INDEX_SIG_FILE, indexSig);
-  return { name: spec.name, version: spec.version, publisher, keyFingerprint: publisher, files };
+  return {
+    name: spec.name,
+    version: spec.version,
+    publisher,
+    keyFingerprint: fingerprint(input.key.publicKey),
+    files,
+  };
 }

@@ -218,45 +218,60 @@ export function doctor(
   options: ServiceOptions,
   fix: boolean,
 ): Promise<DoctorReport> {
-  return withSession(ctx, options, fix ? "write" : "read", "doctor", async (s) => {
-    let { check, apps } = await inspect(s, ctx);
-    const repaired: Finding[] = [];
-    if (fix) {
-      for (const f of check.findings.filter((f) => f.repairable)) {
-        await repair(f, s, ctx);
-        repaired.push(f);
+  // Always the writer's lock: a transaction in flight would otherwise look like leftovers.
+  return withSession(
+    ctx,
+    options,
+    { mode: "write", op: "doctor", quarantineCorruptJournal: fix },
+    async (s) => {
+      let { check, apps } = await inspect(s, ctx);
+      const repaired: Finding[] = [];
+      if (fix) {
+        for (const f of check.findings.filter((f) => f.repairable)) {
+          await repair(f, s, ctx);
+          repaired.push(f);
+        }
+        if (repaired.length > 0) {
+          ({ check, apps } = await inspect(s, ctx));
+          await s.registry.audit({
+            time: ctx.now.toISOString(),
+            op: "repair",
+            appId: "*",
+            result: check.findings.length === 0 ? "ok" : "doctor.findings",
+            details: { repaired: repaired.map((f) => `${f.kind} ${f.path}`) },
+          });
+        }
       }
-      if (repaired.length > 0) ({ check, apps } = await inspect(s, ctx));
-    }
-    const report: DoctorReport = {
-      ok: check.findings.length === 0,
-      apps,
-      files: check.files,
-      ...(s.recovered
-        ? { recovered: `${s.recovered.op} of ${s.recovered.appId}: ${s.recovered.outcome}` }
-        : {}),
-      findings: check.findings,
-      repaired,
-    };
-    if (!report.ok) {
-      for (const f of check.findings) {
-        ctx.reporter.emit({
-          kind: "warning",
-          code: "doctor.findings",
-          message: `${f.kind}: ${f.path}: ${f.message}`,
-        });
+      const report: DoctorReport = {
+        ok: check.findings.length === 0,
+        apps,
+        files: check.files,
+        ...(s.recovered
+          ? { recovered: `${s.recovered.op} of ${s.recovered.appId}: ${s.recovered.outcome}` }
+          : {}),
+        findings: check.findings,
+        repaired,
+      };
+      if (!report.ok) {
+        for (const f of check.findings) {
+          ctx.reporter.emit({
+            kind: "warning",
+            code: "doctor.findings",
+            message: `${f.kind}: ${f.path}: ${f.message}`,
+          });
+        }
+        throw new NxError(
+          "doctor.findings",
+          `cannot vouch for ${ctx.paths.root}: ${check.findings.length} finding(s)`,
+          {
+            details: { report },
+            hint: check.findings.some((f) => f.repairable)
+              ? "run `nx pkg doctor --repair`"
+              : "reinstall the affected apps",
+          },
+        );
       }
-      throw new NxError(
-        "doctor.findings",
-        `cannot vouch for ${ctx.paths.root}: ${check.findings.length} finding(s)`,
-        {
-          details: { report },
-          hint: check.findings.some((f) => f.repairable)
-            ? "run `nx pkg doctor --repair`"
-            : "reinstall the affected apps",
-        },
-      );
-    }
-    return report;
-  });
+      return report;
+    },
+  );
 }

@@ -1,7 +1,7 @@
 /** Key files on disk: `nx pkg keygen`, and loading keys named on the command line. */
 import { join } from "node:path";
 import { NxError } from "../errors.ts";
-import { mkdirp, readFileOr, writeFileAtomic } from "../store/fs.ts";
+import { exists, mkdirp, readFileOr, writeFileAtomic } from "../store/fs.ts";
 import {
   decodePublicKey,
   decodeSecretKey,
@@ -22,15 +22,25 @@ export interface KeygenResult {
 export async function keygen(
   outDir: string,
   name: string,
-  seed?: Uint8Array,
+  force = false,
 ): Promise<KeygenResult> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
     throw new NxError("usage.invalid_argument", `cannot use key name \`${name}\``);
   }
-  const pair = keyPairFromSeed(seed ?? crypto.getRandomValues(new Uint8Array(32)));
+  const pair = keyPairFromSeed(crypto.getRandomValues(new Uint8Array(32)));
   await mkdirp(outDir);
   const secretKey = join(outDir, `${name}.key`);
   const publicKey = join(outDir, `${name}.pub`);
+  // Overwriting a secret key silently would orphan everything it signed.
+  if (!force && (await exists(secretKey) || await exists(publicKey))) {
+    throw new NxError(
+      "key.exists",
+      `cannot create key ${name}: ${secretKey} or its .pub already exists`,
+      {
+        hint: "pick another --name, or pass --force to replace it",
+      },
+    );
+  }
   const text = new TextEncoder();
   // The secret is created 0600 from the start (never briefly world-readable).
   await writeFileAtomic(secretKey, text.encode(encodeSecretKey(pair.seed)), 0o600);

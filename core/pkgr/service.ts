@@ -54,33 +54,40 @@ function newTxid(now: Date): string {
   }`;
 }
 
+/** Records every operation that is not a dry run in the audit log, refused ones with their code. */
 async function audited<T extends OpResult>(
   s: Session,
   ctx: OpContext,
+  dryRun: boolean,
   entry: Omit<AuditEntry, "time" | "result">,
   run: (setApp: (id: string) => void) => Promise<T>,
 ): Promise<T> {
   let appId = entry.appId;
+  const time = ctx.now.toISOString();
+  let result: T;
   try {
-    const result = await run((id) => (appId = id));
-    if (!result.dryRun) {
-      await s.registry.audit({
-        ...entry,
-        appId,
-        fromVersion: result.fromVersion ?? undefined,
-        toVersion: result.toVersion ?? undefined,
-        time: ctx.now.toISOString(),
-        result: "ok",
-      });
-    }
-    return result;
+    result = await run((id) => (appId = id));
   } catch (e) {
-    const code = e instanceof NxError ? e.code : "internal.unexpected";
-    await s.registry.audit({ ...entry, appId, time: ctx.now.toISOString(), result: code }).catch(
-      () => {},
-    );
+    if (!dryRun) {
+      const code = e instanceof NxError ? e.code : "internal.unexpected";
+      await s.registry.audit({ ...entry, appId, time, result: code }).catch(() => {});
+    }
     throw e;
   }
+  if (dryRun) return result;
+  // The transaction has committed: failing to log it must not report the change as failed.
+  try {
+    const versions = {
+      fromVersion: result.fromVersion ?? undefined,
+      toVersion: result.toVersion ?? undefined,
+    };
+    await s.registry.audit({ ...entry, appId, ...versions, time, result: "ok" });
+  } catch (e) {
+    const message = `cannot write the audit entry: ${e instanceof Error ? e.message : String(e)}`;
+    ctx.reporter.emit({ kind: "warning", code: "registry.failed", message });
+    result.warnings.push({ code: "registry.failed", message });
+  }
+  return result;
 }
 
 async function apply(plan: Plan, s: Session, ctx: OpContext, dryRun: boolean): Promise<OpResult> {
@@ -92,7 +99,7 @@ async function apply(plan: Plan, s: Session, ctx: OpContext, dryRun: boolean): P
 
 export function createPkgr(ctx: OpContext, options: ServiceOptions = {}): Pkgr {
   const session = <T>(mode: "read" | "write", op: string, body: (s: Session) => Promise<T>) =>
-    withSession(ctx, options, mode, op, body);
+    withSession(ctx, options, { mode, op }, body);
 
   const installOrUpgrade = (op: "install" | "upgrade", req: UpgradeOptions) =>
     session(
@@ -102,6 +109,7 @@ export function createPkgr(ctx: OpContext, options: ServiceOptions = {}): Pkgr {
         audited(
           s,
           ctx,
+          req.dryRun === true,
           { op, appId: basename(req.bundle).replace(/\.nxb$/, "") },
           async (setApp) => {
             const source = resolve(req.bundle);
@@ -137,7 +145,7 @@ export function createPkgr(ctx: OpContext, options: ServiceOptions = {}): Pkgr {
         "write",
         "rollback",
         (s) =>
-          audited(s, ctx, { op: "rollback", appId: req.app }, async () => {
+          audited(s, ctx, req.dryRun === true, { op: "rollback", appId: req.app }, async () => {
             const plan = planRollback(
               { txid: newTxid(ctx.now), appId: req.app, to: req.to },
               await snapshotFor(req.app, s, ctx),
@@ -155,7 +163,7 @@ export function createPkgr(ctx: OpContext, options: ServiceOptions = {}): Pkgr {
         "write",
         "uninstall",
         (s) =>
-          audited(s, ctx, { op: "uninstall", appId: req.app }, async () => {
+          audited(s, ctx, req.dryRun === true, { op: "uninstall", appId: req.app }, async () => {
             const plan = planUninstall(
               { txid: newTxid(ctx.now), appId: req.app, keepData: req.keepData === true },
               await snapshotFor(req.app, s, ctx),

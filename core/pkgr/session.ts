@@ -5,6 +5,8 @@
 import { type ApplyEnv, type Faults, NO_FAULTS, recover, type Recovery } from "../apply/mod.ts";
 import { openRegistry, type Registry, registryUrlForFile } from "../registry/mod.ts";
 import { acquireLock, type RootLock, tryAcquireLock } from "../store/lock.ts";
+import { exists } from "../store/fs.ts";
+import { NxError } from "../errors.ts";
 import { initRoot, loadTrust, type TrustState } from "../store/root.ts";
 import { runMigrations } from "../migrate/mod.ts";
 import type { OpContext } from "./context.ts";
@@ -22,51 +24,75 @@ export interface Session {
   recovered?: Recovery;
 }
 
-async function recoverWith(env: ApplyEnv): Promise<Recovery | undefined> {
-  const recovered = await recover(env);
-  if (recovered) {
-    await env.registry.audit({
-      time: new Date().toISOString(),
-      op: "recover",
-      appId: recovered.appId,
-      fromVersion: recovered.fromVersion ?? undefined,
-      toVersion: recovered.toVersion ?? undefined,
-      result: "ok",
-      details: { txid: recovered.txid, interruptedOp: recovered.op, outcome: recovered.outcome },
-    });
+async function recoverWith(
+  env: ApplyEnv,
+  ctx: OpContext,
+  quarantine: boolean,
+): Promise<Recovery | undefined> {
+  let recovered: Recovery | undefined;
+  try {
+    recovered = await recover(env);
+  } catch (e) {
+    if (!(e instanceof NxError && e.code === "journal.corrupt")) throw e;
+    if (!quarantine) throw e;
+    const aside = `${env.paths.journal}.corrupt.${ctx.now.getTime()}`;
+    await Deno.rename(env.paths.journal, aside);
     env.reporter.emit({
       kind: "warning",
-      code: "journal.recovered",
-      message:
-        `recovered an interrupted ${recovered.op} of ${recovered.appId}: ${recovered.outcome}`,
+      code: "journal.corrupt",
+      message: `moved an unreadable journal to ${aside}`,
     });
+    return undefined;
   }
+  if (!recovered) return undefined;
+  await env.registry.audit({
+    time: ctx.now.toISOString(),
+    op: "recover",
+    appId: recovered.appId,
+    fromVersion: recovered.fromVersion ?? undefined,
+    toVersion: recovered.toVersion ?? undefined,
+    result: "ok",
+    details: { txid: recovered.txid, interruptedOp: recovered.op, outcome: recovered.outcome },
+  });
+  for (const w of recovered.warnings) env.reporter.emit({ kind: "warning", ...w });
+  env.reporter.emit({
+    kind: "warning",
+    code: "journal.recovered",
+    message: `recovered an interrupted ${recovered.op} of ${recovered.appId}: ${recovered.outcome}`,
+  });
   return recovered;
 }
 
+export interface SessionMode {
+  mode: "write" | "read";
+  op: string;
+  /** doctor --repair: move an unreadable journal aside instead of failing. */
+  quarantineCorruptJournal?: boolean;
+}
+
 /**
- * Runs `body` in a session. Writers hold the root lock throughout; readers take it only when it
- * is free (to recover a crashed transaction first) and otherwise read the last committed state.
+ * Runs `body` in a session. Writers hold the root lock throughout. Readers never block and never
+ * create anything: they read the last committed state, taking the lock only to recover an
+ * interrupted transaction first (when its journal exists and nobody holds the lock).
  */
 export async function withSession<T>(
   ctx: OpContext,
   options: ServiceOptions,
-  mode: "write" | "read",
-  op: string,
+  how: SessionMode,
   body: (session: Session) => Promise<T>,
 ): Promise<T> {
   let lock: RootLock | undefined;
-  if (mode === "write") {
+  if (how.mode === "write") {
     await initRoot(ctx.paths);
-    lock = await acquireLock(ctx.paths, op);
-  } else {
-    lock = await tryAcquireLock(ctx.paths, op).catch(() => undefined);
+    lock = await acquireLock(ctx.paths, how.op);
+  } else if (await exists(ctx.paths.journal)) {
+    lock = await tryAcquireLock(ctx.paths, how.op);
   }
   let registry: Registry | undefined;
   try {
     const trust = await loadTrust(ctx.paths);
     const url = options.registryUrl ?? registryUrlForFile(ctx.paths.registryDb);
-    registry = await openRegistry(url, { readOnly: mode === "read" && !lock });
+    registry = await openRegistry(url, { readOnly: !lock });
     const env: ApplyEnv = {
       paths: ctx.paths,
       registry,
@@ -77,7 +103,9 @@ export async function withSession<T>(
           stepTimeoutMs: trust.policy.migration_step_timeout_ms,
         }),
     };
-    const recovered = lock ? await recoverWith(env) : undefined;
+    const recovered = lock
+      ? await recoverWith(env, ctx, how.quarantineCorruptJournal === true)
+      : undefined;
     if (lock?.staleHolder && !recovered) {
       ctx.reporter.emit({
         kind: "warning",

@@ -1,5 +1,5 @@
 /** Gathers the planning snapshot of one app from the registry and the tree. */
-import { isStrictSemver } from "../version/mod.ts";
+import { compareVersions, isStrictSemver } from "../version/mod.ts";
 import type { Snapshot } from "../plan/snapshot.ts";
 import { appPaths, freeBytes, listDir } from "../store/apps.ts";
 import { treeSize } from "../store/copy.ts";
@@ -10,10 +10,14 @@ import type { Session } from "./session.ts";
 export async function snapshotFor(appId: string, s: Session, ctx: OpContext): Promise<Snapshot> {
   const app = appPaths(ctx.paths, appId);
   const installed = await s.registry.get(appId);
-  const apps = new Map(
-    (await s.registry.list()).map((a) => [a.id, { version: a.version, state: a.state }]),
-  );
-  const keptData = installed ? [] : (await listDir(app.data)).filter(isStrictSemver);
+  const apps = new Map((await s.registry.list()).map((a) => [a.id, {
+    version: a.version,
+    state: a.state,
+    dependencies: a.versions.find((v) => v.version === a.version)?.manifest.dependencies ?? [],
+  }]));
+  const keptData = installed
+    ? []
+    : (await listDir(app.data)).filter(isStrictSemver).sort(compareVersions);
   const dataVersion = installed?.version ?? keptData.at(-1);
   return {
     policy: s.trust.policy,

@@ -1,7 +1,8 @@
 /** `nx pkg trust add|remove|list` and `nx pkg policy show|set`: edits of the root's policy. */
 import { NxError } from "../errors.ts";
 import { toHex } from "../bytes/hex.ts";
-import { loadTrust, type RootPaths, savePolicy, savePublishers } from "../store/root.ts";
+import { initRoot, loadTrust, type RootPaths, savePolicy, savePublishers } from "../store/root.ts";
+import { withRootLock } from "../store/lock.ts";
 import { fingerprint } from "../trust/keys.ts";
 import {
   type Policy,
@@ -23,6 +24,11 @@ export interface TrustAddRequest {
 
 export async function trustAdd(paths: RootPaths, req: TrustAddRequest): Promise<Publisher> {
   const key = await loadPublicKey(req.keyFile);
+  await initRoot(paths);
+  return await withRootLock(paths, "trust add", () => addKey(paths, req, key));
+}
+
+async function addKey(paths: RootPaths, req: TrustAddRequest, key: Uint8Array): Promise<Publisher> {
   const { publishers } = await loadTrust(paths);
   const id = req.publisher ?? fingerprint(key);
   const existing = publishers.publishers.find((p) => p.id === id);
@@ -41,7 +47,11 @@ export async function trustAdd(paths: RootPaths, req: TrustAddRequest): Promise<
   return entry;
 }
 
-export async function trustRemove(paths: RootPaths, id: string): Promise<Publisher> {
+export function trustRemove(paths: RootPaths, id: string): Promise<Publisher> {
+  return withRootLock(paths, "trust remove", () => removePublisher(paths, id));
+}
+
+async function removePublisher(paths: RootPaths, id: string): Promise<Publisher> {
   const { publishers } = await loadTrust(paths);
   const existing = publishers.publishers.find((p) => p.id === id || p.name === id);
   if (!existing) {
@@ -76,6 +86,11 @@ export async function policySet(paths: RootPaths, key: string, value: string): P
       hint: `keys: ${POLICY_KEYS.join(", ")}`,
     });
   }
+  await initRoot(paths);
+  return await withRootLock(paths, "policy set", () => setKey(paths, key, value));
+}
+
+async function setKey(paths: RootPaths, key: string, value: string): Promise<Policy> {
   const { policy } = await loadTrust(paths);
   const next = PolicySchema.safeParse({ ...policy, [key.replaceAll("-", "_")]: parseValue(value) });
   if (!next.success) {

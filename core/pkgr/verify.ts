@@ -15,7 +15,8 @@ export async function verifyAt(
   const facts = await readBundle(bundlePath, (small) => planChallenge(small, publishers));
   const verified = verifyBundle(facts, { policy, publishers, now: ctx.now }, bundlePath);
   for (const w of verified.warnings) ctx.reporter.emit({ kind: "warning", ...w });
-  marker(ctx, "pkgr: verified ok");
+  // The marker means "every check passed": not printed when a mode downgraded a finding.
+  if (verified.warnings.length === 0) marker(ctx, "pkgr: verified ok");
   return verified;
 }
 
@@ -35,7 +36,9 @@ export async function inspectAt(bundlePath: string, ctx: OpContext): Promise<Ins
     const bundle = await verifyAt(bundlePath, { ...ctx, reporter: { emit() {} } }, trust);
     return { path: bundlePath, verified: true, bundle };
   } catch (e) {
-    if (!(e instanceof NxError) || e.exitClass !== "validation_reject") throw e;
+    const notABundle = e instanceof NxError &&
+      (e.code === "bundle.not_found" || e.code === "bundle.not_directory");
+    if (!(e instanceof NxError) || e.exitClass !== "validation_reject" || notABundle) throw e;
     // Show what can be shown: the same bundle read in audit-only mode, marked untrusted.
     const audit = { ...trust, policy: { ...trust.policy, mode: "audit-only" as const } };
     const bundle = await verifyAt(bundlePath, { ...ctx, reporter: { emit() {} } }, audit)

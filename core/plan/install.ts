@@ -3,8 +3,8 @@ import { NxError } from "../errors.ts";
 import { compareVersions } from "../version/mod.ts";
 import type { VerifiedBundle } from "../trust/verify.ts";
 import { migrationChain } from "./migration_chain.ts";
-import { preflight } from "./preflight.ts";
-import { activate, permissionDiff, versionRecord } from "./records.ts";
+import { checkDependents, preflight } from "./preflight.ts";
+import { activate, iconPost, permissionDiff, versionRecord } from "./records.ts";
 import type { Snapshot } from "./snapshot.ts";
 import type { Plan, PostStep, Step } from "./types.ts";
 
@@ -66,11 +66,16 @@ export function planInstall(req: InstallRequest, snap: Snapshot): Plan {
   checkVersions(req, snap);
   preflight(req.bundle, snap);
   const m = req.bundle.manifest;
-  const from = dataOrigin(snap);
-  const chain = from === null
+  checkDependents(m.name, m.version, snap);
+  const retained = snap.installed?.versions.some((v) => v.version === m.version) ?? false;
+  // A downgrade to a retained version keeps that version's own data (as a rollback would);
+  // otherwise data comes forward from the active (or kept) version and is migrated.
+  const downgrade = snap.installed !== undefined &&
+    compareVersions(m.version, snap.installed.version) < 0;
+  const from = retained && downgrade ? m.version : dataOrigin(snap);
+  const chain = from === null || downgrade
     ? []
     : migrationChain(req.bundle.migrations, from, m.version, snap.policy.migration_max_steps);
-  const retained = snap.installed?.versions.some((v) => v.version === m.version) ?? false;
   const keptSameVersion = !snap.installed && snap.keptData.includes(m.version);
   const steps: Step[] = [
     ...(snap.appDirExists ? [] : [{ kind: "create-app-dir" } as const]),
@@ -102,12 +107,11 @@ export function planInstall(req: InstallRequest, snap: Snapshot): Plan {
     diff,
     snap.now,
   );
-  const icon = m.resources.find((r) => r.kind === "icon");
   // Kept data adopted by this install was copied forward; older kept versions go with it.
   const garbage = [...dropped, ...snap.keptData.filter((v) => v !== m.version)];
   const post: PostStep[] = [
     ...(garbage.length > 0 ? [{ kind: "gc-versions", versions: garbage } as const] : []),
-    ...(icon ? [{ kind: "warm-icon-cache", version: m.version, icon: icon.path } as const] : []),
+    ...iconPost(m, m.version),
     { kind: "purge-staging" },
   ];
   return {

@@ -1,6 +1,7 @@
 /** plan(rollback) and plan(uninstall). Pure. */
 import { NxError } from "../errors.ts";
-import { activate, permissionDiff } from "./records.ts";
+import { checkDependents } from "./preflight.ts";
+import { activate, iconPost, permissionDiff } from "./records.ts";
 import type { Snapshot } from "./snapshot.ts";
 import type { Plan } from "./types.ts";
 
@@ -42,6 +43,7 @@ export function planRollback(req: RollbackRequest, snap: Snapshot): Plan {
       },
     );
   }
+  checkDependents(req.appId, target.version, snap);
   const diff = permissionDiff(installed.versions[0].manifest, target.manifest);
   const { record } = activate(
     installed,
@@ -61,7 +63,10 @@ export function planRollback(req: RollbackRequest, snap: Snapshot): Plan {
       { kind: "switch-current", to: target.version, from: installed.version },
       { kind: "commit-registry" },
     ],
-    post: [{ kind: "purge-staging" }],
+    post: [
+      ...iconPost(target.manifest, target.version),
+      { kind: "purge-staging" },
+    ],
     before: installed,
     after: record,
     diff,
@@ -77,6 +82,7 @@ export interface UninstallRequest {
 /** Detaches the app (one rename) and unregisters it; the detached tree is purged after commit. */
 export function planUninstall(req: UninstallRequest, snap: Snapshot): Plan {
   const installed = installedOrThrow(req.appId, snap, "uninstall");
+  checkDependents(req.appId, null, snap);
   return {
     txid: req.txid,
     op: "uninstall",
@@ -84,7 +90,7 @@ export function planUninstall(req: UninstallRequest, snap: Snapshot): Plan {
     fromVersion: installed.version,
     toVersion: null,
     steps: [{ kind: "detach-app", keepData: req.keepData }, { kind: "commit-registry" }],
-    post: [{ kind: "purge-staging" }],
+    post: [{ kind: "drop-icon-cache" }, { kind: "purge-staging" }],
     before: installed,
     after: undefined,
   };

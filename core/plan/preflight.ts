@@ -16,11 +16,43 @@ export const SYSTEM_TYPES: readonly BundleType[] = [
   "framework",
 ];
 
+/**
+ * Reverse dependencies: no other active app may be left depending on `appId` at a version it
+ * no longer gets (`version` null: the app goes away).
+ */
+export function checkDependents(appId: string, version: string | null, snap: Snapshot): void {
+  for (const [id, app] of snap.apps) {
+    if (id === appId || app.state !== "active") continue;
+    for (const dep of app.dependencies) {
+      if (dep.name === appId && (version === null || !satisfies(version, dep.versionConstraint))) {
+        throw new NxError(
+          "dependency.required_by",
+          `cannot change ${appId}: ${id} needs ${appId} ${dep.versionConstraint}`,
+          {
+            details: { dependent: id, constraint: dep.versionConstraint, version },
+          },
+        );
+      }
+    }
+  }
+}
+
 /** Headroom kept free on the file system beyond what the operation writes. */
 export const SPACE_MARGIN = 1024 * 1024;
 
 export function preflight(bundle: VerifiedBundle, snap: Snapshot): void {
   const m = bundle.manifest;
+  // trust: a permissive or audit-only verification never installs silently
+  if (!bundle.signer.trusted && !snap.policy.dev_mode) {
+    throw new NxError(
+      "policy.untrusted",
+      `cannot install ${m.name}: the bundle is not fully trusted`,
+      {
+        details: { warnings: bundle.warnings },
+        hint: "trust the publisher (nx pkg trust add), or turn dev-mode on to install it anyway",
+      },
+    );
+  }
   if (compareVersions(m.minSdk, snap.policy.sdk_version) > 0) {
     throw new NxError(
       "preflight.min_sdk",

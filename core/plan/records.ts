@@ -2,6 +2,13 @@
 import type { VerifiedBundle } from "../trust/verify.ts";
 import type { ManifestView } from "../bundle/validate.ts";
 import type { AppRecord, PermissionDiff, VersionRecord } from "../registry/types.ts";
+import type { PostStep } from "./types.ts";
+
+/** The launcher's icon cache follows the active version (post-commit hook). */
+export function iconPost(m: ManifestView, version: string): PostStep[] {
+  const icon = m.resources.find((r) => r.kind === "icon");
+  return icon ? [{ kind: "warm-icon-cache", version, icon: icon.path }] : [];
+}
 
 export function versionRecord(bundle: VerifiedBundle, now: string): VersionRecord {
   return {

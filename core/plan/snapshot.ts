@@ -1,13 +1,20 @@
 /** What planning reads: the loaded state of the root, gathered by the service before planning. */
 import type { Policy } from "../trust/policy.ts";
 import type { AppRecord } from "../registry/types.ts";
+import type { Dependency } from "../bundle/manifest_types.ts";
+
+export interface InstalledApp {
+  version: string;
+  state: string;
+  dependencies: Dependency[];
+}
 
 export interface Snapshot {
   policy: Policy;
   /** The app's registry record, when installed. */
   installed?: AppRecord;
-  /** Every installed app's id → active version and state (dependency checks). */
-  apps: ReadonlyMap<string, { version: string; state: string }>;
+  /** Every installed app's id → active version, state and dependencies (dependency checks). */
+  apps: ReadonlyMap<string, InstalledApp>;
   /** apps/<id> exists on disk (e.g. data kept by `uninstall --keep-data`). */
   appDirExists: boolean;
   /** Versions under apps/<id>/data when the app is not installed (kept data). */

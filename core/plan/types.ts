@@ -37,6 +37,7 @@ export type StepKind = Step["kind"];
 export type PostStep =
   | { kind: "gc-versions"; versions: string[] }
   | { kind: "warm-icon-cache"; version: string; icon: string }
+  | { kind: "drop-icon-cache" }
   | { kind: "purge-staging" };
 
 export interface Plan {

@@ -11,7 +11,7 @@ export const EnvelopeSchema = z.object({
   /** "ok" on success, else a stable code from docs/errors.md. */
   code: z.enum(["ok", ...ERROR_CODES]),
   message: z.string(),
-  /** Command-specific result; on failure `{hint?, details?, warnings?}`. */
+  /** Command-specific result; on failure `{hint?, details?}`. */
   data: z.unknown().optional(),
 }).strict();
 export type Envelope = z.infer<typeof EnvelopeSchema>;

@@ -25,13 +25,19 @@ export function registryUrlForFile(path: string): string {
   return "file:" + resolve(path).split("/").map(encodeURIComponent).join("/");
 }
 
-/** The local path a registry URL names, or undefined for an in-memory database. */
+/** Schemes of a shared (server) libSQL registry, handed to the client as they are. */
+const REMOTE_SCHEMES = ["libsql:", "http:", "https:", "ws:", "wss:"];
+
+/** The local path a registry URL names, or undefined for an in-memory or remote database. */
 export function localPathOf(url: string): string | undefined {
   if (url === ":memory:" || url.startsWith("file::memory:")) return undefined;
+  if (REMOTE_SCHEMES.some((s) => url.startsWith(s))) return undefined;
   if (!url.startsWith("file:")) {
     throw new NxError(
       "registry.failed",
-      "cannot open registry: only file: and :memory: URLs are supported",
+      `cannot open registry: unsupported URL scheme (file:, :memory:, ${
+        REMOTE_SCHEMES.join(", ")
+      })`,
       { details: { url } },
     );
   }

@@ -64,3 +64,17 @@ export async function tryAcquireLock(paths: RootPaths, op: string): Promise<Root
     throw e;
   }
 }
+
+/** Runs `body` holding the root's writer lock (policy edits, lifecycle operations). */
+export async function withRootLock<T>(
+  paths: RootPaths,
+  op: string,
+  body: () => Promise<T>,
+): Promise<T> {
+  const lock = await acquireLock(paths, op);
+  try {
+    return await body();
+  } finally {
+    lock.release();
+  }
+}

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { fromHex, toHex } from "../bytes/hex.ts";
 import { fingerprint } from "./keys.ts";
+import { isStrictSemver } from "../version/mod.ts";
 
 export const POLICY_VERSION = 1;
 export const PUBLISHERS_VERSION = 1;
@@ -33,13 +34,15 @@ export type PolicyMode = typeof POLICY_MODES[number];
 
 export const PolicySchema = z.object({
   version: z.number().int(),
-  /** strict: every policy deny fails; permissive (dev): publisher denies become warnings;
-   * audit-only: every policy.* finding (signatures too) becomes a warning. */
+  /** strict: every policy deny fails; permissive (dev): publisher denies on nx-signed bundles
+   * become warnings (the signature is still checked, with the key the bundle names; payload-only
+   * bundles still need a trusted key); audit-only: every policy.* finding becomes a warning.
+   * Installing a bundle that is not fully trusted also needs dev_mode. */
   mode: z.enum(POLICY_MODES).default("strict"),
   dev_mode: z.boolean().default(false),
   allow_payload_only_signatures: z.boolean().default(false),
   /** The SDK version this root provides (preflight: manifest minSdk ≤ sdk_version). */
-  sdk_version: z.string().default("1.0.0"),
+  sdk_version: z.string().refine(isStrictSemver, "must be strict SemVer").default("1.0.0"),
   /** "user" roots refuse system-role bundle types (shell, greeter, driver, …). */
   root_role: z.enum(["system", "user"]).default("system"),
   /** How many previous versions of each app are retained for rollback. */

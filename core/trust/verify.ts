@@ -1,7 +1,8 @@
 /**
  * Bundle verification, pure: facts gathered by one read of the bundle + the root's policy →
  * a verified bundle, or an NxError with a stable code. Check order is documented in
- * docs/signing.md; nx-signed bundles are authenticated before their manifest is parsed.
+ * docs/signing.md; nx-signed bundles are authenticated before their manifest is validated and
+ * used (the bounded decoder reads it once earlier, only to plan the streamed payload hash).
  */
 import { z } from "zod";
 import { type ErrorCode, NxError } from "../errors.ts";
@@ -35,7 +36,7 @@ import {
   SbomSchema,
 } from "../bundle/meta.ts";
 import { fromHex, toHex } from "../bytes/hex.ts";
-import { isStrictSemver } from "../version/mod.ts";
+import { compareVersions, isStrictSemver } from "../version/mod.ts";
 import { verifyStrict, verifyStrictWithChallenge } from "./ed25519.ts";
 import { fingerprint } from "./keys.ts";
 import { parseJsonOrUndefined, payloadKeyFor } from "./challenge.ts";
@@ -268,6 +269,7 @@ function checkMeta(facts: BundleFacts, raw: Manifest): MigrationStep[] {
   requireVersion(file.version, MIGRATIONS_FILE);
   for (const step of file.steps) {
     const ok = isStrictSemver(step.from) && isStrictSemver(step.to) &&
+      compareVersions(step.from, step.to) < 0 &&
       step.script.startsWith(`${MIGRATIONS_DIR}/`) && isSafeRelativePath(step.script) &&
       facts.files[step.script] !== undefined;
     if (!ok) {
@@ -392,6 +394,12 @@ function verifyPayloadOnly(
   }
   const key = payloadKeyFor(undefined, view.publisher, ctx.publishers);
   if (key) checkPayloadSignature(facts, view, key, payload, findings);
+  else {
+    findings.warnings.push({
+      code: "policy.signature_invalid",
+      message: "cannot check the payload signature: no trusted key for this publisher",
+    });
+  }
   const migrations = checkMeta(facts, raw);
   return result(
     view,

@@ -1,0 +1,232 @@
+/**
+ * Failure handling of the lifecycle through the real CLI: injected step failures, ENOSPC and
+ * EIO, two writers, a stale lock, a corrupt registry or journal, readers while a writer runs.
+ * Every refused or failed operation leaves the apps tree and the registry's app view unchanged.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { copyFixture, DENO, nx, NX_PERMISSIONS, REPO, snapshotTree, tempDir } from "./helpers.ts";
+import { cloneRoot, doctorClean, observe, preparedRoot } from "./_roots.ts";
+
+const STEPS = [
+  "stage-version",
+  "prepare-data",
+  "run-migrations",
+  "publish-version",
+  "publish-data",
+  "switch-current",
+  "commit-registry",
+];
+
+Deno.test("a failure injected at any upgrade step is undone and reported with its code", async (t) => {
+  const base = await preparedRoot([["install", "notes-1.0.0"]]);
+  const old = await observe(await cloneRoot(base));
+  for (const step of STEPS) {
+    await t.step(`fail at ${step}`, async () => {
+      const root = await cloneRoot(base);
+      const r = await nx(["pkg", "upgrade", await copyFixture("notes-1.1.0"), "--json"], {
+        root,
+        env: { NX_FAULT: `fail:${step}` },
+      });
+      assert.equal(r.json?.code, "fault.injected", r.stdout);
+      assert.equal(r.code, 5);
+      assert.equal(await observe(root), old);
+      assert.equal(
+        (await snapshotTree(join(root, "pkg", "staging"))).size,
+        0,
+        "staging left behind",
+      );
+      await doctorClean(root);
+    });
+  }
+});
+
+Deno.test("ENOSPC and EIO during staging fail cleanly with io codes", async (t) => {
+  const base = await preparedRoot([["install", "notes-1.0.0"]]);
+  const old = await observe(await cloneRoot(base));
+  const cases: [string, string][] = [
+    ["enospc:write:staging", "io.no_space"],
+    ["eio:fsync:staging", "io.failed"],
+    ["enospc:write:journal", "io.no_space"],
+  ];
+  for (const [fault, code] of cases) {
+    await t.step(fault, async () => {
+      const root = await cloneRoot(base);
+      const r = await nx(["pkg", "upgrade", await copyFixture("notes-1.1.0"), "--json"], {
+        root,
+        env: { NX_FAULT: fault },
+      });
+      assert.equal(r.json?.code, code, r.stdout);
+      assert.equal(await observe(root), old);
+      await doctorClean(root);
+    });
+  }
+});
+
+/** Starts a writer that pauses inside its transaction (delay fault), returns its process. */
+function slowWriter(args: string[], root: string, pauseAt: string, ms: number) {
+  return new Deno.Command(DENO, {
+    args: [
+      "run",
+      ...NX_PERMISSIONS,
+      join(REPO, "cli", "main.ts"),
+      ...args,
+      "--root",
+      root,
+      "--json",
+    ],
+    env: { NO_COLOR: "1", NX_FAULT: `delay:${pauseAt}:${ms}` },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function waitForJournal(root: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await Deno.lstat(join(root, "pkg", "journal"));
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  throw new Error("the writer never started its transaction");
+}
+
+Deno.test("a second writer gets lock.busy; readers neither block nor see a half state", async () => {
+  const root = await preparedRoot([["install", "notes-1.0.0"]]);
+  const before = await nx(["pkg", "list", "--json"], { root });
+  const writer = slowWriter(
+    ["pkg", "upgrade", await copyFixture("notes-1.1.0")],
+    root,
+    "switch-current",
+    1500,
+  );
+  await waitForJournal(root);
+  const second = await nx(["pkg", "uninstall", "notes", "--json"], { root });
+  assert.equal(second.json?.code, "lock.busy", second.stdout);
+  const during = await nx(["pkg", "list", "--json"], { root });
+  assert.equal(during.code, 0);
+  // The last committed version, marked pending while the transaction runs.
+  const [app] = during.json?.data.apps;
+  assert.deepEqual(
+    { ...app, state: "active" },
+    before.json?.data.apps[0],
+    "a reader saw uncommitted state",
+  );
+  assert.equal(app.state, "pending");
+  const status = await writer.output();
+  assert.equal(status.code, 0, new TextDecoder().decode(status.stdout));
+  const after = await nx(["pkg", "info", "notes", "--json"], { root });
+  assert.equal(after.json?.data.version, "1.1.0");
+  await doctorClean(root);
+});
+
+Deno.test("a lock left by a killed writer is taken over and its transaction undone", async () => {
+  const root = await preparedRoot([["install", "notes-1.0.0"]]);
+  const old = await observe(await cloneRoot(root));
+  const writer = slowWriter(
+    ["pkg", "upgrade", await copyFixture("notes-1.1.0")],
+    root,
+    "publish-version",
+    5000,
+  );
+  await waitForJournal(root);
+  writer.kill("SIGKILL");
+  await writer.output();
+  assert.match(await Deno.readTextFile(join(root, "pkg", "lock")), /^pid=\d+/);
+  const r = await nx(["pkg", "upgrade", await copyFixture("notes-1.1.0"), "--json"], { root });
+  assert.equal(r.json?.code, "ok", r.stdout);
+  assert.match(r.stderr, /recovered an interrupted upgrade of notes: rolled-back/);
+  const rolledBack = await cloneRoot(root);
+  assert.notEqual(await observe(rolledBack), old);
+  await doctorClean(root);
+});
+
+Deno.test("reads on a fresh root create nothing", async () => {
+  const root = join(await tempDir(), "root");
+  for (const args of [["pkg", "list"], ["pkg", "history"], ["pkg", "query", "--ability", "x"]]) {
+    const r = await nx([...args, "--json"], { root });
+    assert.equal(r.json?.code, "ok", r.stdout);
+  }
+  await assert.rejects(Deno.lstat(root), Deno.errors.NotFound);
+});
+
+Deno.test("a corrupt registry file is reported as registry.corrupt and never overwritten", async () => {
+  const root = await preparedRoot([["install", "notes-1.0.0"]]);
+  const db = join(root, "pkg", "registry.db");
+  for (const f of [db, `${db}-wal`, `${db}-shm`]) await Deno.remove(f).catch(() => {});
+  await Deno.writeTextFile(db, "this is not a database ".repeat(200));
+  const before = await Deno.readFile(db);
+  for (const args of [["pkg", "list"], ["pkg", "install", await copyFixture("textkit-1.0.0")]]) {
+    const r = await nx([...args, "--json"], { root });
+    assert.equal(r.json?.code, "registry.corrupt", r.stdout);
+    assert.equal(r.code, 5);
+  }
+  assert.deepEqual(await Deno.readFile(db), before);
+});
+
+Deno.test("an unreadable journal stops writers until doctor --repair moves it aside", async () => {
+  const root = await preparedRoot([["install", "notes-1.0.0"]]);
+  await Deno.writeTextFile(join(root, "pkg", "journal"), '{not json\n{"begin":0}\n');
+  const r = await nx(["pkg", "uninstall", "notes", "--json"], { root });
+  assert.equal(r.json?.code, "journal.corrupt", r.stdout);
+  assert.match(r.json?.data.hint, /doctor --repair/);
+  const fixed = await nx(["pkg", "doctor", "--repair", "--json"], { root });
+  assert.equal(fixed.json?.code, "ok", fixed.stdout);
+  assert.equal((await nx(["pkg", "uninstall", "notes", "--json"], { root })).json?.code, "ok");
+});
+
+Deno.test("a bundle trusted only through permissive mode installs only with dev-mode", async () => {
+  const root = join(await tempDir(), "root");
+  assert.equal((await nx(["pkg", "policy", "set", "mode", "permissive"], { root })).code, 0);
+  const refused = await nx(["pkg", "install", await copyFixture("notes-1.0.0"), "--json"], {
+    root,
+  });
+  assert.equal(refused.json?.code, "policy.untrusted", refused.stdout);
+  assert.equal((await nx(["pkg", "policy", "set", "dev-mode", "on"], { root })).code, 0);
+  const ok = await nx(["pkg", "install", await copyFixture("notes-1.0.0"), "--json"], { root });
+  assert.equal(ok.json?.code, "ok", ok.stdout);
+});
+
+Deno.test("--dry-run prints the plan and permission diff and changes nothing", async () => {
+  const root = await preparedRoot([["install", "notes-1.0.0"]]);
+  const before = await observe(await cloneRoot(root));
+  const r = await nx(["pkg", "upgrade", await copyFixture("notes-1.1.0"), "--dry-run"], { root });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^would have upgraded notes 1\.0\.0 → 1\.1\.0/);
+  assert.match(r.stdout, /run-migrations 1\.0\.0→1\.1\.0/);
+  assert.match(r.stdout, /switch-current 1\.0\.0 → 1\.1\.0/);
+  const json = await nx(
+    ["pkg", "upgrade", await copyFixture("notes-1.1.0"), "--dry-run", "--json"],
+    { root },
+  );
+  assert.equal(json.json?.data.dryRun, true);
+  assert.deepEqual(json.json?.data.diff.added, []);
+  assert.equal(await observe(root), before);
+  const history = await nx(["pkg", "history", "notes", "--json"], { root });
+  assert.equal(history.json?.data.entries.length, 1, "a dry run was audited");
+});
+
+Deno.test("doctor finds a tampered installed file and a wrong current link; --repair fixes the link", async () => {
+  const root = await preparedRoot([["install", "notes-1.0.0"], ["upgrade", "notes-1.1.0"]]);
+  const payload = join(root, "apps/notes/versions/1.1.0/payload.elf");
+  await Deno.chmod(payload, 0o644);
+  await Deno.writeTextFile(payload, "tampered", { append: true });
+  const tampered = await nx(["pkg", "doctor", "--json"], { root });
+  assert.equal(tampered.json?.code, "doctor.findings");
+  assert.equal(tampered.code, 3);
+  const kinds = tampered.json?.data.details.report.findings.map((f: { kind: string }) => f.kind);
+  assert.deepEqual(kinds, ["file-digest-mismatch"]);
+
+  const other = await preparedRoot([["install", "notes-1.0.0"], ["upgrade", "notes-1.1.0"]]);
+  await Deno.remove(join(other, "apps/notes/current"));
+  await Deno.symlink("versions/1.0.0", join(other, "apps/notes/current"));
+  await Deno.mkdir(join(other, "pkg/staging/leftover"), { recursive: true });
+  const found = await nx(["pkg", "doctor", "--json"], { root: other });
+  assert.equal(found.json?.code, "doctor.findings");
+  const repaired = await nx(["pkg", "doctor", "--repair", "--json"], { root: other });
+  assert.equal(repaired.json?.code, "ok", repaired.stdout);
+  assert.equal(repaired.json?.data.repaired.length, 2);
+  assert.equal(await Deno.readLink(join(other, "apps/notes/current")), "versions/1.1.0");
+});
