@@ -1,7 +1,7 @@
 /** Options every verb takes, and the one runner that turns a verb's result or error into output. */
 import type { Command, OptionValues } from "@commander-js/extra-typings";
 import type { OpContext } from "../core/pkgr/context.ts";
-import { resolveRootDir, rootPaths } from "../core/store/root.ts";
+import { resolveRootDir, rootPaths } from "../core/store/paths.ts";
 import { Output } from "./output.ts";
 import { type CommandResult, renderError, renderSuccess } from "./render/envelope.ts";
 

@@ -5,10 +5,6 @@
 import { Command } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadSecretKey } from "../core/pkgr/keys.ts";
-import { pack } from "../core/pkgr/pack.ts";
-import { trustAdd } from "../core/pkgr/trust_admin.ts";
-import { verifyAt } from "../core/pkgr/verify.ts";
 import { runVerb, withCommon } from "./common.ts";
 import { renderBundle } from "./render/bundle.ts";
 
@@ -21,6 +17,10 @@ export function demoCommand() {
     ),
   ).action((opts) =>
     runVerb({ ...opts, root: opts.root ?? ".nx-demo/root" }, async (ctx) => {
+      const { loadSecretKey } = await import("../core/pkgr/keys.ts");
+      const { pack } = await import("../core/pkgr/pack.ts");
+      const { trustAdd } = await import("../core/pkgr/trust_admin.ts");
+      const { verifyAt } = await import("../core/pkgr/verify.ts");
       const log = (line: string) => ctx.out.options.json || ctx.out.stderr(line);
       const work = join(ctx.paths.root, "..", "bundles");
       const publisher = await trustAdd(ctx.paths, {

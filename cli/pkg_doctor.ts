@@ -1,5 +1,4 @@
 import { Command } from "@commander-js/extra-typings";
-import { doctor } from "../core/pkgr/doctor.ts";
 import { runVerb, withCommon } from "./common.ts";
 import { serviceOptions, withRegistryUrl } from "./service.ts";
 
@@ -15,7 +14,8 @@ export function doctorCommand() {
       ),
   )).action((opts) =>
     runVerb(opts, async (ctx) => {
-      const report = await doctor(ctx, serviceOptions(opts), opts.repair === true);
+      const { doctor } = await import("../core/pkgr/doctor.ts");
+      const report = await doctor(ctx, await serviceOptions(opts), opts.repair === true);
       const lines = [
         `ok: ${report.apps} app(s), ${report.files} file(s) checked, no findings`,
         ...(report.recovered ? [`recovered: ${report.recovered}`] : []),

@@ -1,5 +1,4 @@
 import { Command } from "@commander-js/extra-typings";
-import { inspectAt } from "../core/pkgr/verify.ts";
 import { runVerb, withCommon } from "./common.ts";
 import { renderBundle, renderFiles } from "./render/bundle.ts";
 
@@ -13,6 +12,7 @@ export function inspectCommand() {
       .option("--files", "list every file with its size and SHA-256"),
   ).action((bundle, opts) =>
     runVerb(opts, async (ctx) => {
+      const { inspectAt } = await import("../core/pkgr/verify.ts");
       const report = await inspectAt(bundle, ctx);
       const head = report.verified
         ? "verification: ok"

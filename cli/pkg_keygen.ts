@@ -1,5 +1,4 @@
 import { Command } from "@commander-js/extra-typings";
-import { keygen } from "../core/pkgr/keys.ts";
 import { runVerb, withCommon } from "./common.ts";
 import { keyValues } from "./render/text.ts";
 
@@ -12,6 +11,7 @@ export function keygenCommand() {
       .option("--force", "replace existing key files of that name"),
   ).action((opts) =>
     runVerb(opts, async () => {
+      const { keygen } = await import("../core/pkgr/keys.ts");
       const r = await keygen(opts.out, opts.name, opts.force === true);
       return {
         message: `created key ${r.name}, publisher ${r.publisher}`,

@@ -4,15 +4,16 @@ import { type CommonOptions, runVerb, type VerbContext, withCommon } from "./com
 import { pkgrFor, withRegistryUrl } from "./service.ts";
 import { opMessage, renderOp } from "./render/lifecycle.ts";
 import type { OpResult } from "../core/pkgr/results.ts";
+import type { Pkgr } from "../core/pkgr/service.ts";
 
 type Opts = CommonOptions & { registryUrl?: string; dryRun?: true };
 
 function run(
   opts: Opts,
-  op: (pkgr: ReturnType<typeof pkgrFor>, ctx: VerbContext) => Promise<OpResult>,
+  op: (pkgr: Pkgr, ctx: VerbContext) => Promise<OpResult>,
 ) {
   return runVerb(opts, async (ctx) => {
-    const result = await op(pkgrFor(ctx, opts), ctx);
+    const result = await op(await pkgrFor(ctx, opts), ctx);
     return { message: opMessage(result), data: result, human: renderOp(result) };
   });
 }

@@ -1,7 +1,5 @@
 import { Command } from "@commander-js/extra-typings";
 import { NxError } from "../core/errors.ts";
-import { loadSecretKey } from "../core/pkgr/keys.ts";
-import { pack } from "../core/pkgr/pack.ts";
 import { runVerb, withCommon } from "./common.ts";
 import { table } from "./render/text.ts";
 
@@ -29,6 +27,8 @@ export function packCommand() {
       .option("--force", "replace an existing output bundle"),
   ).action((src, opts) =>
     runVerb(opts, async (ctx) => {
+      const { loadSecretKey } = await import("../core/pkgr/keys.ts");
+      const { pack } = await import("../core/pkgr/pack.ts");
       const key = opts.key ? await loadSecretKey(opts.key) : undefined;
       const r = await pack(
         {

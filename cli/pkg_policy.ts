@@ -1,5 +1,4 @@
 import { Command } from "@commander-js/extra-typings";
-import { POLICY_KEYS, policySet, policyShow } from "../core/pkgr/trust_admin.ts";
 import type { Policy } from "../core/trust/policy.ts";
 import { runVerb, withCommon } from "./common.ts";
 import { keyValues } from "./render/text.ts";
@@ -19,6 +18,7 @@ export function policyCommand() {
   policy.addCommand(
     withCommon(new Command("show").description("print the policy in force")).action((opts) =>
       runVerb(opts, async (ctx) => {
+        const { policyShow } = await import("../core/pkgr/trust_admin.ts");
         const p = await policyShow(ctx.paths);
         return { message: `policy mode ${p.mode}`, data: p, human: renderPolicy(p) };
       })
@@ -27,11 +27,12 @@ export function policyCommand() {
   policy.addCommand(
     withCommon(
       new Command("set")
-        .description(`set one policy key (${POLICY_KEYS.join(", ")})`)
+        .description("set one policy key (see `nx pkg policy show` for the keys)")
         .argument("<key>", "policy key, e.g. mode or dev-mode")
         .argument("<value>", "new value: on|off for switches, a number, or a word such as strict"),
     ).action((key, value, opts) =>
       runVerb(opts, async (ctx) => {
+        const { policySet } = await import("../core/pkgr/trust_admin.ts");
         const p = await policySet(ctx.paths, key, value);
         return { message: `set ${key}`, data: p, human: renderPolicy(p) };
       })

@@ -12,7 +12,7 @@ const reader = <A extends unknown[], O extends Record<string, unknown>>(cmd: Com
 export function listCommand() {
   return reader(new Command("list").description("list installed apps")).action((opts) =>
     runVerb(opts, async (ctx) => {
-      const apps = await pkgrFor(ctx, opts).list();
+      const apps = await (await pkgrFor(ctx, opts)).list();
       return { message: `${apps.length} app(s)`, data: { apps }, human: renderApps(apps) };
     })
   );
@@ -27,7 +27,7 @@ export function infoCommand() {
   )
     .action((app, opts) =>
       runVerb(opts, async (ctx) => {
-        const info = await pkgrFor(ctx, opts).info(app);
+        const info = await (await pkgrFor(ctx, opts)).info(app);
         return {
           message: `${info.id} ${info.version} (${info.state})`,
           data: info,
@@ -52,7 +52,7 @@ export function historyCommand() {
           `cannot use --limit ${opts.limit}: not a positive integer`,
         );
       }
-      const entries = await pkgrFor(ctx, opts).history(app, limit);
+      const entries = await (await pkgrFor(ctx, opts)).history(app, limit);
       return {
         message: `${entries.length} entr${entries.length === 1 ? "y" : "ies"}`,
         data: { entries },
@@ -85,7 +85,7 @@ export function queryCommand() {
         : opts.capability !== undefined
         ? { capability: opts.capability }
         : { export: opts.export! };
-      const hits = await pkgrFor(ctx, opts).query(q);
+      const hits = await (await pkgrFor(ctx, opts)).query(q);
       return { message: `${hits.length} match(es)`, data: { hits }, human: renderHits(hits) };
     })
   );

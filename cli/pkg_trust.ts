@@ -1,5 +1,4 @@
 import { Command } from "@commander-js/extra-typings";
-import { trustAdd, trustList, trustRemove } from "../core/pkgr/trust_admin.ts";
 import type { Publisher } from "../core/trust/policy.ts";
 import { runVerb, withCommon } from "./common.ts";
 import { table } from "./render/text.ts";
@@ -34,6 +33,7 @@ export function trustCommand() {
         .option("--disabled", "add the publisher disabled"),
     ).action((keyFile, opts) =>
       runVerb(opts, async (ctx) => {
+        const { trustAdd } = await import("../core/pkgr/trust_admin.ts");
         const p = await trustAdd(ctx.paths, {
           keyFile,
           publisher: opts.publisher,
@@ -52,6 +52,7 @@ export function trustCommand() {
       ),
     ).action((id, opts) =>
       runVerb(opts, async (ctx) => {
+        const { trustRemove } = await import("../core/pkgr/trust_admin.ts");
         const p = await trustRemove(ctx.paths, id);
         return {
           message: `removed publisher ${p.id}`,
@@ -64,6 +65,7 @@ export function trustCommand() {
   trust.addCommand(
     withCommon(new Command("list").description("list trusted publishers")).action((opts) =>
       runVerb(opts, async (ctx) => {
+        const { trustList } = await import("../core/pkgr/trust_admin.ts");
         const publishers = await trustList(ctx.paths);
         return {
           message: `${publishers.length} publisher(s)`,

@@ -1,5 +1,4 @@
 import { Command } from "@commander-js/extra-typings";
-import { verifyAt } from "../core/pkgr/verify.ts";
 import { runVerb, withCommon } from "./common.ts";
 import { renderBundle } from "./render/bundle.ts";
 
@@ -12,6 +11,7 @@ export function verifyCommand() {
       .argument("<bundle>", "bundle directory (<name>.nxb)"),
   ).action((bundle, opts) =>
     runVerb(opts, async (ctx) => {
+      const { verifyAt } = await import("../core/pkgr/verify.ts");
       const v = await verifyAt(bundle, ctx);
       return {
         message: `verified ${v.manifest.name}@${v.manifest.version}`,

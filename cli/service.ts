@@ -1,9 +1,10 @@
-/** Builds the Pkgr service for a verb, with the test-only fault triggers from NX_FAULT. */
+/**
+ * Builds the Pkgr service for a verb, with the test-only fault triggers from NX_FAULT. The
+ * service (and libSQL behind it) is loaded only by the verbs that use it.
+ */
 import type { Command, OptionValues } from "@commander-js/extra-typings";
-import { parseFaults } from "../core/apply/mod.ts";
-import { createPkgr, type Pkgr } from "../core/pkgr/service.ts";
+import type { Pkgr } from "../core/pkgr/service.ts";
 import type { ServiceOptions } from "../core/pkgr/session.ts";
-import { setIoFaults } from "../core/store/faults.ts";
 import type { VerbContext } from "./common.ts";
 
 export function withRegistryUrl<A extends unknown[], O extends OptionValues>(cmd: Command<A, O>) {
@@ -13,12 +14,15 @@ export function withRegistryUrl<A extends unknown[], O extends OptionValues>(cmd
   );
 }
 
-export function serviceOptions(opts: { registryUrl?: string }): ServiceOptions {
+export async function serviceOptions(opts: { registryUrl?: string }): Promise<ServiceOptions> {
+  const { parseFaults } = await import("../core/apply/faults.ts");
+  const { setIoFaults } = await import("../core/store/faults.ts");
   const faults = parseFaults(Deno.env.get("NX_FAULT"));
   setIoFaults(faults.io);
   return { registryUrl: opts.registryUrl, faults };
 }
 
-export function pkgrFor(ctx: VerbContext, opts: { registryUrl?: string }): Pkgr {
-  return createPkgr(ctx, serviceOptions(opts));
+export async function pkgrFor(ctx: VerbContext, opts: { registryUrl?: string }): Promise<Pkgr> {
+  const { createPkgr } = await import("../core/pkgr/service.ts");
+  return createPkgr(ctx, await serviceOptions(opts));
 }

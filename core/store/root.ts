@@ -2,7 +2,6 @@
  * The state root: every path derives from one injected root directory. Holds the layout version
  * (`pkg/root.json`) and the trust policy files (`pkg/policy.toml`, `pkg/publishers.toml`).
  */
-import { join, resolve } from "node:path";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import { z } from "zod";
 import { NxError } from "../errors.ts";
@@ -18,48 +17,8 @@ import {
 } from "../trust/policy.ts";
 import { mkdirp, readFileOr, writeFileAtomic } from "./fs.ts";
 
-export const ROOT_FORMAT = "nx-state-root";
-export const ROOT_VERSION = 1;
-
-export interface RootPaths {
-  root: string;
-  pkg: string;
-  apps: string;
-  rootFile: string;
-  policyFile: string;
-  publishersFile: string;
-  registryDb: string;
-  journal: string;
-  lock: string;
-  staging: string;
-}
-
-export function rootPaths(root: string): RootPaths {
-  const pkg = join(root, "pkg");
-  return {
-    root,
-    pkg,
-    apps: join(root, "apps"),
-    rootFile: join(pkg, "root.json"),
-    policyFile: join(pkg, "policy.toml"),
-    publishersFile: join(pkg, "publishers.toml"),
-    registryDb: join(pkg, "registry.db"),
-    journal: join(pkg, "journal"),
-    lock: join(pkg, "lock"),
-    staging: join(pkg, "staging"),
-  };
-}
-
-/** `--root`, else `$NX_ROOT`, else `$XDG_STATE_HOME/nx/root` (default `~/.local/state/nx/root`). */
-export function resolveRootDir(
-  flag: string | undefined,
-  env: (name: string) => string | undefined,
-): string {
-  const chosen = flag ?? env("NX_ROOT");
-  if (chosen) return resolve(chosen);
-  const state = env("XDG_STATE_HOME") ?? join(env("HOME") ?? Deno.cwd(), ".local", "state");
-  return join(state, "nx", "root");
-}
+export { resolveRootDir, ROOT_FORMAT, ROOT_VERSION, type RootPaths, rootPaths } from "./paths.ts";
+import { ROOT_FORMAT, ROOT_VERSION, type RootPaths } from "./paths.ts";
 
 const RootFileSchema = z.object({ format: z.literal(ROOT_FORMAT), version: z.number().int() });
 

@@ -1,0 +1,45 @@
+/** Every path of a state root, derived from the one injected root directory. No I/O. */
+import { join, resolve } from "node:path";
+
+export const ROOT_FORMAT = "nx-state-root";
+export const ROOT_VERSION = 1;
+
+export interface RootPaths {
+  root: string;
+  pkg: string;
+  apps: string;
+  rootFile: string;
+  policyFile: string;
+  publishersFile: string;
+  registryDb: string;
+  journal: string;
+  lock: string;
+  staging: string;
+}
+
+export function rootPaths(root: string): RootPaths {
+  const pkg = join(root, "pkg");
+  return {
+    root,
+    pkg,
+    apps: join(root, "apps"),
+    rootFile: join(pkg, "root.json"),
+    policyFile: join(pkg, "policy.toml"),
+    publishersFile: join(pkg, "publishers.toml"),
+    registryDb: join(pkg, "registry.db"),
+    journal: join(pkg, "journal"),
+    lock: join(pkg, "lock"),
+    staging: join(pkg, "staging"),
+  };
+}
+
+/** `--root`, else `$NX_ROOT`, else `$XDG_STATE_HOME/nx/root` (default `~/.local/state/nx/root`). */
+export function resolveRootDir(
+  flag: string | undefined,
+  env: (name: string) => string | undefined,
+): string {
+  const chosen = flag ?? env("NX_ROOT");
+  if (chosen) return resolve(chosen);
+  const state = env("XDG_STATE_HOME") ?? join(env("HOME") ?? Deno.cwd(), ".local", "state");
+  return join(state, "nx", "root");
+}
