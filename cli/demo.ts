@@ -1,48 +1,83 @@
 /**
- * `nx demo`: the README's first command. On a demo state root (default ./.nx-demo/root) it
- * trusts the fixture dev key, packs the `notes` fixture source, verifies and inspects the result.
+ * `nx demo`: the README's first command. On a fresh demo state root (default ./.nx-demo/root,
+ * recreated on every run) it trusts the fixture dev key, packs the `notes` 1.0.0 and 1.1.0
+ * fixture sources, verifies, installs, upgrades (running the data migration), rolls back and
+ * lists — every step through the same service the `nx pkg` verbs use.
  */
 import { Command } from "@commander-js/extra-typings";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { NxError } from "../core/errors.ts";
 import { runVerb, withCommon } from "./common.ts";
 import { renderBundle } from "./render/bundle.ts";
+import { opMessage, renderApps } from "./render/lifecycle.ts";
+import { pkgrFor } from "./service.ts";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
+const DEFAULT_DEMO_ROOT = ".nx-demo/root";
+
+async function isEmptyOrMissing(dir: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(dir)) return false;
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return true;
+    throw e;
+  }
+}
 
 export function demoCommand() {
   return withCommon(
     new Command("demo").description(
-      "pack, verify and inspect the built-in `notes` fixture on a demo root",
+      "pack, verify, install, upgrade and roll back the built-in `notes` app on a demo root",
     ),
   ).action((opts) =>
-    runVerb({ ...opts, root: opts.root ?? ".nx-demo/root" }, async (ctx) => {
+    runVerb({ ...opts, root: opts.root ?? DEFAULT_DEMO_ROOT }, async (ctx) => {
       const { loadSecretKey } = await import("../core/pkgr/keys.ts");
       const { pack } = await import("../core/pkgr/pack.ts");
       const { trustAdd } = await import("../core/pkgr/trust_admin.ts");
-      const { verifyAt } = await import("../core/pkgr/verify.ts");
+      if (opts.root === undefined) {
+        await Deno.remove(resolve(".nx-demo"), { recursive: true }).catch(() => {});
+      } else if (!(await isEmptyOrMissing(ctx.paths.root))) {
+        throw new NxError("usage.invalid_argument", `cannot run the demo on ${ctx.paths.root}: not empty`, {
+          hint: "the demo needs a new root; omit --root to use ./.nx-demo/root",
+        });
+      }
       const log = (line: string) => ctx.out.options.json || ctx.out.stderr(line);
-      const work = join(ctx.paths.root, "..", "bundles");
+      const bundles = join(ctx.paths.root, "..", "bundles");
       const publisher = await trustAdd(ctx.paths, {
         keyFile: join(FIXTURES, "keys", "dev.pub"),
         name: "dev",
         enabled: true,
       });
       log(`root ${ctx.paths.root}: trusted publisher dev (${publisher.id})`);
-      const packed = await pack({
-        source: join(FIXTURES, "src", "notes-1.0.0"),
-        out: join(work, "notes.nxb"),
-        key: await loadSecretKey(join(FIXTURES, "keys", "dev.key")),
-        force: true,
-        sourceDateEpoch: 0,
-      }, ctx.reporter);
-      log(`packed ${packed.name}@${packed.version} → ${packed.out}`);
-      const verified = await verifyAt(packed.out, ctx);
+      const key = await loadSecretKey(join(FIXTURES, "keys", "dev.key"));
+      const packed = [];
+      for (const version of ["1.0.0", "1.1.0"]) {
+        const out = join(bundles, `notes@${version}.nxb`);
+        packed.push(await pack(
+          { source: join(FIXTURES, "src", `notes-${version}`), out, key, force: true, sourceDateEpoch: 0 },
+          ctx.reporter,
+        ));
+        log(`packed notes@${version} → ${out}`);
+      }
+      const pkgr = await pkgrFor(ctx, {});
+      const verified = await pkgr.verify(packed[0].out);
+      log(`verified:\n${renderBundle(packed[0].out, verified)}`);
+      const steps = [await pkgr.install({ bundle: packed[0].out })];
+      const data = join(ctx.paths.apps, "notes", "data", "1.0.0", "notes.json");
+      await Deno.writeTextFile(data, JSON.stringify([{ text: "groceries\nmilk, eggs" }]));
+      log(`${opMessage(steps[0])}; wrote a note to ${data}`);
+      steps.push(await pkgr.upgrade({ bundle: packed[1].out }));
+      const migrated = join(ctx.paths.apps, "notes", "data", "1.1.0", "notes.json");
+      log(`${opMessage(steps[1])}; migrated note: ${await Deno.readTextFile(migrated)}`);
+      steps.push(await pkgr.rollback({ app: "notes" }));
+      log(opMessage(steps[2]));
+      const apps = await pkgr.list();
       return {
-        message:
-          `demo ok: ${verified.manifest.name}@${verified.manifest.version} packed and verified`,
-        data: { root: ctx.paths.root, pack: packed, verify: verified },
-        human: `verification: ok\n${renderBundle(packed.out, verified)}`,
+        message: "demo ok: notes packed, verified, installed, upgraded and rolled back",
+        data: { root: ctx.paths.root, packed, verified, steps, apps },
+        human: renderApps(apps),
       };
     })
   );
