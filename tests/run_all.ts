@@ -5,7 +5,9 @@
 import { join } from "node:path";
 import { REPO } from "./helpers.ts";
 
-const junit = join(await Deno.makeTempDir({ prefix: "nx-junit-" }), "report.xml");
+// Every temp dir the tests make lands under one TMPDIR, removed when the run ends.
+const scratch = await Deno.makeTempDir({ prefix: "nx-tests-" });
+const junit = join(scratch, "report.xml");
 const args = [
   "test",
   // Tests inspect /proc (killed children) and spawn the CLI with its own narrower permissions.
@@ -16,6 +18,7 @@ const args = [
 const status = await new Deno.Command(Deno.execPath(), {
   args,
   cwd: REPO,
+  env: { TMPDIR: scratch },
   stdout: "inherit",
   stderr: "inherit",
 })
@@ -25,7 +28,7 @@ let passed = 0;
 let failed = 0;
 try {
   const xml = await Deno.readTextFile(junit);
-  // Count top-level test cases (steps are reported inside them).
+  // Deno reports each test and each t.step as a <testcase>; both count.
   for (const m of xml.matchAll(/<testcase\b[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g)) {
     if (/<failure\b|<error\b/.test(m[2] ?? "")) failed++;
     else if (!/<skipped\b/.test(m[2] ?? "")) passed++;
@@ -35,5 +38,6 @@ try {
   failed = Math.max(failed, 1);
 }
 if (!status.success && failed === 0) failed = 1;
+await Deno.remove(scratch, { recursive: true }).catch(() => {});
 console.log(`${passed} passed, ${failed} failed`);
 Deno.exit(status.success && failed === 0 ? 0 : 1);
