@@ -11,6 +11,23 @@ import { ManifestViewSchema } from "../core/bundle/validate.ts";
 import { FileIndexSchema, IndexSigSchema } from "../core/bundle/index_format.ts";
 import { MigrationsFileSchema } from "../core/bundle/meta.ts";
 import { PolicySchema, PublishersFileSchema } from "../core/trust/policy.ts";
+import {
+  AppInfoSchema,
+  AppSummaryListSchema,
+  AuditEntryListSchema,
+  AuditEntrySchema,
+  DoctorReportSchema,
+  InspectReportSchema,
+  KeygenResultSchema,
+  OpResultSchema,
+  PackResultSchema,
+  PkgrCallSchema,
+  PkgrReplySchema,
+  PublisherListSchema,
+  QueryHitListSchema,
+  QueryHitSchema,
+  VerifiedBundleSchema,
+} from "../core/protocol/mod.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 
@@ -22,6 +39,21 @@ export const SCHEMAS: Record<string, z.ZodType> = {
   "migrations": MigrationsFileSchema,
   "policy": PolicySchema,
   "publishers": PublishersFileSchema,
+  "pkgr-call": PkgrCallSchema,
+  "pkgr-reply": PkgrReplySchema,
+  "verified-bundle": VerifiedBundleSchema,
+  "op-result": OpResultSchema,
+  "app-info": AppInfoSchema,
+  "app-summary-list": AppSummaryListSchema,
+  "audit-entry": AuditEntrySchema,
+  "audit-entry-list": AuditEntryListSchema,
+  "query-hit": QueryHitSchema,
+  "query-hit-list": QueryHitListSchema,
+  "doctor-report": DoctorReportSchema,
+  "inspect-report": InspectReportSchema,
+  "pack-result": PackResultSchema,
+  "keygen-result": KeygenResultSchema,
+  "publisher-list": PublisherListSchema,
 };
 
 export function errorsMarkdown(): string {

@@ -1,0 +1,196 @@
+/**
+ * The `--json` contract at run time: the real CLI's envelope `data` for each verb parses with
+ * the published schema (core/protocol/pkgr.ts), strictly — an unknown key, a missing key or a
+ * wrong type fails. Together with the type-level checks in pkgr.ts this is the drift check
+ * between the code and the schemas.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { z } from "zod";
+import {
+  AppInfoSchema,
+  AppSummaryListSchema,
+  AuditEntryListSchema,
+  DoctorReportSchema,
+  EnvelopeSchema,
+  InspectReportSchema,
+  KeygenResultSchema,
+  OpResultSchema,
+  PackResultSchema,
+  PKGR_RESULT_SCHEMAS,
+  PublisherListSchema,
+  QueryHitListSchema,
+  VerifiedBundleSchema,
+} from "../core/protocol/mod.ts";
+import { PolicySchema } from "../core/trust/policy.ts";
+import { copyFixture, FIXTURES, nx, type NxOptions, tempDir, trustedRoot } from "./helpers.ts";
+
+/** Runs `nx <args> --json`, expects success, and returns `data` parsed with `schema`. */
+async function data<S extends z.ZodType>(
+  args: string[],
+  schema: S,
+  options: NxOptions = {},
+): Promise<z.infer<S>> {
+  const r = await nx([...args, "--json"], options);
+  assert.equal(r.code, 0, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+  const envelope = EnvelopeSchema.parse(r.json);
+  assert.equal(envelope.ok, true);
+  const parsed = schema.safeParse(envelope.data);
+  if (!parsed.success) {
+    assert.fail(
+      `${args.join(" ")}: data does not match its schema:\n${z.prettifyError(parsed.error)}\n${
+        JSON.stringify(envelope.data, null, 1)
+      }`,
+    );
+  }
+  // No defaults filled in, nothing stripped: the output already is exactly the schema's shape.
+  assert.deepEqual(parsed.data, envelope.data);
+  return parsed.data;
+}
+
+Deno.test("every --json verb's data matches its schema (pack → uninstall)", async (t) => {
+  const work = await tempDir();
+  const root = await trustedRoot();
+  const opts = { root };
+
+  await t.step("keygen", async () => {
+    const r = await data(
+      ["pkg", "keygen", "--out", join(work, "keys"), "--name", "k"],
+      KeygenResultSchema,
+    );
+    assert.equal(r.name, "k");
+  });
+
+  await t.step("pack (signed and payload-only)", async () => {
+    const src = (id: string) => join(FIXTURES, "src", id);
+    const key = join(FIXTURES, "keys", "dev.key");
+    const signed = await data(
+      ["pkg", "pack", src("notes-1.0.0"), "--key", key, "--out", join(work, "signed.nxb")],
+      PackResultSchema,
+    );
+    assert.equal(signed.scheme, "nx-index");
+    const bare = await data(
+      ["pkg", "pack", src("legacy-1.0.0"), "--out", join(work, "bare.nxb")],
+      PackResultSchema,
+    );
+    assert.equal(bare.scheme, "payload-only");
+  });
+
+  const v1 = await copyFixture("notes-1.0.0");
+  const v11 = await copyFixture("notes-1.1.0");
+
+  await t.step("verify", async () => {
+    const v = await data(["pkg", "verify", v1], VerifiedBundleSchema, opts);
+    PKGR_RESULT_SCHEMAS.verify.parse(v);
+    assert.equal(v.signer.trusted, true);
+  });
+
+  await t.step("verify of a bundle with migrations", async () => {
+    const v = await data(["pkg", "verify", v11], VerifiedBundleSchema, opts);
+    assert.equal(v.migrations.length, 1);
+  });
+
+  await t.step("inspect (trusted)", async () => {
+    const r = await data(["pkg", "inspect", v1], InspectReportSchema, opts);
+    assert.equal(r.verified, true);
+  });
+
+  await t.step("inspect (untrusted: a failure as data)", async () => {
+    const r = await data(["pkg", "inspect", v1], InspectReportSchema, {
+      root: join(await tempDir(), "root"),
+    });
+    assert.equal(r.verified, false);
+    assert.equal(typeof r.code, "string");
+  });
+
+  await t.step("install --dry-run", async () => {
+    const r = await data(["pkg", "install", v1, "--dry-run"], OpResultSchema, opts);
+    assert.equal(r.dryRun, true);
+  });
+
+  await t.step("install", async () => {
+    const r = await data(["pkg", "install", v1], OpResultSchema, opts);
+    PKGR_RESULT_SCHEMAS.install.parse(r);
+    assert.equal(r.toVersion, "1.0.0");
+  });
+
+  await t.step("upgrade (notes 1.0.0 → 1.1.0, with a migration)", async () => {
+    const r = await data(["pkg", "upgrade", v11], OpResultSchema, opts);
+    assert.equal(r.toVersion, "1.1.0");
+    assert.ok(r.steps.some((s) => s.kind === "run-migrations"));
+  });
+
+  await t.step("rollback", async () => {
+    const r = await data(["pkg", "rollback", "notes"], OpResultSchema, opts);
+    assert.equal(r.toVersion, "1.0.0");
+  });
+
+  await t.step("list", async () => {
+    const r = await data(["pkg", "list"], AppSummaryListSchema, opts);
+    PKGR_RESULT_SCHEMAS.list.parse(r.apps);
+    assert.deepEqual(r.apps.map((a) => a.id), ["notes"]);
+  });
+
+  await t.step("info", async () => {
+    const r = await data(["pkg", "info", "notes"], AppInfoSchema, opts);
+    assert.ok(r.history.length >= 3);
+  });
+
+  await t.step("history", async () => {
+    const all = await data(["pkg", "history"], AuditEntryListSchema, opts);
+    PKGR_RESULT_SCHEMAS.history.parse(all.entries);
+    const last = await data(
+      ["pkg", "history", "notes", "--limit", "1"],
+      AuditEntryListSchema,
+      opts,
+    );
+    assert.equal(last.entries.length, 1);
+  });
+
+  await t.step("query (ability, capability, export)", async () => {
+    for (
+      const q of [
+        ["--ability", "notes.open"],
+        ["--capability", "nexus.permission.STORAGE"],
+        ["--export", "app.notes.SHARE"],
+      ]
+    ) {
+      const r = await data(["pkg", "query", ...q], QueryHitListSchema, opts);
+      PKGR_RESULT_SCHEMAS.query.parse(r.hits);
+      assert.equal(r.hits.length, 1, q.join(" "));
+    }
+  });
+
+  await t.step("doctor", async () => {
+    const r = await data(["pkg", "doctor"], DoctorReportSchema, opts);
+    assert.equal(r.ok, true);
+  });
+
+  await t.step(
+    "doctor with findings (the report in the error's details), then --repair",
+    async () => {
+      await Deno.mkdir(join(root, "pkg", "staging", "leftover"), { recursive: true });
+      const r = await nx(["pkg", "doctor", "--json"], opts);
+      assert.equal(r.json?.code, "doctor.findings", r.stdout);
+      const report = DoctorReportSchema.parse(r.json?.data?.details?.report);
+      assert.deepEqual(report.findings.map((f) => f.kind), ["staging-leftover"]);
+      const repaired = await data(["pkg", "doctor", "--repair"], DoctorReportSchema, opts);
+      assert.deepEqual(repaired.repaired.map((f) => f.kind), ["staging-leftover"]);
+    },
+  );
+
+  await t.step("uninstall --dry-run, then uninstall", async () => {
+    await data(["pkg", "uninstall", "notes", "--dry-run"], OpResultSchema, opts);
+    const r = await data(["pkg", "uninstall", "notes"], OpResultSchema, opts);
+    assert.equal(r.toVersion, null);
+  });
+
+  await t.step("policy show", async () => {
+    await data(["pkg", "policy", "show"], PolicySchema, opts);
+  });
+
+  await t.step("trust list", async () => {
+    const r = await data(["pkg", "trust", "list"], PublisherListSchema, opts);
+    assert.equal(r.publishers.length, 1);
+  });
+});
