@@ -4,8 +4,7 @@
  * must find the root exactly old or exactly new, with a clean doctor.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { copyFixture, DENO, nx, NX_PERMISSIONS, REPO } from "./helpers.ts";
+import { copyFixture, nx, spawnNx } from "./helpers.ts";
 import { cloneRoot, doctorClean, observe, preparedRoot } from "./_roots.ts";
 
 interface OpCase {
@@ -36,7 +35,7 @@ const CASES: OpCase[] = [
         "switch-current",
         "commit-registry",
       ],
-      ["warm-icon-cache", "purge-staging"],
+      ["warm-icon-cache", "notify-registry", "purge-staging"],
     ),
   },
   {
@@ -53,20 +52,28 @@ const CASES: OpCase[] = [
         "switch-current",
         "commit-registry",
       ],
-      ["warm-icon-cache", "purge-staging"],
+      ["warm-icon-cache", "notify-registry", "purge-staging"],
     ),
   },
   {
     name: "rollback",
     base: [["install", "notes-1.0.0"], ["upgrade", "notes-1.1.0"]],
     args: () => Promise.resolve(["pkg", "rollback", "notes"]),
-    points: withPost(["switch-current", "commit-registry"], ["purge-staging"]),
+    points: withPost(["switch-current", "commit-registry"], [
+      "warm-icon-cache",
+      "notify-registry",
+      "purge-staging",
+    ]),
   },
   {
     name: "uninstall",
     base: [["install", "notes-1.0.0"], ["upgrade", "notes-1.1.0"]],
     args: () => Promise.resolve(["pkg", "uninstall", "notes"]),
-    points: withPost(["detach-app", "commit-registry"], ["purge-staging"]),
+    points: withPost(["detach-app", "commit-registry"], [
+      "drop-icon-cache",
+      "notify-registry",
+      "purge-staging",
+    ]),
   },
 ];
 
@@ -77,20 +84,7 @@ async function runUntil(
   env: Record<string, string>,
   killAfterMs?: number,
 ) {
-  const child = new Deno.Command(DENO, {
-    args: [
-      "run",
-      ...NX_PERMISSIONS,
-      join(REPO, "cli", "main.ts"),
-      ...args,
-      "--root",
-      root,
-      "--json",
-    ],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = spawnNx(args, root, env);
   const timer = killAfterMs === undefined ? undefined : setTimeout(() => {
     try {
       child.kill("SIGKILL");

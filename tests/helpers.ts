@@ -64,6 +64,29 @@ export async function nx(args: string[], options: NxOptions = {}): Promise<NxRun
   return { code: out.code, stdout, stderr, json };
 }
 
+/** Starts `nx <args> --root <root> --json` without waiting (for kill and concurrency tests). */
+export function spawnNx(
+  args: string[],
+  root: string,
+  env: Record<string, string>,
+  output: "piped" | "null" = "null",
+): Deno.ChildProcess {
+  return new Deno.Command(DENO, {
+    args: [
+      "run",
+      ...NX_PERMISSIONS,
+      join(REPO, "cli", "main.ts"),
+      ...args,
+      "--root",
+      root,
+      "--json",
+    ],
+    env: { NO_COLOR: "1", ...env },
+    stdout: output,
+    stderr: output,
+  }).spawn();
+}
+
 export async function tempDir(prefix = "nx-test-"): Promise<string> {
   return await Deno.makeTempDir({ prefix });
 }

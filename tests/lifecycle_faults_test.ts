@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { copyFixture, DENO, nx, NX_PERMISSIONS, REPO, snapshotTree, tempDir } from "./helpers.ts";
+import { copyFixture, nx, snapshotTree, spawnNx, tempDir } from "./helpers.ts";
 import { cloneRoot, doctorClean, observe, preparedRoot } from "./_roots.ts";
 
 const STEPS = [
@@ -65,20 +65,7 @@ Deno.test("ENOSPC and EIO during staging fail cleanly with io codes", async (t) 
 
 /** Starts a writer that pauses inside its transaction (delay fault), returns its process. */
 function slowWriter(args: string[], root: string, pauseAt: string, ms: number) {
-  return new Deno.Command(DENO, {
-    args: [
-      "run",
-      ...NX_PERMISSIONS,
-      join(REPO, "cli", "main.ts"),
-      ...args,
-      "--root",
-      root,
-      "--json",
-    ],
-    env: { NO_COLOR: "1", NX_FAULT: `delay:${pauseAt}:${ms}` },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  return spawnNx(args, root, { NX_FAULT: `delay:${pauseAt}:${ms}` }, "piped");
 }
 
 async function waitForJournal(root: string): Promise<void> {

@@ -32,6 +32,15 @@ export async function runPostStep(step: PostStep, plan: Plan, env: ApplyEnv): Pr
       }
       return;
     }
+    case "notify-registry": {
+      // One small file replaced atomically per committed change: cheap to watch (inotify).
+      const stamp = { txid: plan.txid, op: plan.op, app: plan.appId, version: plan.toVersion };
+      await writeFileAtomic(
+        join(env.paths.pkg, "registry.stamp"),
+        new TextEncoder().encode(JSON.stringify(stamp) + "\n"),
+      );
+      return;
+    }
     case "purge-staging":
       await removeTree(stagingPaths(env.paths, plan.txid).dir);
       return;

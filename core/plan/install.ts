@@ -112,6 +112,7 @@ export function planInstall(req: InstallRequest, snap: Snapshot): Plan {
   const post: PostStep[] = [
     ...(garbage.length > 0 ? [{ kind: "gc-versions", versions: garbage } as const] : []),
     ...iconPost(m, m.version),
+    { kind: "notify-registry" },
     { kind: "purge-staging" },
   ];
   return {

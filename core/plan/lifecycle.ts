@@ -65,6 +65,7 @@ export function planRollback(req: RollbackRequest, snap: Snapshot): Plan {
     ],
     post: [
       ...iconPost(target.manifest, target.version),
+      { kind: "notify-registry" },
       { kind: "purge-staging" },
     ],
     before: installed,
@@ -90,7 +91,7 @@ export function planUninstall(req: UninstallRequest, snap: Snapshot): Plan {
     fromVersion: installed.version,
     toVersion: null,
     steps: [{ kind: "detach-app", keepData: req.keepData }, { kind: "commit-registry" }],
-    post: [{ kind: "drop-icon-cache" }, { kind: "purge-staging" }],
+    post: [{ kind: "drop-icon-cache" }, { kind: "notify-registry" }, { kind: "purge-staging" }],
     before: installed,
     after: undefined,
   };

@@ -38,6 +38,8 @@ export type PostStep =
   | { kind: "gc-versions"; versions: string[] }
   | { kind: "warm-icon-cache"; version: string; icon: string }
   | { kind: "drop-icon-cache" }
+  /** Registry notification: rewrite pkg/registry.stamp, which watchers (the Apps page) follow. */
+  | { kind: "notify-registry" }
   | { kind: "purge-staging" };
 
 export interface Plan {
