@@ -1,6 +1,6 @@
 /** Options every verb takes, and the one runner that turns a verb's result or error into output. */
 import type { Command, OptionValues } from "@commander-js/extra-typings";
-import type { OpContext } from "../core/pkgr/context.ts";
+import type { OpContext } from "../core/pkgr/mod.ts";
 import { resolveRootDir, rootPaths } from "../core/store/paths.ts";
 import { Output } from "./output.ts";
 import { type CommandResult, renderError, renderSuccess } from "./render/envelope.ts";

@@ -39,9 +39,13 @@ export function demoCommand() {
       if (opts.root === undefined) {
         await Deno.remove(resolve(".nx-demo"), { recursive: true }).catch(() => {});
       } else if (!(await isEmptyOrMissing(ctx.paths.root))) {
-        throw new NxError("usage.invalid_argument", `cannot run the demo on ${ctx.paths.root}: not empty`, {
-          hint: "the demo needs a new root; omit --root to use ./.nx-demo/root",
-        });
+        throw new NxError(
+          "usage.invalid_argument",
+          `cannot run the demo on ${ctx.paths.root}: not empty`,
+          {
+            hint: "the demo needs a new root; omit --root to use ./.nx-demo/root",
+          },
+        );
       }
       const log = (line: string) => ctx.out.options.json || ctx.out.stderr(line);
       const bundles = join(ctx.paths.root, "..", "bundles");
@@ -55,10 +59,18 @@ export function demoCommand() {
       const packed = [];
       for (const version of ["1.0.0", "1.1.0"]) {
         const out = join(bundles, `notes@${version}.nxb`);
-        packed.push(await pack(
-          { source: join(FIXTURES, "src", `notes-${version}`), out, key, force: true, sourceDateEpoch: 0 },
-          ctx.reporter,
-        ));
+        packed.push(
+          await pack(
+            {
+              source: join(FIXTURES, "src", `notes-${version}`),
+              out,
+              key,
+              force: true,
+              sourceDateEpoch: 0,
+            },
+            ctx.reporter,
+          ),
+        );
         log(`packed notes@${version} → ${out}`);
       }
       const pkgr = await pkgrFor(ctx, {});

@@ -2,7 +2,7 @@
  * The one place that writes: stdout carries data (human text or one JSON envelope), stderr
  * carries logs, warnings, progress and markers. Markers are written as one atomic line each.
  */
-import type { ProgressEvent, Reporter } from "../core/pkgr/context.ts";
+import type { ProgressEvent, Reporter } from "../core/pkgr/mod.ts";
 
 export interface OutputOptions {
   json: boolean;

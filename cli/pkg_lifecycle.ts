@@ -3,8 +3,7 @@ import { Command } from "@commander-js/extra-typings";
 import { type CommonOptions, runVerb, type VerbContext, withCommon } from "./common.ts";
 import { pkgrFor, withRegistryUrl } from "./service.ts";
 import { opMessage, renderOp } from "./render/lifecycle.ts";
-import type { OpResult } from "../core/pkgr/results.ts";
-import type { Pkgr } from "../core/pkgr/service.ts";
+import type { OpResult, Pkgr } from "../core/pkgr/mod.ts";
 
 type Opts = CommonOptions & { registryUrl?: string; dryRun?: true };
 

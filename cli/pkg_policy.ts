@@ -1,5 +1,5 @@
 import { Command } from "@commander-js/extra-typings";
-import type { Policy } from "../core/trust/policy.ts";
+import type { Policy } from "../core/trust/mod.ts";
 import { runVerb, withCommon } from "./common.ts";
 import { keyValues } from "./render/text.ts";
 

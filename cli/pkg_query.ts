@@ -1,7 +1,7 @@
 /** `nx pkg list | info | history | query`: read-only views of the registry; never block. */
 import { Command } from "@commander-js/extra-typings";
 import { NxError } from "../core/errors.ts";
-import type { RegistryQuery } from "../core/registry/types.ts";
+import type { RegistryQuery } from "../core/registry/mod.ts";
 import { runVerb, withCommon } from "./common.ts";
 import { pkgrFor, withRegistryUrl } from "./service.ts";
 import { renderApps, renderHistory, renderHits, renderInfo } from "./render/lifecycle.ts";

@@ -1,5 +1,5 @@
 import { Command } from "@commander-js/extra-typings";
-import type { Publisher } from "../core/trust/policy.ts";
+import type { Publisher } from "../core/trust/mod.ts";
 import { runVerb, withCommon } from "./common.ts";
 import { table } from "./render/text.ts";
 

@@ -3,8 +3,7 @@
  * service (and libSQL behind it) is loaded only by the verbs that use it.
  */
 import type { Command, OptionValues } from "@commander-js/extra-typings";
-import type { Pkgr } from "../core/pkgr/service.ts";
-import type { ServiceOptions } from "../core/pkgr/session.ts";
+import type { Pkgr, ServiceOptions } from "../core/pkgr/mod.ts";
 import type { VerbContext } from "./common.ts";
 
 export function withRegistryUrl<A extends unknown[], O extends OptionValues>(cmd: Command<A, O>) {

@@ -18,6 +18,15 @@ export const EFFECT = [
   "pkgr",
   "licensed",
 ];
+/**
+ * Modules the CLI may import directly instead of through their folder's mod.ts, to keep start-up
+ * light (a face re-exports its whole folder). Verbs load core/pkgr/* lazily with import().
+ */
+export const START_UP_IMPORTS = [
+  "core/store/paths.ts",
+  "core/version/nx_version.ts",
+  "core/errors.ts",
+];
 const EFFECT_NODE_MODULES =
   /^node:(fs|fs\/promises|child_process|net|http|https|os|process|worker_threads|dgram|tls)$/;
 
@@ -37,6 +46,10 @@ function importsOf(text: string): string[] {
     ...text.matchAll(/(?:import|export)\s(?!type\s)[^;]*?from\s+"([^"]+)"|import\("([^"]+)"\)/g),
   ]
     .map((m) => m[1] ?? m[2]);
+}
+
+function isDynamic(text: string, spec: string): boolean {
+  return text.includes(`import("${spec}")`);
 }
 
 function folderOf(file: string): string | undefined {
@@ -59,6 +72,13 @@ export async function checkLayers(): Promise<string[]> {
         const target = resolve(dirname(file), spec);
         local.push(target);
         const targetFolder = folderOf(target);
+        const targetRel = relative(REPO, target);
+        const crossFolder = targetFolder !== undefined && targetFolder !== folder &&
+          !targetRel.endsWith("/mod.ts");
+        const allowed = START_UP_IMPORTS.includes(targetRel) || targetRel === "core/errors.ts";
+        if (crossFolder && !allowed && !isDynamic(text, spec)) {
+          problems.push(`${rel}: imports ${spec} instead of its folder's mod.ts`);
+        }
         if (pure && targetFolder && EFFECT.includes(targetFolder)) {
           problems.push(`${rel}: pure module imports ${spec}`);
         }

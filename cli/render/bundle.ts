@@ -1,5 +1,5 @@
 /** Human rendering of a verified (or inspected) bundle. */
-import type { VerifiedBundle } from "../../core/trust/verify.ts";
+import type { VerifiedBundle } from "../../core/trust/mod.ts";
 import { bytes, keyValues, list } from "./text.ts";
 
 export function renderBundle(path: string, b: VerifiedBundle): string {

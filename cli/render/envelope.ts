@@ -1,7 +1,7 @@
 /** Errors and results become output here and nowhere else. */
 import { EXIT_CLASSES, type ExitClass, NxError } from "../../core/errors.ts";
-import type { Envelope } from "../../core/protocol/envelope.ts";
-import type { PolicyWarning } from "../../core/trust/verify.ts";
+import type { Envelope } from "../../core/protocol/mod.ts";
+import type { PolicyWarning } from "../../core/trust/mod.ts";
 import type { Output } from "../output.ts";
 
 /** What a verb hands back: a one-line summary, the data, and its human rendering. */

@@ -1,7 +1,7 @@
 /** Human rendering of lifecycle results: plans (dry runs), outcomes, apps, history. */
-import type { AppInfo, AppSummary, OpResult } from "../../core/pkgr/results.ts";
-import type { PostStep, Step } from "../../core/plan/types.ts";
-import type { AuditEntry, PermissionDiff, QueryHit } from "../../core/registry/types.ts";
+import type { AppInfo, AppSummary, OpResult } from "../../core/pkgr/mod.ts";
+import type { PostStep, Step } from "../../core/plan/mod.ts";
+import type { AuditEntry, PermissionDiff, QueryHit } from "../../core/registry/mod.ts";
 import { bytes, keyValues, list, table } from "./text.ts";
 
 function describeStep(step: Step | PostStep): string {

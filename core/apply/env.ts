@@ -1,8 +1,8 @@
 /** What executing a plan needs: the root, the registry, runners and hooks, all injected. */
-import type { MigrationStep } from "../bundle/meta.ts";
+import type { MigrationStep } from "../bundle/mod.ts";
 import type { Registry } from "../registry/mod.ts";
-import type { Reporter } from "../pkgr/context.ts";
-import type { RootPaths } from "../store/root.ts";
+import type { Reporter } from "../pkgr/mod.ts";
+import type { RootPaths } from "../store/mod.ts";
 import type { Faults } from "./faults.ts";
 
 export type MigrationRunner = (

@@ -3,9 +3,8 @@
  * steps are undone in reverse; after the commit mark only post-commit steps remain.
  */
 import { NxError } from "../errors.ts";
-import type { Plan } from "../plan/types.ts";
-import { removeTree } from "../store/fs.ts";
-import { stagingPaths } from "../store/apps.ts";
+import type { Plan } from "../plan/mod.ts";
+import { removeTree, stagingPaths } from "../store/mod.ts";
 import type { ApplyEnv } from "./env.ts";
 import { trigger } from "./faults.ts";
 import { Journal, type JournalState } from "./journal.ts";

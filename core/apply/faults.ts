@@ -9,7 +9,7 @@
  *   enospc:write[:<s>]   writes to paths containing <s> fail with ENOSPC (also eio:, :fsync)
  */
 import { NxError } from "../errors.ts";
-import type { IoFault } from "../store/faults.ts";
+import type { IoFault } from "../store/mod.ts";
 
 export interface Faults {
   fail: Set<string>;

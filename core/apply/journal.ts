@@ -6,8 +6,8 @@
  */
 import { z } from "zod";
 import { NxError } from "../errors.ts";
-import type { Plan } from "../plan/types.ts";
-import { fsyncDir, ioError, readFileOr, removeTree, writeAllSync } from "../store/fs.ts";
+import type { Plan } from "../plan/mod.ts";
+import { fsyncDir, ioError, readFileOr, removeTree, writeAllSync } from "../store/mod.ts";
 import { dirname } from "node:path";
 
 const CORRUPT_HINT = "`nx pkg doctor --repair` moves the journal aside so the root can be checked";

@@ -1,8 +1,15 @@
 /** Post-commit steps: idempotent clean-up and hooks; a failure here is a warning, never an undo. */
 import { extname, join } from "node:path";
-import type { Plan, PostStep } from "../plan/types.ts";
-import { appPaths, listDir, stagingPaths } from "../store/apps.ts";
-import { mkdirp, readFileOr, removeTree, writeFileAtomic } from "../store/fs.ts";
+import type { Plan, PostStep } from "../plan/mod.ts";
+import {
+  appPaths,
+  listDir,
+  mkdirp,
+  readFileOr,
+  removeTree,
+  stagingPaths,
+  writeFileAtomic,
+} from "../store/mod.ts";
 import type { ApplyEnv } from "./env.ts";
 
 export async function runPostStep(step: PostStep, plan: Plan, env: ApplyEnv): Promise<void> {

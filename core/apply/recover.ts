@@ -3,7 +3,7 @@
  * reached its commit mark is finished (post-commit steps); any other is undone. The result is
  * exactly the old or exactly the new state, in the tree and the registry alike.
  */
-import { exists } from "../store/fs.ts";
+import { exists } from "../store/mod.ts";
 import type { ApplyEnv } from "./env.ts";
 import { finishPost, undoBegun } from "./executor.ts";
 import { readJournal, removeJournal } from "./journal.ts";

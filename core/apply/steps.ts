@@ -3,16 +3,21 @@
  * from the journal alone (after a crash it may run for a step that never finished).
  */
 import { join } from "node:path";
-import type { Plan, Step } from "../plan/types.ts";
+import type { Plan, Step } from "../plan/mod.ts";
 import {
   appPaths,
+  copyDataTree,
+  copyVerifiedBundle,
+  exists,
+  fsyncDir,
+  ioError,
+  mkdirp,
   moveIfPresent,
+  removeTree,
   replaceSymlink,
   stagingPaths,
   tempLinkName,
-} from "../store/apps.ts";
-import { copyDataTree, copyVerifiedBundle } from "../store/copy.ts";
-import { exists, fsyncDir, ioError, mkdirp, removeTree } from "../store/fs.ts";
+} from "../store/mod.ts";
 import type { ApplyEnv } from "./env.ts";
 
 type StepOf<K extends Step["kind"]> = Extract<Step, { kind: K }>;

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { NxError } from "../errors.ts";
-import { toHex } from "../bytes/hex.ts";
+import { toHex } from "../bytes/mod.ts";
 import { isStrictSemver, isValidRange } from "../version/mod.ts";
 import { isSafeRelativePath } from "./layout.ts";
 import {

@@ -5,7 +5,7 @@
  */
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { MigrationStep } from "../bundle/meta.ts";
+import type { MigrationStep } from "../bundle/mod.ts";
 import { NxError } from "../errors.ts";
 
 const label = (step: MigrationStep) => `${step.from} → ${step.to}`;

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { MigrationStep } from "../bundle/meta.ts";
+import type { MigrationStep } from "../bundle/mod.ts";
 import { NxError } from "../errors.ts";
 
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));

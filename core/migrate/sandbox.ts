@@ -3,7 +3,7 @@
  * process that may read and write that directory and nothing else. See docs for what the
  * sandbox does and does not bound.
  */
-import type { MigrationStep } from "../bundle/meta.ts";
+import type { MigrationStep } from "../bundle/mod.ts";
 import { NxError } from "../errors.ts";
 import { runChild } from "./_child.ts";
 import {

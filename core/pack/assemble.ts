@@ -5,26 +5,30 @@
  */
 import { createHash } from "node:crypto";
 import { NxError } from "../errors.ts";
-import { fromHex, toHex } from "../bytes/hex.ts";
-import { encodeManifest } from "../bundle/manifest_codec.ts";
-import type { Manifest } from "../bundle/manifest_types.ts";
-import { validateManifest } from "../bundle/validate.ts";
-import { buildMigrations, buildRepro, buildSbom, manifestBinding } from "../bundle/meta.ts";
-import { encodeIndex, encodeIndexSig, indexSigningMessage } from "../bundle/index_format.ts";
+import { fromHex, toHex } from "../bytes/mod.ts";
 import {
+  buildMigrations,
+  buildRepro,
+  buildSbom,
+  encodeIndex,
+  encodeIndexSig,
+  encodeManifest,
   INDEX_FILE,
   INDEX_SIG_FILE,
+  indexSigningMessage,
   isSafeRelativePath,
   MANIFEST_FILE,
+  manifestBinding,
   MIGRATIONS_DIR,
   MIGRATIONS_FILE,
   payloadFileFor,
   REPRO_FILE,
   SBOM_FILE,
-} from "../bundle/layout.ts";
+  validateManifest,
+} from "../bundle/mod.ts";
+import type { Manifest } from "../bundle/mod.ts";
 import { compareVersions, isStrictSemver } from "../version/mod.ts";
-import { sign } from "../trust/ed25519.ts";
-import { fingerprint, type KeyPair } from "../trust/keys.ts";
+import { fingerprint, type KeyPair, sign } from "../trust/mod.ts";
 import type { PackSpec } from "./manifest_toml.ts";
 
 export interface PackInput {

@@ -4,7 +4,7 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { NxError } from "../errors.ts";
-import { isHex } from "../bytes/hex.ts";
+import { isHex } from "../bytes/mod.ts";
 import {
   BUNDLE_TYPES,
   type BundleType,
@@ -14,8 +14,8 @@ import {
   type Resource,
   RESOURCE_KINDS,
   type ResourceKind,
-} from "../bundle/manifest_types.ts";
-import type { MigrationStep } from "../bundle/meta.ts";
+} from "../bundle/mod.ts";
+import type { MigrationStep } from "../bundle/mod.ts";
 
 export interface PackSpec {
   name: string;

@@ -1,5 +1,5 @@
 /** What every operation receives: the root, a reporter for events, and a fixed reference time. */
-import type { RootPaths } from "../store/root.ts";
+import type { RootPaths } from "../store/mod.ts";
 
 export type ProgressEvent =
   | { kind: "marker"; text: string }

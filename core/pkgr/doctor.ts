@@ -5,10 +5,16 @@
  */
 import { join } from "node:path";
 import { NxError } from "../errors.ts";
-import type { AppRecord } from "../registry/types.ts";
-import { readBundle } from "../store/bundle_reader.ts";
-import { appPaths, listDir, readCurrent, replaceSymlink } from "../store/apps.ts";
-import { exists, removeTree } from "../store/fs.ts";
+import type { AppRecord } from "../registry/mod.ts";
+import {
+  appPaths,
+  exists,
+  listDir,
+  readBundle,
+  readCurrent,
+  removeTree,
+  replaceSymlink,
+} from "../store/mod.ts";
 import type { OpContext } from "./context.ts";
 import { type ServiceOptions, type Session, withSession } from "./session.ts";
 

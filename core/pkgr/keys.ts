@@ -1,7 +1,7 @@
 /** Key files on disk: `nx pkg keygen`, and loading keys named on the command line. */
 import { join } from "node:path";
 import { NxError } from "../errors.ts";
-import { exists, mkdirp, readFileOr, writeFileAtomic } from "../store/fs.ts";
+import { exists, mkdirp, readFileOr, writeFileAtomic } from "../store/mod.ts";
 import {
   decodePublicKey,
   decodeSecretKey,
@@ -10,7 +10,7 @@ import {
   fingerprint,
   type KeyPair,
   keyPairFromSeed,
-} from "../trust/keys.ts";
+} from "../trust/mod.ts";
 
 export interface KeygenResult {
   name: string;

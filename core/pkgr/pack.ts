@@ -1,14 +1,12 @@
 /** `nx pkg pack <src>`: read the source tree, assemble in memory (pure), publish atomically. */
 import { join } from "node:path";
 import { NxError } from "../errors.ts";
-import { ASSETS_DIR, MIGRATIONS_DIR, payloadFileFor } from "../bundle/layout.ts";
-import { parseManifestToml } from "../pack/manifest_toml.ts";
-import { assembleBundle } from "../pack/assemble.ts";
-import { readFileOr } from "../store/fs.ts";
-import { publishTree, readTree } from "../store/tree.ts";
-import type { KeyPair } from "../trust/keys.ts";
+import { ASSETS_DIR, MIGRATIONS_DIR, payloadFileFor } from "../bundle/mod.ts";
+import { assembleBundle, parseManifestToml } from "../pack/mod.ts";
+import { publishTree, readFileOr, readTree } from "../store/mod.ts";
+import type { KeyPair } from "../trust/mod.ts";
 import { marker, type Reporter } from "./context.ts";
-import { NX_VERSION } from "../version/nx_version.ts";
+import { NX_VERSION } from "../version/mod.ts";
 
 export interface PackRequest {
   source: string;

@@ -1,6 +1,6 @@
 /** Result values of the lifecycle operations (plain data: the CLI and the agent serialise them). */
-import type { Plan, PostStep, Step } from "../plan/types.ts";
-import type { AppRecord, AuditEntry, PermissionDiff } from "../registry/types.ts";
+import type { Plan, PostStep, Step } from "../plan/mod.ts";
+import type { AppRecord, AuditEntry, PermissionDiff } from "../registry/mod.ts";
 
 export interface OpResult {
   op: Plan["op"];

@@ -4,10 +4,16 @@
  */
 import { type ApplyEnv, type Faults, NO_FAULTS, recover, type Recovery } from "../apply/mod.ts";
 import { openRegistry, type Registry, registryUrlForFile } from "../registry/mod.ts";
-import { acquireLock, type RootLock, tryAcquireLock } from "../store/lock.ts";
-import { exists } from "../store/fs.ts";
+import {
+  acquireLock,
+  exists,
+  initRoot,
+  loadTrust,
+  type RootLock,
+  type TrustState,
+  tryAcquireLock,
+} from "../store/mod.ts";
 import { NxError } from "../errors.ts";
-import { initRoot, loadTrust, type TrustState } from "../store/root.ts";
 import { runMigrations } from "../migrate/mod.ts";
 import type { OpContext } from "./context.ts";
 

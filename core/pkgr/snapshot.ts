@@ -1,9 +1,7 @@
 /** Gathers the planning snapshot of one app from the registry and the tree. */
 import { compareVersions, isStrictSemver } from "../version/mod.ts";
-import type { Snapshot } from "../plan/snapshot.ts";
-import { appPaths, freeBytes, listDir } from "../store/apps.ts";
-import { treeSize } from "../store/copy.ts";
-import { exists } from "../store/fs.ts";
+import type { Snapshot } from "../plan/mod.ts";
+import { appPaths, exists, freeBytes, listDir, treeSize } from "../store/mod.ts";
 import type { OpContext } from "./context.ts";
 import type { Session } from "./session.ts";
 

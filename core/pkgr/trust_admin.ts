@@ -1,17 +1,23 @@
 /** `nx pkg trust add|remove|list` and `nx pkg policy show|set`: edits of the root's policy. */
 import { NxError } from "../errors.ts";
-import { toHex } from "../bytes/hex.ts";
-import { initRoot, loadTrust, type RootPaths, savePolicy, savePublishers } from "../store/root.ts";
-import { withRootLock } from "../store/lock.ts";
-import { fingerprint } from "../trust/keys.ts";
+import { toHex } from "../bytes/mod.ts";
 import {
+  initRoot,
+  loadTrust,
+  type RootPaths,
+  savePolicy,
+  savePublishers,
+  withRootLock,
+} from "../store/mod.ts";
+import {
+  fingerprint,
   type Policy,
   PolicySchema,
   type Publisher,
   SUPPORTED_ALGS,
   withoutPublisher,
   withPublisher,
-} from "../trust/policy.ts";
+} from "../trust/mod.ts";
 import { loadPublicKey } from "./keys.ts";
 
 export interface TrustAddRequest {

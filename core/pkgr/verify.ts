@@ -1,8 +1,6 @@
 /** `nx pkg verify` and `nx pkg inspect`: one read of the bundle, then pure verification. */
-import { readBundle } from "../store/bundle_reader.ts";
-import { loadTrust, type TrustState } from "../store/root.ts";
-import { planChallenge } from "../trust/challenge.ts";
-import { type VerifiedBundle, verifyBundle } from "../trust/verify.ts";
+import { loadTrust, readBundle, type TrustState } from "../store/mod.ts";
+import { planChallenge, type VerifiedBundle, verifyBundle } from "../trust/mod.ts";
 import { NxError } from "../errors.ts";
 import { marker, type OpContext } from "./context.ts";
 

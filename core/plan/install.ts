@@ -1,7 +1,7 @@
 /** plan(install | upgrade): SemVer gates, preflight, then the step list. Pure. */
 import { NxError } from "../errors.ts";
 import { compareVersions } from "../version/mod.ts";
-import type { VerifiedBundle } from "../trust/verify.ts";
+import type { VerifiedBundle } from "../trust/mod.ts";
 import { migrationChain } from "./migration_chain.ts";
 import { checkDependents, preflight } from "./preflight.ts";
 import { activate, iconPost, permissionDiff, versionRecord } from "./records.ts";

@@ -1,7 +1,7 @@
 /**
  * Which migration steps an upgrade runs, and in what order. Pure: no I/O.
  */
-import type { MigrationStep } from "../bundle/meta.ts";
+import type { MigrationStep } from "../bundle/mod.ts";
 import { NxError } from "../errors.ts";
 import { compareVersions, isStrictSemver } from "../version/mod.ts";
 

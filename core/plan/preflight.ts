@@ -1,8 +1,8 @@
 /** Preflight gates, pure: SDK, root role, id collision, dependencies, quota, free space. */
 import { NxError } from "../errors.ts";
 import { compareVersions, satisfies } from "../version/mod.ts";
-import type { BundleType } from "../bundle/manifest_types.ts";
-import type { VerifiedBundle } from "../trust/verify.ts";
+import type { BundleType } from "../bundle/mod.ts";
+import type { VerifiedBundle } from "../trust/mod.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 /** Bundle types that only a `system` root may hold (the partial/user image policy). */

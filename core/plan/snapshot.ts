@@ -1,7 +1,7 @@
 /** What planning reads: the loaded state of the root, gathered by the service before planning. */
-import type { Policy } from "../trust/policy.ts";
-import type { AppRecord } from "../registry/types.ts";
-import type { Dependency } from "../bundle/manifest_types.ts";
+import type { Policy } from "../trust/mod.ts";
+import type { AppRecord } from "../registry/mod.ts";
+import type { Dependency } from "../bundle/mod.ts";
 
 export interface InstalledApp {
   version: string;

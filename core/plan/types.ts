@@ -2,8 +2,8 @@
  * A plan is a value: the steps of one transaction, computed purely from the request and a
  * snapshot of the root. Every pre-commit step has a symmetric undo (docs/transactions.md).
  */
-import type { MigrationStep } from "../bundle/meta.ts";
-import type { AppRecord, PermissionDiff } from "../registry/types.ts";
+import type { MigrationStep } from "../bundle/mod.ts";
+import type { AppRecord, PermissionDiff } from "../registry/mod.ts";
 
 export type Operation = "install" | "upgrade" | "rollback" | "uninstall";
 

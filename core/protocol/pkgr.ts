@@ -8,33 +8,34 @@
  */
 import { z } from "zod";
 import { ERROR_CODES } from "../errors.ts";
-import { ManifestViewSchema } from "../bundle/validate.ts";
-import { IndexEntrySchema } from "../bundle/index_format.ts";
-import { MigrationStepSchema } from "../bundle/meta.ts";
-import { PublisherSchema } from "../trust/policy.ts";
+import { IndexEntrySchema, ManifestViewSchema, MigrationStepSchema } from "../bundle/mod.ts";
+import { PublisherSchema } from "../trust/mod.ts";
 import { EnvelopeSchema } from "./envelope.ts";
 import type {
+  AppInfo,
+  AppSummary,
+  DoctorReport,
+  Finding,
+  InspectReport,
   InstallOptions,
+  KeygenResult,
+  OpResult,
+  PackResult,
   Pkgr,
   RollbackOptions,
   UninstallOptions,
   UpgradeOptions,
-} from "../pkgr/service.ts";
-import type { AppInfo, AppSummary, OpResult } from "../pkgr/results.ts";
+} from "../pkgr/mod.ts";
 import type {
   AppState,
   AuditEntry,
   PermissionDiff,
   QueryHit,
   RegistryQuery,
-} from "../registry/types.ts";
-import type { Operation, PostStep, Step } from "../plan/types.ts";
-import type { PolicyWarning, VerifiedBundle } from "../trust/verify.ts";
-import type { DoctorReport, Finding } from "../pkgr/doctor.ts";
-import type { InspectReport } from "../pkgr/verify.ts";
-import type { PackResult } from "../pkgr/pack.ts";
-import type { KeygenResult } from "../pkgr/keys.ts";
-import type { ManifestView } from "../bundle/validate.ts";
+} from "../registry/mod.ts";
+import type { Operation, PostStep, Step } from "../plan/mod.ts";
+import type { PolicyWarning, VerifiedBundle } from "../trust/mod.ts";
+import type { ManifestView } from "../bundle/mod.ts";
 
 /** The agent protocol version; a frame with any other version is refused. */
 export const PKGR_PROTOCOL_VERSION = 1;
@@ -211,6 +212,7 @@ export const PostStepSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("gc-versions"), versions: z.array(version) }),
   z.strictObject({ kind: z.literal("warm-icon-cache"), version, icon: z.string() }),
   z.strictObject({ kind: z.literal("drop-icon-cache") }),
+  z.strictObject({ kind: z.literal("notify-registry") }),
   z.strictObject({ kind: z.literal("purge-staging") }),
 ]);
 

@@ -2,7 +2,7 @@
  * The registry's data model (plain serialisable values). The registry (`pkg/registry.db`,
  * libSQL) is the source of truth for queries: the ability guard and the Apps settings page.
  */
-import type { ManifestView } from "../bundle/validate.ts";
+import type { ManifestView } from "../bundle/mod.ts";
 
 export type AppState = "active" | "inactive" | "pending";
 

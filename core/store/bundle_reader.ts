@@ -6,9 +6,9 @@
 import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
 import { NxError } from "../errors.ts";
-import type { BundleFacts, ChallengeRequest, EntryFact, FileFact } from "../bundle/facts.ts";
-import { capFor, CAPS, isKeptInMemory, isSafeRelativePath } from "../bundle/layout.ts";
-import { toHex } from "../bytes/hex.ts";
+import type { BundleFacts, ChallengeRequest, EntryFact, FileFact } from "../bundle/mod.ts";
+import { capFor, CAPS, isKeptInMemory, isSafeRelativePath } from "../bundle/mod.ts";
+import { toHex } from "../bytes/mod.ts";
 import { ioError } from "./fs.ts";
 
 export const READ_CHUNK = 1024 * 1024;

@@ -14,7 +14,7 @@ import {
   PUBLISHERS_VERSION,
   type PublishersFile,
   PublishersFileSchema,
-} from "../trust/policy.ts";
+} from "../trust/mod.ts";
 import { mkdirp, readFileOr, writeFileAtomic } from "./fs.ts";
 
 export { resolveRootDir, ROOT_FORMAT, ROOT_VERSION, type RootPaths, rootPaths } from "./paths.ts";

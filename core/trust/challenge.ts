@@ -2,11 +2,15 @@
  * Which key and which `R` the payload signature will be checked with, decided before the payload
  * is read, so the reader can stream the payload into SHA-512(R ‖ A ‖ M) (trust/ed25519.ts).
  */
-import { decodeManifest } from "../bundle/manifest_codec.ts";
-import { INDEX_SIG_FILE, MANIFEST_FILE, payloadFileFor } from "../bundle/layout.ts";
-import type { ChallengeRequest } from "../bundle/facts.ts";
-import { IndexSigSchema } from "../bundle/index_format.ts";
-import { fromHex, toHex } from "../bytes/hex.ts";
+import {
+  decodeManifest,
+  INDEX_SIG_FILE,
+  IndexSigSchema,
+  MANIFEST_FILE,
+  payloadFileFor,
+} from "../bundle/mod.ts";
+import type { ChallengeRequest } from "../bundle/mod.ts";
+import { fromHex, toHex } from "../bytes/mod.ts";
 import { challengePrefix } from "./ed25519.ts";
 import { decidePublisher, type PublishersFile } from "./policy.ts";
 

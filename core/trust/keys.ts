@@ -10,7 +10,7 @@ import {
   publicKeyFromSeed,
   SEED_LENGTH,
 } from "./ed25519.ts";
-import { fromHex, toHex } from "../bytes/hex.ts";
+import { fromHex, toHex } from "../bytes/mod.ts";
 
 const PKCS8_PREFIX = fromHex("302e020100300506032b657004220420");
 const SPKI_PREFIX = fromHex("302a300506032b6570032100");

@@ -3,7 +3,7 @@
  * `pkg/policy.toml` (nx settings). Schemas, defaults and the publisher decision (pure).
  */
 import { z } from "zod";
-import { fromHex, toHex } from "../bytes/hex.ts";
+import { fromHex, toHex } from "../bytes/mod.ts";
 import { fingerprint } from "./keys.ts";
 import { isStrictSemver } from "../version/mod.ts";
 

@@ -6,36 +6,32 @@
  */
 import { z } from "zod";
 import { type ErrorCode, NxError } from "../errors.ts";
-import type { BundleFacts, FileFact } from "../bundle/facts.ts";
+import type { BundleFacts, FileFact, Manifest } from "../bundle/mod.ts";
 import {
+  decodeManifest,
   ELF_PAYLOAD_FILE,
+  FileIndexSchema,
   INDEX_FILE,
   INDEX_SIG_FILE,
-  isSafeRelativePath,
-  MANIFEST_FILE,
-  MIGRATIONS_DIR,
-  MIGRATIONS_FILE,
-  payloadFileFor,
-  REPRO_FILE,
-  SBOM_FILE,
-} from "../bundle/layout.ts";
-import { decodeManifest } from "../bundle/manifest_codec.ts";
-import type { Manifest } from "../bundle/manifest_types.ts";
-import { type ManifestView, validateManifest } from "../bundle/validate.ts";
-import {
-  FileIndexSchema,
   type IndexEntry,
   indexSigningMessage,
   IndexSigSchema,
-} from "../bundle/index_format.ts";
-import {
+  isSafeRelativePath,
+  MANIFEST_FILE,
   manifestBinding,
+  type ManifestView,
+  MIGRATIONS_DIR,
+  MIGRATIONS_FILE,
   MigrationsFileSchema,
   type MigrationStep,
+  payloadFileFor,
+  REPRO_FILE,
   ReproSchema,
+  SBOM_FILE,
   SbomSchema,
-} from "../bundle/meta.ts";
-import { fromHex, toHex } from "../bytes/hex.ts";
+  validateManifest,
+} from "../bundle/mod.ts";
+import { fromHex, toHex } from "../bytes/mod.ts";
 import { compareVersions, isStrictSemver } from "../version/mod.ts";
 import { verifyStrict, verifyStrictWithChallenge } from "./ed25519.ts";
 import { fingerprint } from "./keys.ts";

@@ -1,7 +1,7 @@
 /** Structural rules for a bundle directory, decided from the reader's facts. */
 import { NxError } from "../errors.ts";
-import { capFor, CAPS, isSafeRelativePath } from "../bundle/layout.ts";
-import type { BundleFacts } from "../bundle/facts.ts";
+import { capFor, CAPS, isSafeRelativePath } from "../bundle/mod.ts";
+import type { BundleFacts } from "../bundle/mod.ts";
 
 export function checkStructure(facts: BundleFacts, displayPath: string): void {
   // trust: the bundle must exist and be a directory (upstream forbids archives)

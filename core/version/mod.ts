@@ -18,3 +18,4 @@ export function compareVersions(a: string, b: string): -1 | 0 | 1 {
 export function satisfies(version: string, range: string): boolean {
   return semver.satisfies(version, range, { includePrerelease: true });
 }
+export { NX_VERSION } from "./nx_version.ts";

@@ -1,0 +1,10 @@
+/** The face of core/store/: everything other folders may use. */
+export * from "./apps.ts";
+export * from "./bundle_reader.ts";
+export * from "./copy.ts";
+export * from "./faults.ts";
+export * from "./fs.ts";
+export * from "./lock.ts";
+export * from "./paths.ts";
+export * from "./root.ts";
+export * from "./tree.ts";
