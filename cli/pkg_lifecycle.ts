@@ -25,11 +25,24 @@ const lifecycle = <A extends unknown[], O extends Record<string, unknown>>(cmd: 
 
 export function installCommand() {
   return lifecycle(
-    new Command("install").description("verify and install a bundle as a new app").argument(
-      "<bundle>",
-      "bundle directory (<name>.nxb)",
-    ),
-  ).action((bundle, opts) => run(opts, (p) => p.install({ bundle, dryRun: opts.dryRun === true })));
+    new Command("install")
+      .description("verify and install a bundle as a new app")
+      .argument("<bundle>", "bundle directory (<name>.nxb)")
+      .option(
+        "--allow-downgrade",
+        "adopt data kept from a newer version (dev-mode must be on too)",
+      ),
+  ).action((bundle, opts) =>
+    run(
+      opts,
+      (p) =>
+        p.install({
+          bundle,
+          dryRun: opts.dryRun === true,
+          allowDowngrade: opts.allowDowngrade === true,
+        }),
+    )
+  );
 }
 
 export function upgradeCommand() {

@@ -217,3 +217,30 @@ Deno.test("doctor finds a tampered installed file and a wrong current link; --re
   assert.equal(repaired.json?.data.repaired.length, 2);
   assert.equal(await Deno.readLink(join(other, "apps/notes/current")), "versions/1.1.0");
 });
+
+Deno.test("a failing post-commit step is a warning: the change stands", async () => {
+  const root = await preparedRoot([["install", "notes-1.0.0"]]);
+  const r = await nx(["pkg", "upgrade", await copyFixture("notes-1.1.0"), "--json"], {
+    root,
+    env: { NX_FAULT: "fail:post:warm-icon-cache" },
+  });
+  assert.equal(r.json?.code, "ok", r.stdout);
+  assert.ok(r.json?.data.warnings.some((w: { code: string }) => w.code === "fault.injected"));
+  assert.match(r.stderr, /warning: post-commit warm-icon-cache failed/);
+  await doctorClean(root);
+});
+
+Deno.test("NX_FAULT refuses points that do not exist and failures after the commit mark", async (t) => {
+  for (
+    const spec of ["fail:no-such-step", "fail:commit", "crash:nowhere", "delay:stage-version:x"]
+  ) {
+    await t.step(spec, async () => {
+      const root = await preparedRoot([]);
+      const r = await nx(["pkg", "install", await copyFixture("notes-1.0.0"), "--json"], {
+        root,
+        env: { NX_FAULT: spec },
+      });
+      assert.equal(r.json?.code, "usage.invalid_argument", r.stdout);
+    });
+  }
+});

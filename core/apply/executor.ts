@@ -31,8 +31,8 @@ export async function finishPost(
   const warnings: ApplyOutcome["warnings"] = [];
   for (const [i, step] of plan.post.entries()) {
     if (state.postDone.includes(i)) continue;
-    await trigger(env.faults, "before", `post:${step.kind}`);
     try {
+      await trigger(env.faults, "before", `post:${step.kind}`);
       await runPostStep(step, plan, env);
       await journal?.append({ post: i });
     } catch (e) {

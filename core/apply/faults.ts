@@ -1,6 +1,7 @@
 /**
  * Fault triggers for tests, named after plan steps (`NX_FAULT`, comma-separated):
- *   fail:<step>          throw fault.injected before the step runs (undo then runs)
+ *   fail:<step>          throw fault.injected before the step runs (undo then runs);
+ *   fail:post:<kind>     that post-commit step fails (a warning: the change stands)
  *   crash:<step>         SIGKILL this process before the step (before its `begin` entry)
  *   crash-after:<step>   SIGKILL right after the step completed and was journaled
  *   crash:commit         SIGKILL after the commit mark, before post-commit steps
@@ -10,6 +11,7 @@
  */
 import { NxError } from "../errors.ts";
 import type { IoFault } from "../store/mod.ts";
+import { POST_KINDS, STEP_KINDS } from "../plan/mod.ts";
 
 export interface Faults {
   fail: Set<string>;
@@ -27,6 +29,26 @@ export const NO_FAULTS: Faults = {
   io: [],
 };
 
+/** Every point a trigger may name: plan steps, the commit mark, and post-commit steps. */
+const POINTS = new Set<string>([
+  ...STEP_KINDS,
+  "commit",
+  ...POST_KINDS.map((k) => `post:${k}`),
+]);
+
+function point(item: string, name: string, allowCommit: boolean): string {
+  if (!POINTS.has(name) || (!allowCommit && name === "commit")) {
+    throw new NxError(
+      "usage.invalid_argument",
+      `cannot parse NX_FAULT item \`${item}\`: no such point`,
+      {
+        hint: `points: ${[...POINTS].join(", ")}`,
+      },
+    );
+  }
+  return name;
+}
+
 export function parseFaults(spec: string | undefined): Faults {
   const faults: Faults = {
     fail: new Set(),
@@ -37,12 +59,14 @@ export function parseFaults(spec: string | undefined): Faults {
   };
   for (const item of (spec ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
     const [kind, ...rest] = item.split(":");
-    const point = rest.join(":");
-    if (kind === "fail" && point) faults.fail.add(point);
-    else if (kind === "crash" && point) faults.crashBefore.add(point);
-    else if (kind === "crash-after" && point) faults.crashAfter.add(point);
-    else if (kind === "delay" && rest.length >= 2 && /^\d+$/.test(rest.at(-1)!)) {
-      faults.delays.set(rest.slice(0, -1).join(":"), Number(rest.at(-1)));
+    const name = rest.join(":");
+    // After the commit mark a failure cannot be undone, so `fail:commit` is not a thing.
+    if (kind === "fail") faults.fail.add(point(item, name, false));
+    else if (kind === "crash") faults.crashBefore.add(point(item, name, true));
+    else if (kind === "crash-after" && !name.startsWith("post:")) {
+      faults.crashAfter.add(point(item, name, false));
+    } else if (kind === "delay" && rest.length >= 2 && /^\d+$/.test(rest.at(-1)!)) {
+      faults.delays.set(point(item, rest.slice(0, -1).join(":"), true), Number(rest.at(-1)));
     } else if (
       (kind === "enospc" || kind === "eio") && (rest[0] === "write" || rest[0] === "fsync")
     ) {

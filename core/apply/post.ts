@@ -3,7 +3,6 @@ import { extname, join } from "node:path";
 import type { Plan, PostStep } from "../plan/mod.ts";
 import {
   appPaths,
-  listDir,
   mkdirp,
   readFileOr,
   removeTree,
@@ -11,6 +10,10 @@ import {
   writeFileAtomic,
 } from "../store/mod.ts";
 import type { ApplyEnv } from "./env.ts";
+
+function iconDir(env: ApplyEnv, appId: string): string {
+  return join(env.paths.pkg, "cache", "icons", appId);
+}
 
 export async function runPostStep(step: PostStep, plan: Plan, env: ApplyEnv): Promise<void> {
   const app = appPaths(env.paths, plan.appId);
@@ -22,23 +25,18 @@ export async function runPostStep(step: PostStep, plan: Plan, env: ApplyEnv): Pr
       }
       return;
     case "warm-icon-cache": {
-      // The launcher reads icons from pkg/cache/icons/<app><ext> without opening bundles.
+      // The launcher reads pkg/cache/icons/<app>/icon<ext> without opening bundles.
       const icon = await readFileOr(join(app.version(step.version), step.icon), undefined);
       if (icon === undefined) return;
-      const dir = join(env.paths.pkg, "cache", "icons");
+      const dir = iconDir(env, plan.appId);
+      await removeTree(dir);
       await mkdirp(dir);
-      await writeFileAtomic(join(dir, `${plan.appId}${extname(step.icon)}`), icon);
+      await writeFileAtomic(join(dir, `icon${extname(step.icon)}`), icon);
       return;
     }
-    case "drop-icon-cache": {
-      const dir = join(env.paths.pkg, "cache", "icons");
-      for (const name of await listDir(dir)) {
-        if (name.slice(0, name.length - extname(name).length) === plan.appId) {
-          await removeTree(join(dir, name));
-        }
-      }
+    case "drop-icon-cache":
+      await removeTree(iconDir(env, plan.appId));
       return;
-    }
     case "notify-registry": {
       // One small file replaced atomically per committed change: cheap to watch (inotify).
       const stamp = { txid: plan.txid, op: plan.op, app: plan.appId, version: plan.toVersion };

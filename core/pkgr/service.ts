@@ -19,10 +19,10 @@ import { verifyAt } from "./verify.ts";
 export interface InstallOptions {
   bundle: string;
   dryRun?: boolean;
-}
-export interface UpgradeOptions extends InstallOptions {
+  /** Permit a lower version than the active one (upgrade) or than kept data (install). */
   allowDowngrade?: boolean;
 }
+export type UpgradeOptions = InstallOptions;
 export interface RollbackOptions {
   app: string;
   to?: string;

@@ -43,6 +43,13 @@ async function recoverWith(
     if (!quarantine) throw e;
     const aside = `${env.paths.journal}.corrupt.${ctx.now.getTime()}`;
     await Deno.rename(env.paths.journal, aside);
+    await env.registry.audit({
+      time: ctx.now.toISOString(),
+      op: "repair",
+      appId: "*",
+      result: "journal.corrupt",
+      details: { quarantined: aside },
+    });
     env.reporter.emit({
       kind: "warning",
       code: "journal.corrupt",

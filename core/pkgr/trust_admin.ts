@@ -2,6 +2,7 @@
 import { NxError } from "../errors.ts";
 import { toHex } from "../bytes/mod.ts";
 import {
+  exists,
   initRoot,
   loadTrust,
   type RootPaths,
@@ -53,8 +54,12 @@ async function addKey(paths: RootPaths, req: TrustAddRequest, key: Uint8Array): 
   return entry;
 }
 
-export function trustRemove(paths: RootPaths, id: string): Promise<Publisher> {
-  return withRootLock(paths, "trust remove", () => removePublisher(paths, id));
+export async function trustRemove(paths: RootPaths, id: string): Promise<Publisher> {
+  // Nothing to remove from a root that does not exist; do not create one (or its lock).
+  if (!(await exists(paths.pkg))) {
+    throw new NxError("policy.publisher_unknown", `cannot remove publisher ${id}: not trusted`);
+  }
+  return await withRootLock(paths, "trust remove", () => removePublisher(paths, id));
 }
 
 async function removePublisher(paths: RootPaths, id: string): Promise<Publisher> {

@@ -31,6 +31,21 @@ function checkVersions(req: InstallRequest, snap: Snapshot): void {
         },
       );
     }
+    // Data kept by `uninstall --keep-data` from a newer version: adopting it is a downgrade.
+    const newest = [...snap.keptData].sort(compareVersions).at(-1);
+    if (
+      newest && compareVersions(version, newest) < 0 &&
+      !(snap.policy.dev_mode && req.allowDowngrade)
+    ) {
+      throw new NxError(
+        "upgrade.downgrade_denied",
+        `cannot install ${name} ${version} over data kept from ${newest}`,
+        {
+          hint: "adopting newer data needs the root's dev-mode on and --allow-downgrade",
+          details: { kept: newest, bundle: version, devMode: snap.policy.dev_mode },
+        },
+      );
+    }
     return;
   }
   if (!installed) {
@@ -70,8 +85,8 @@ export function planInstall(req: InstallRequest, snap: Snapshot): Plan {
   const retained = snap.installed?.versions.some((v) => v.version === m.version) ?? false;
   // A downgrade to a retained version keeps that version's own data (as a rollback would);
   // otherwise data comes forward from the active (or kept) version and is migrated.
-  const downgrade = snap.installed !== undefined &&
-    compareVersions(m.version, snap.installed.version) < 0;
+  const origin = snap.installed?.version ?? [...snap.keptData].sort(compareVersions).at(-1);
+  const downgrade = origin !== undefined && compareVersions(m.version, origin) < 0;
   const from = retained && downgrade ? m.version : dataOrigin(snap);
   const chain = from === null || downgrade
     ? []

@@ -1,5 +1,5 @@
 export type { Operation, Plan, PostStep, Step, StepKind } from "./types.ts";
-export { STEP_KINDS } from "./types.ts";
+export { POST_KINDS, STEP_KINDS } from "./types.ts";
 export type { Snapshot } from "./snapshot.ts";
 export { type InstallRequest, planInstall } from "./install.ts";
 export {

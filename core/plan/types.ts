@@ -58,6 +58,14 @@ export interface Plan {
   diff?: PermissionDiff;
 }
 
+export const POST_KINDS: readonly PostStep["kind"][] = [
+  "gc-versions",
+  "warm-icon-cache",
+  "drop-icon-cache",
+  "notify-registry",
+  "purge-staging",
+];
+
 /** Every step kind, in the order an install or upgrade runs them (fault triggers name these). */
 export const STEP_KINDS: readonly StepKind[] = [
   "create-app-dir",

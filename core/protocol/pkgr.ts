@@ -47,15 +47,14 @@ const nonEmpty = z.string().min(1);
 
 /** `verify(bundle)`. */
 export const VerifyRequestSchema = z.strictObject({ bundle: nonEmpty });
-/** `install({bundle, dryRun?})`. */
+/** `install({bundle, dryRun?, allowDowngrade?})` (a downgrade: adopting newer kept data). */
 export const InstallRequestSchema = z.strictObject({
   bundle: nonEmpty,
   dryRun: z.boolean().optional(),
-});
-/** `upgrade({bundle, dryRun?, allowDowngrade?})`. */
-export const UpgradeRequestSchema = InstallRequestSchema.extend({
   allowDowngrade: z.boolean().optional(),
 });
+/** `upgrade({bundle, dryRun?, allowDowngrade?})`. */
+export const UpgradeRequestSchema = InstallRequestSchema;
 /** `rollback({app, to?, dryRun?})`. */
 export const RollbackRequestSchema = z.strictObject({
   app: nonEmpty,

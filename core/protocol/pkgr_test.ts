@@ -239,10 +239,10 @@ Deno.test("PkgrCallSchema rejects malformed calls", async (t) => {
       method: "install",
       params: { bundle: "n.nxb", dryRun: "yes" },
     }],
-    ["install allowDowngrade", {
+    ["install allowDowngrade as a string", {
       ...ok,
       method: "install",
-      params: { bundle: "n.nxb", allowDowngrade: true },
+      params: { bundle: "n.nxb", allowDowngrade: "yes" },
     }],
     ["history limit 0", { ...ok, method: "history", params: { limit: 0 } }],
     ["history limit 1.5", { ...ok, method: "history", params: { limit: 1.5 } }],

@@ -40,6 +40,10 @@ export function resolveRootDir(
 ): string {
   const chosen = flag ?? env("NX_ROOT");
   if (chosen) return resolve(chosen);
-  const state = env("XDG_STATE_HOME") ?? join(env("HOME") ?? Deno.cwd(), ".local", "state");
+  const xdg = env("XDG_STATE_HOME");
+  // An empty or relative XDG_STATE_HOME is invalid per the XDG spec and is ignored.
+  const state = xdg && xdg.startsWith("/")
+    ? xdg
+    : join(env("HOME") ?? Deno.cwd(), ".local", "state");
   return join(state, "nx", "root");
 }
