@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { NxError } from "../errors.ts";
 import { READ_CHUNK } from "./bundle_reader.ts";
 import { checkIoFault } from "./faults.ts";
-import { fsyncDir, ioError, mkdirp } from "./fs.ts";
+import { fsyncDir, ioError } from "./fs.ts";
 
 export interface ExpectedFile {
   path: string;
@@ -15,34 +15,60 @@ export interface ExpectedFile {
   sha256: string;
 }
 
-async function copyFile(
+/** Copies one file with direct calls, hashing it on the way; no fsync (see syncAll). */
+function copyFile(
   src: string,
   dst: string,
   mode: number,
-): Promise<{ size: number; sha256: string }> {
-  const input = await Deno.open(src, { read: true });
-  const output = await Deno.open(dst, { write: true, createNew: true, mode });
+  buffer: Uint8Array,
+): { size: number; sha256: string } {
+  const input = Deno.openSync(src, { read: true });
   try {
-    const hash = createHash("sha256");
-    const buffer = new Uint8Array(READ_CHUNK);
-    let size = 0;
-    for (;;) {
-      const n = await input.read(buffer);
-      if (n === null) break;
-      const chunk = buffer.subarray(0, n);
-      hash.update(chunk);
-      checkIoFault("write", dst);
-      let written = 0;
-      while (written < n) written += await output.write(chunk.subarray(written));
-      size += n;
+    const output = Deno.openSync(dst, { write: true, createNew: true, mode });
+    try {
+      const hash = createHash("sha256");
+      let size = 0;
+      for (;;) {
+        const n = input.readSync(buffer);
+        if (n === null) break;
+        const chunk = buffer.subarray(0, n);
+        hash.update(chunk);
+        checkIoFault("write", dst);
+        let written = 0;
+        while (written < n) written += output.writeSync(chunk.subarray(written));
+        size += n;
+      }
+      return { size, sha256: hash.digest("hex") };
+    } finally {
+      output.close();
     }
-    checkIoFault("fsync", dst);
-    await output.sync();
-    return { size, sha256: hash.digest("hex") };
   } finally {
     input.close();
-    output.close();
   }
+}
+
+/**
+ * Makes copied files and then their directories durable. Writing everything first and syncing
+ * after (as dpkg does) lets the kernel write back in parallel instead of one file at a time;
+ * nothing is published (renamed into place) before this returns.
+ */
+async function syncAll(files: string[], dirs: Set<string>): Promise<void> {
+  for (const path of files) {
+    checkIoFault("fsync", path);
+    const file = Deno.openSync(path, { read: true });
+    try {
+      file.syncDataSync();
+    } finally {
+      file.close();
+    }
+  }
+  for (const d of [...dirs].sort((a, b) => b.length - a.length)) await fsyncDir(d);
+}
+
+function ensureDir(path: string, made: Set<string>): void {
+  if (made.has(path)) return;
+  Deno.mkdirSync(path, { recursive: true, mode: 0o755 });
+  made.add(path);
 }
 
 /** Copies exactly `files` from a verified bundle, read-only (0444), checking every digest. */
@@ -53,13 +79,17 @@ export async function copyVerifiedBundle(
   onFile?: (done: number, total: number) => void,
 ): Promise<void> {
   const dirs = new Set<string>([dstDir]);
+  const made = new Set<string>();
+  const written: string[] = [];
+  const buffer = new Uint8Array(READ_CHUNK);
   try {
-    await mkdirp(dstDir);
+    ensureDir(dstDir, made);
     for (const [i, f] of files.entries()) {
       const dst = join(dstDir, f.path);
       for (let d = dirname(dst); d.length > dstDir.length; d = dirname(d)) dirs.add(d);
-      await mkdirp(dirname(dst));
-      const got = await copyFile(join(srcDir, f.path), dst, 0o444);
+      ensureDir(dirname(dst), made);
+      const got = copyFile(join(srcDir, f.path), dst, 0o444, buffer);
+      written.push(dst);
       if (got.size !== f.size || got.sha256 !== f.sha256) {
         throw new NxError(
           "integrity.file_digest_mismatch",
@@ -71,27 +101,37 @@ export async function copyVerifiedBundle(
       }
       onFile?.(i + 1, files.length);
     }
+    await syncAll(written, dirs);
   } catch (e) {
     throw ioError("stage", dstDir, e);
   }
-  for (const d of [...dirs].sort((a, b) => b.length - a.length)) await fsyncDir(d);
 }
 
-/** Recursively copies an app data tree (files, dirs, symlinks as links), fsyncing everything. */
+/** Recursively copies an app data tree (files, dirs, symlinks as links), then makes it durable. */
 export async function copyDataTree(src: string, dst: string): Promise<void> {
-  try {
-    await Deno.mkdir(dst, { mode: 0o755 });
-    for await (const entry of Deno.readDir(src)) {
-      const from = join(src, entry.name);
-      const to = join(dst, entry.name);
-      if (entry.isSymlink) await Deno.symlink(await Deno.readLink(from), to);
-      else if (entry.isDirectory) await copyDataTree(from, to);
-      else if (entry.isFile) await copyFile(from, to, (await Deno.lstat(from)).mode! & 0o777);
+  const written: string[] = [];
+  const dirs = new Set<string>();
+  const buffer = new Uint8Array(READ_CHUNK);
+  const visit = (from: string, to: string) => {
+    Deno.mkdirSync(to, { mode: 0o755 });
+    dirs.add(to);
+    for (const entry of Deno.readDirSync(from)) {
+      const a = join(from, entry.name);
+      const b = join(to, entry.name);
+      if (entry.isSymlink) Deno.symlinkSync(Deno.readLinkSync(a), b);
+      else if (entry.isDirectory) visit(a, b);
+      else if (entry.isFile) {
+        copyFile(a, b, Deno.lstatSync(a).mode! & 0o777, buffer);
+        written.push(b);
+      }
     }
+  };
+  try {
+    visit(src, dst);
+    await syncAll(written, dirs);
   } catch (e) {
     throw ioError("copy data", src, e);
   }
-  await fsyncDir(dst);
 }
 
 /** Bytes of regular files below `dir` (0 when missing); links are not followed. */
