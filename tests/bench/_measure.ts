@@ -164,7 +164,8 @@ export async function peakRssMiB(c: Cmd, scratchFile: string): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // Metrics
 
-export type Unit = "ms" | "MiB";
+/** "calls" counts syscalls (fsync suite); medians of counts are printed without decimals. */
+export type Unit = "ms" | "MiB" | "calls";
 export type Measured = "whole-process" | "in-process";
 
 /** Targets apply to the whole-process numbers: the time and memory a user sees. */
@@ -278,7 +279,7 @@ export interface Suite {
 // Output
 
 function num(value: number, unit: Unit): string {
-  return `${value.toFixed(1)} ${unit}`;
+  return `${value.toFixed(unit === "calls" ? 0 : 1)} ${unit}`;
 }
 
 function targetText(t: Target | null, unit: Unit): string {

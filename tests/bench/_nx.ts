@@ -1,9 +1,17 @@
 /** What the suites share about nx: fixture paths, the `nx` command line, file lists, a root. */
+import { cp } from "node:fs/promises";
 import { join } from "node:path";
+import { ELF_PAYLOAD_FILE } from "../../core/bundle/layout.ts";
+import { filler } from "../../fixtures/catalog.ts";
 import { DENO, FIXTURES, nx, NX_PERMISSIONS, REPO } from "../helpers.ts";
-import type { Cmd } from "./_measure.ts";
+import { type Cmd, runProcess } from "./_measure.ts";
 
-export const BIG_BUNDLE = join(FIXTURES, "bundles", "big-1.0.0.nxb");
+/** A committed fixture bundle by id, e.g. "notes-1.0.0". */
+export function fixtureBundle(id: string): string {
+  return join(FIXTURES, "bundles", `${id}.nxb`);
+}
+
+export const BIG_BUNDLE = fixtureBundle("big-1.0.0");
 export const BIG_SRC = join(FIXTURES, "src", "big-1.0.0");
 export const DEV_KEY = join(FIXTURES, "keys", "dev.key");
 export const DEV_PUB = join(FIXTURES, "keys", "dev.pub");
@@ -45,6 +53,16 @@ export async function listFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Every directory holding one of `files` (relative), including "." for the top. */
+export function directoriesOf(files: string[]): string[] {
+  const dirs = new Set<string>(["."]);
+  for (const f of files) {
+    const parts = f.split("/");
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join("/"));
+  }
+  return [...dirs].sort();
+}
+
 export async function totalBytes(dir: string, files: string[]): Promise<number> {
   let total = 0;
   for (const f of files) total += (await Deno.stat(join(dir, f))).size;
@@ -80,4 +98,52 @@ export function expectOkEnvelope(stdout: string, what: string): void {
     ok = false;
   }
   if (!ok) throw new Error(`cannot measure ${what}: it did not succeed\n${stdout}`);
+}
+
+/** A copy of `template` (a prepared root) at `dest`, with `cp -a` (preparation, never timed). */
+export async function cloneRoot(template: string, dest: string): Promise<string> {
+  await runProcess({ cmd: "cp", args: ["-a", "--", template, dest] });
+  return dest;
+}
+
+export interface VariantSpec {
+  /** Manifest `name` and `version` of the variant. */
+  name: string;
+  version: string;
+  /** Regenerate payload.elf at this size (deterministic filler, labelled by name and version). */
+  payloadBytes?: number;
+  /** Keep only these files under assets/ (relative to the source); default: keep all. */
+  keepAssets?: string[];
+}
+
+/**
+ * Packs a variant of a fixture source (e.g. big-1.1.0 from big-1.0.0): copies `src`, rewrites
+ * `name` and `version` in manifest.toml, optionally regenerates the payload and drops assets,
+ * then `nx pkg pack … --key dev.key --force` into `<dir>/<name>-<version>.nxb`.
+ */
+export async function packVariant(src: string, dir: string, spec: VariantSpec): Promise<string> {
+  const id = `${spec.name}-${spec.version}`;
+  const copy = join(dir, `src-${id}`);
+  await cp(src, copy, { recursive: true });
+  const manifestPath = join(copy, "manifest.toml");
+  const toml = (await Deno.readTextFile(manifestPath))
+    .replace(/^name = ".*"$/m, `name = "${spec.name}"`)
+    .replace(/^version = ".*"$/m, `version = "${spec.version}"`);
+  await Deno.writeTextFile(manifestPath, toml);
+  if (spec.payloadBytes !== undefined) {
+    await Deno.writeFile(
+      join(copy, ELF_PAYLOAD_FILE),
+      filler(`${id} payload`, spec.payloadBytes, true),
+    );
+  }
+  if (spec.keepAssets) {
+    const keep = new Set(spec.keepAssets);
+    for (const f of await listFiles(copy)) {
+      if (f.startsWith("assets/") && !keep.has(f)) await Deno.remove(join(copy, f));
+    }
+  }
+  const out = join(dir, `${id}.nxb`);
+  await nxOk(["pkg", "pack", copy, "--key", DEV_KEY, "--out", out, "--force"]);
+  await Deno.remove(copy, { recursive: true });
+  return out;
 }

@@ -22,12 +22,25 @@ import {
   writeReport,
 } from "./_measure.ts";
 import { breakdownSuite } from "./breakdown_suite.ts";
+import { fsyncSuite } from "./fsync_suite.ts";
+import { installSuite } from "./install_suite.ts";
+import { listSuite } from "./list_suite.ts";
 import { memorySuite } from "./memory_suite.ts";
 import { packSuite } from "./pack_suite.ts";
+import { rollbackSuite } from "./rollback_suite.ts";
 import { verifySuite } from "./verify_suite.ts";
 
 /** Later issues add a suite file and list it here. */
-export const SUITES: Suite[] = [verifySuite, packSuite, memorySuite, breakdownSuite];
+export const SUITES: Suite[] = [
+  verifySuite,
+  packSuite,
+  memorySuite,
+  breakdownSuite,
+  installSuite,
+  rollbackSuite,
+  listSuite,
+  fsyncSuite,
+];
 
 export const REPORT_PATH = join(REPO, "bench", "out", "bench.json");
 

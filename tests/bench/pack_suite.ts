@@ -23,6 +23,7 @@ import {
 import {
   BIG_SRC,
   DEV_KEY,
+  directoriesOf,
   expectOkEnvelope,
   listFiles,
   mib,
@@ -30,16 +31,6 @@ import {
   sha256sumCmd,
   totalBytes,
 } from "./_nx.ts";
-
-/** Every directory holding one of `files` (relative), including "." for the top. */
-function directoriesOf(files: string[]): string[] {
-  const dirs = new Set<string>(["."]);
-  for (const f of files) {
-    const parts = f.split("/");
-    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join("/"));
-  }
-  return [...dirs].sort();
-}
 
 export const packSuite: Suite = {
   name: "pack",
