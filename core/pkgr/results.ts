@@ -1,6 +1,6 @@
 /** Result values of the lifecycle operations (plain data: the CLI and the agent serialise them). */
 import type { Plan, PostStep, Step } from "../plan/mod.ts";
-import type { AppRecord, AuditEntry, PermissionDiff } from "../registry/mod.ts";
+import type { AppRecord, AppSummaryRow, AuditEntry, PermissionDiff } from "../registry/mod.ts";
 
 export interface OpResult {
   op: Plan["op"];
@@ -54,7 +54,7 @@ export interface AppInfo extends AppSummary {
   history: AuditEntry[];
 }
 
-export function summary(app: AppRecord, pending: boolean): AppSummary {
+export function summary(app: AppSummaryRow, pending: boolean): AppSummary {
   return {
     id: app.id,
     version: app.version,
@@ -62,7 +62,21 @@ export function summary(app: AppRecord, pending: boolean): AppSummary {
     publisher: app.publisher,
     bundleType: app.bundleType,
     ...(app.sku ? { sku: app.sku } : {}),
-    retained: app.versions.map((v) => v.version).filter((v) => v !== app.version),
+    retained: app.versions.filter((v) => v !== app.version),
+    size: app.size,
+  };
+}
+
+/** The summary row of a full record (what `info` starts from). */
+export function summaryRowOf(app: AppRecord): AppSummaryRow {
+  return {
+    id: app.id,
+    version: app.version,
+    state: app.state,
+    publisher: app.publisher,
+    bundleType: app.bundleType,
+    ...(app.sku ? { sku: app.sku } : {}),
+    versions: app.versions.map((v) => v.version),
     size: app.versions.reduce((n, v) => n + v.size, 0),
   };
 }

@@ -11,7 +11,14 @@ import type { AuditEntry, QueryHit, RegistryQuery } from "../registry/mod.ts";
 import { appPaths, treeSize } from "../store/mod.ts";
 import type { VerifiedBundle } from "../trust/mod.ts";
 import { marker, type OpContext } from "./context.ts";
-import { type AppInfo, type AppSummary, type OpResult, opResult, summary } from "./results.ts";
+import {
+  type AppInfo,
+  type AppSummary,
+  type OpResult,
+  opResult,
+  summary,
+  summaryRowOf,
+} from "./results.ts";
 import { type ServiceOptions, type Session, withSession } from "./session.ts";
 import { snapshotFor } from "./snapshot.ts";
 import { verifyAt } from "./verify.ts";
@@ -173,7 +180,7 @@ export function createPkgr(ctx: OpContext, options: ServiceOptions = {}): Pkgr {
     list: () =>
       session("read", "list", async (s) => {
         const pending = (await readJournal(ctx.paths.journal).catch(() => undefined))?.plan.appId;
-        return (await s.registry.list()).map((a) => summary(a, a.id === pending));
+        return (await s.registry.summaries()).map((a) => summary(a, a.id === pending));
       }),
     info: (app) =>
       session("read", "info", async (s) => {
@@ -186,7 +193,7 @@ export function createPkgr(ctx: OpContext, options: ServiceOptions = {}): Pkgr {
         ))?.plan.appId === app;
         const current = record.versions.find((v) => v.version === record.version)!.manifest;
         return {
-          ...summary(record, pending),
+          ...summary(summaryRowOf(record), pending),
           dataSize: await treeSize(appPaths(ctx.paths, app).dataOf(record.version)),
           capabilities: current.capabilities,
           abilities: current.abilities,

@@ -7,6 +7,7 @@ import { NxError } from "../errors.ts";
 import type {
   AppRecord,
   AppState,
+  AppSummaryRow,
   AuditEntry,
   PermissionDiff,
   QueryHit,
@@ -170,6 +171,22 @@ export function versionFromRow(row: Row): VersionRecord {
     scheme: oneOf(row, t, "scheme", SCHEMES),
     installedAt: text(row, t, "installed_at"),
   };
+}
+
+export function summaryFromRow(row: Row): AppSummaryRow {
+  const t = "apps";
+  const summary: AppSummaryRow = {
+    id: text(row, t, "id"),
+    version: text(row, t, "version"),
+    state: oneOf(row, t, "state", APP_STATES),
+    publisher: text(row, t, "publisher"),
+    bundleType: text(row, t, "bundle_type"),
+    versions: text(row, t, "versions").split(" "),
+    size: int(row, t, "size"),
+  };
+  const sku = optText(row, t, "sku");
+  if (sku !== undefined) summary.sku = sku;
+  return summary;
 }
 
 /** Builds the record from its apps row and its versions rows (already in `ord` order). */

@@ -20,6 +20,7 @@ export { REGISTRY_SCHEMA_VERSION } from "./schema.ts";
 export type {
   AppRecord,
   AppState,
+  AppSummaryRow,
   AuditEntry,
   PermissionDiff,
   QueryHit,

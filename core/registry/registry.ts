@@ -26,9 +26,17 @@ import {
   deleteStatements,
   hitFromRow,
   insertStatements,
+  summaryFromRow,
 } from "./_rows.ts";
 import { APP_TABLES, REGISTRY_SCHEMA_VERSION } from "./schema.ts";
-import type { AppRecord, AppState, AuditEntry, QueryHit, RegistryQuery } from "./types.ts";
+import type {
+  AppRecord,
+  AppState,
+  AppSummaryRow,
+  AuditEntry,
+  QueryHit,
+  RegistryQuery,
+} from "./types.ts";
 
 export interface Registry {
   /** Atomically replaces everything the registry holds for app.id (app row, versions, abilities, capabilities, exports) — one write transaction. */
@@ -38,6 +46,8 @@ export interface Registry {
   get(appId: string): Promise<AppRecord | undefined>;
   /** All apps sorted by id, in two queries (apps, versions) whatever the number of apps. */
   list(): Promise<AppRecord[]>;
+  /** All apps sorted by id, without files and manifests: one query, for `nx pkg list`. */
+  summaries(): Promise<AppSummaryRow[]>;
   /**
    * Ability guard / Apps page queries: the active and inactive apps (not pending ones) whose
    * CURRENT version declares the ability / capability / export permission (exact match),
@@ -118,6 +128,19 @@ class LibsqlRegistry implements Registry {
         "SELECT * FROM versions ORDER BY app_id, ord",
       ], "read");
       return appsFromRows(apps.rows, versions.rows);
+    });
+  }
+
+  summaries(): Promise<AppSummaryRow[]> {
+    return guarded("list the registry", async () => {
+      const rs = await this.#client.execute(
+        `SELECT a.id, a.version, a.state, a.publisher, a.bundle_type, a.sku,
+          (SELECT group_concat(version, ' ') FROM
+            (SELECT version FROM versions WHERE app_id = a.id ORDER BY ord)) AS versions,
+          (SELECT coalesce(sum(size), 0) FROM versions WHERE app_id = a.id) AS size
+        FROM apps a ORDER BY a.id`,
+      );
+      return rs.rows.map(summaryFromRow);
     });
   }
 

@@ -468,3 +468,24 @@ Deno.test("a reader sees the old or the new record while a writer registers", as
     }
   });
 });
+
+Deno.test("summaries() lists apps with retained versions and sizes, without files", async () => {
+  await withTempDir(async (dir) => {
+    const reg = await openRegistry(dbUrl(dir));
+    try {
+      const notes = appRecord("notes", [
+        versionRecord("notes", "1.1.0"),
+        versionRecord("notes", "1.0.0"),
+      ]);
+      await reg.register(notes);
+      await reg.register(appRecord("alpha", [versionRecord("alpha", "2.0.0")]));
+      const rows = await reg.summaries();
+      assert.deepEqual(rows.map((r) => r.id), ["alpha", "notes"]);
+      assert.deepEqual(rows[1].versions, ["1.1.0", "1.0.0"]);
+      assert.equal(rows[1].version, notes.version);
+      assert.equal(rows[1].size, notes.versions.reduce((n, v) => n + v.size, 0));
+    } finally {
+      reg.close();
+    }
+  });
+});

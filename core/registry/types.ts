@@ -44,6 +44,20 @@ export interface AppRecord {
   updatedAt: string;
 }
 
+/** What `list` shows of an app: no file lists or manifests (cheap for thousands of apps). */
+export interface AppSummaryRow {
+  id: string;
+  version: string;
+  state: AppState;
+  publisher: string;
+  bundleType: string;
+  sku?: string;
+  /** Retained versions, newest activation first (the active one included). */
+  versions: string[];
+  /** Bytes of all retained versions' bundle content. */
+  size: number;
+}
+
 export interface AuditEntry {
   /** Monotonic id assigned by the registry. */
   seq?: number;
