@@ -173,40 +173,41 @@ export function versionFromRow(row: Row): VersionRecord {
   };
 }
 
-export function summaryFromRow(row: Row): AppSummaryRow {
+/** The columns an apps row shares with every view of it (sku only when set). */
+function appHeader(
+  row: Row,
+): Pick<AppRecord, "id" | "version" | "state" | "publisher" | "bundleType" | "sku"> {
   const t = "apps";
-  const summary: AppSummaryRow = {
+  const sku = optText(row, t, "sku");
+  return {
     id: text(row, t, "id"),
     version: text(row, t, "version"),
     state: oneOf(row, t, "state", APP_STATES),
     publisher: text(row, t, "publisher"),
     bundleType: text(row, t, "bundle_type"),
-    versions: text(row, t, "versions").split(" "),
-    size: int(row, t, "size"),
+    ...(sku === undefined ? {} : { sku }),
   };
-  const sku = optText(row, t, "sku");
-  if (sku !== undefined) summary.sku = sku;
-  return summary;
+}
+
+export function summaryFromRow(row: Row): AppSummaryRow {
+  return {
+    ...appHeader(row),
+    versions: text(row, "apps", "versions").split(" "),
+    size: int(row, "apps", "size"),
+  };
 }
 
 /** Builds the record from its apps row and its versions rows (already in `ord` order). */
 export function appFromRows(row: Row, versionRows: readonly Row[]): AppRecord {
   const t = "apps";
-  const app: AppRecord = {
-    id: text(row, t, "id"),
-    version: text(row, t, "version"),
-    state: oneOf(row, t, "state", APP_STATES),
-    publisher: text(row, t, "publisher"),
-    bundleType: text(row, t, "bundle_type"),
+  const lastDiff = optJson<PermissionDiff>(row, t, "last_diff");
+  return {
+    ...appHeader(row),
     versions: versionRows.map(versionFromRow),
+    ...(lastDiff === undefined ? {} : { lastDiff }),
     installedAt: text(row, t, "installed_at"),
     updatedAt: text(row, t, "updated_at"),
   };
-  const sku = optText(row, t, "sku");
-  if (sku !== undefined) app.sku = sku;
-  const lastDiff = optJson<PermissionDiff>(row, t, "last_diff");
-  if (lastDiff !== undefined) app.lastDiff = lastDiff;
-  return app;
 }
 
 /** Joins the versions rows (sorted by app_id, ord) to their apps rows (sorted by id). */
