@@ -39,7 +39,14 @@ export async function runPostStep(step: PostStep, plan: Plan, env: ApplyEnv): Pr
       return;
     case "notify-registry": {
       // One small file replaced atomically per committed change: cheap to watch (inotify).
-      const stamp = { txid: plan.txid, op: plan.op, app: plan.appId, version: plan.toVersion };
+      const stamp = {
+        format: "nx-registry-stamp",
+        version: 1,
+        txid: plan.txid,
+        op: plan.op,
+        app: plan.appId,
+        to: plan.toVersion,
+      };
       await writeFileAtomic(
         join(env.paths.pkg, "registry.stamp"),
         new TextEncoder().encode(JSON.stringify(stamp) + "\n"),
