@@ -244,3 +244,23 @@ Deno.test("NX_FAULT refuses points that do not exist and failures after the comm
     });
   }
 });
+
+Deno.test("every committed change rewrites pkg/registry.stamp; a refused one does not", async () => {
+  const root = await preparedRoot([["install", "notes-1.0.0"]]);
+  const stamp = () => Deno.readTextFile(join(root, "pkg", "registry.stamp")).then(JSON.parse);
+  assert.deepEqual({ ...(await stamp()), txid: "" }, {
+    format: "nx-registry-stamp",
+    version: 1,
+    txid: "",
+    op: "install",
+    app: "notes",
+    to: "1.0.0",
+  });
+  const refused = await nx(["pkg", "install", await copyFixture("notes-1.0.0"), "--json"], {
+    root,
+  });
+  assert.equal(refused.json?.code, "app.already_installed");
+  assert.equal((await stamp()).op, "install");
+  assert.equal((await nx(["pkg", "uninstall", "notes", "--json"], { root })).json?.code, "ok");
+  assert.equal((await stamp()).op, "uninstall");
+});
