@@ -501,7 +501,3 @@ export class NxError extends Error {
 export function isNxError(e: unknown): e is NxError {
   return e instanceof NxError;
 }
-
-export function exitCodeOf(exitClass: ExitClass): number {
-  return EXIT_CLASSES[exitClass];
-}
