@@ -21,6 +21,7 @@ function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): v
 
 export class Output implements Reporter {
   private progressShown = false;
+  private progressAt = 0;
   constructor(readonly options: OutputOptions) {}
 
   static detect(json: boolean, markersFlag: boolean): Output {
@@ -35,6 +36,7 @@ export class Output implements Reporter {
   }
 
   stdout(text: string): void {
+    this.clearProgress();
     writeAll(Deno.stdout, text.endsWith("\n") ? text : `${text}\n`);
   }
 
@@ -52,11 +54,16 @@ export class Output implements Reporter {
       case "warning":
         this.stderr(`${this.paint("warning", "33")}: ${event.message} (${event.code})`);
         return;
-      case "progress":
+      case "progress": {
         if (!this.options.tty || this.options.json) return;
+        // At most ~12 redraws a second, and always the last one.
+        const now = performance.now();
+        if (event.done < event.total && now - this.progressAt < 80) return;
+        this.progressAt = now;
         writeAll(Deno.stderr, `\r${event.phase} ${event.done}/${event.total}\x1b[K`);
         this.progressShown = true;
         return;
+      }
     }
   }
 
