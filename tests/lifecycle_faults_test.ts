@@ -264,3 +264,31 @@ Deno.test("every committed change rewrites pkg/registry.stamp; a refused one doe
   assert.equal((await nx(["pkg", "uninstall", "notes", "--json"], { root })).json?.code, "ok");
   assert.equal((await stamp()).op, "uninstall");
 });
+
+Deno.test("a root, policy or journal of an unknown format version is refused with its code", async (t) => {
+  const cases: [string, string, string, string][] = [
+    [
+      "root layout",
+      "pkg/root.json",
+      '{"format":"nx-state-root","version":2}\n',
+      "root.unsupported_version",
+    ],
+    ["policy", "pkg/policy.toml", 'version = 9\nmode = "strict"\n', "policy.unsupported_version"],
+    ["publishers", "pkg/publishers.toml", "version = 9\n", "policy.unsupported_version"],
+    [
+      "journal",
+      "pkg/journal",
+      '{"format":"nx-journal","version":9,"plan":{"txid":"t","steps":[]}}\n',
+      "journal.corrupt",
+    ],
+  ];
+  for (const [name, path, text, code] of cases) {
+    await t.step(name, async () => {
+      const root = await preparedRoot([["install", "notes-1.0.0"]]);
+      await Deno.writeTextFile(join(root, path), text);
+      const r = await nx(["pkg", "uninstall", "notes", "--json"], { root });
+      assert.equal(r.json?.code, code, r.stdout);
+      assert.ok(await Deno.lstat(join(root, "apps/notes/current")), "nothing was removed");
+    });
+  }
+});
