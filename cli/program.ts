@@ -1,6 +1,5 @@
 /** The command tree: `nx pkg <verb>`, `nx demo`, `nx completion <shell>`. */
 import { Command } from "@commander-js/extra-typings";
-import tab from "@bomb.sh/tab/commander";
 import { NX_VERSION } from "../core/version/nx_version.ts";
 import { demoCommand } from "./demo.ts";
 import { inspectCommand } from "./pkg_inspect.ts";
@@ -17,6 +16,7 @@ import {
 } from "./pkg_lifecycle.ts";
 import { historyCommand, infoCommand, listCommand, queryCommand } from "./pkg_query.ts";
 import { doctorCommand } from "./pkg_doctor.ts";
+import { addCompletion } from "./completion.ts";
 
 export function buildProgram(): Command {
   const program = new Command("nx")
@@ -44,6 +44,6 @@ export function buildProgram(): Command {
   for (const verb of verbs) pkg.addCommand(verb as unknown as Command);
   program.addCommand(pkg);
   program.addCommand(demoCommand());
-  tab(program as unknown as Parameters<typeof tab>[0], { completionCommandName: "completion" });
+  addCompletion(program as unknown as Command);
   return program as unknown as Command;
 }

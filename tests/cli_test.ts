@@ -33,7 +33,7 @@ Deno.test("every command has --help", async (t) => {
 
 Deno.test("every leaf command prints exactly one JSON envelope with --json", async (t) => {
   const root = `${await tempDir()}/root`;
-  for (const path of leaves.filter((p) => p[0] !== "completion")) {
+  for (const path of leaves.map((p) => (p[0] === "completion" ? [...p, "bash"] : p))) {
     await t.step(path.join(" "), async () => {
       const r = await nx([...path, "--json"], { root });
       const lines = r.stdout.trim().split("\n");
@@ -69,13 +69,18 @@ Deno.test("human errors go to stderr as `error: … [code]` and stdout stays emp
   assert.match(r.stderr, /^error: cannot read bundle: .* \[bundle\.not_found\]$/m);
 });
 
-Deno.test("nx completion prints a script for bash, zsh and fish", async (t) => {
+Deno.test("nx completion prints a script for bash, zsh and fish, or one envelope with --json", async (t) => {
   for (const shell of ["bash", "zsh", "fish"]) {
     await t.step(shell, async () => {
       const r = await nx(["completion", shell]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /nx/);
-      assert.ok(r.stdout.length > 200);
+      assert.match(
+        r.stdout,
+        shell === "zsh" ? /^#compdef nx/ : new RegExp(`^# ${shell} completion for nx`),
+      );
+      const json = await nx(["completion", shell, "--json"]);
+      assert.equal(json.json?.data.shell, shell);
+      assert.equal(json.json?.data.script.trim(), r.stdout.trim());
     });
   }
 });
