@@ -4,13 +4,14 @@ import { cp } from "node:fs/promises";
 import { join } from "node:path";
 import { copyFixture, nx, snapshotTree, tempDir, trustedRoot } from "./helpers.ts";
 
-/** A root that trusts dev, with the given fixtures installed/upgraded in order. */
+/** A root that trusts dev, with fixtures installed/upgraded (or an app rolled back) in order. */
 export async function preparedRoot(
-  steps: [verb: "install" | "upgrade", fixture: string][],
+  steps: [verb: "install" | "upgrade" | "rollback", fixtureOrApp: string][],
 ): Promise<string> {
   const root = await trustedRoot(["dev"]);
   for (const [verb, fixture] of steps) {
-    const r = await nx(["pkg", verb, await copyFixture(fixture), "--json"], { root });
+    const target = verb === "rollback" ? fixture : await copyFixture(fixture);
+    const r = await nx(["pkg", verb, target, "--json"], { root });
     assert.equal(r.json?.code, "ok", r.stdout + r.stderr);
     if (fixture.startsWith("notes-1.0.0")) {
       await Deno.writeTextFile(

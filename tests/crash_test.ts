@@ -9,7 +9,7 @@ import { cloneRoot, doctorClean, observe, preparedRoot } from "./_roots.ts";
 
 interface OpCase {
   name: string;
-  base: [("install" | "upgrade"), string][];
+  base: [("install" | "upgrade" | "rollback"), string][];
   args: () => Promise<string[]>;
   points: string[];
 }
@@ -47,6 +47,25 @@ const CASES: OpCase[] = [
         "stage-version",
         "prepare-data",
         "run-migrations",
+        "publish-version",
+        "publish-data",
+        "switch-current",
+        "commit-registry",
+      ],
+      ["warm-icon-cache", "notify-registry", "purge-staging"],
+    ),
+  },
+  {
+    // 1.1.0 is retained after the rollback, so the upgrade retires it first (retire-version).
+    name: "re-upgrade to a retained version",
+    base: [["install", "notes-1.0.0"], ["upgrade", "notes-1.1.0"], ["rollback", "notes"]],
+    args: async () => ["pkg", "upgrade", await copyFixture("notes-1.1.0")],
+    points: withPost(
+      [
+        "stage-version",
+        "prepare-data",
+        "run-migrations",
+        "retire-version",
         "publish-version",
         "publish-data",
         "switch-current",
