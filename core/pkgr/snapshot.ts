@@ -7,8 +7,9 @@ import type { Session } from "./session.ts";
 
 export async function snapshotFor(appId: string, s: Session, ctx: OpContext): Promise<Snapshot> {
   const app = appPaths(ctx.paths, appId);
-  const installed = await s.registry.get(appId);
-  const apps = new Map((await s.registry.list()).map((a) => [a.id, {
+  const records = await s.registry.list();
+  const installed = records.find((a) => a.id === appId);
+  const apps = new Map(records.map((a) => [a.id, {
     version: a.version,
     state: a.state,
     dependencies: a.versions.find((v) => v.version === a.version)?.manifest.dependencies ?? [],
