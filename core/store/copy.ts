@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { NxError } from "../errors.ts";
 import { READ_CHUNK } from "./bundle_reader.ts";
 import { checkIoFault } from "./faults.ts";
-import { fsyncDir, ioError } from "./fs.ts";
+import { ioError, syncAll } from "./fs.ts";
 
 export interface ExpectedFile {
   path: string;
@@ -45,24 +45,6 @@ function copyFile(
   } finally {
     input.close();
   }
-}
-
-/**
- * Makes copied files and then their directories durable. Writing everything first and syncing
- * after (as dpkg does) lets the kernel write back in parallel instead of one file at a time;
- * nothing is published (renamed into place) before this returns.
- */
-async function syncAll(files: string[], dirs: Set<string>): Promise<void> {
-  for (const path of files) {
-    checkIoFault("fsync", path);
-    const file = Deno.openSync(path, { read: true });
-    try {
-      file.syncDataSync();
-    } finally {
-      file.close();
-    }
-  }
-  for (const d of [...dirs].sort((a, b) => b.length - a.length)) await fsyncDir(d);
 }
 
 function ensureDir(path: string, made: Set<string>): void {

@@ -106,3 +106,21 @@ export async function writeAllSync(
   checkIoFault("fsync", path);
   await file.sync();
 }
+
+/**
+ * Makes written files and then their directories durable. Writing everything first and syncing
+ * after (as dpkg does) lets the kernel write back in parallel instead of one file at a time;
+ * nothing is published (renamed into place) before this returns.
+ */
+export async function syncAll(files: string[], dirs: Set<string>): Promise<void> {
+  for (const path of files) {
+    checkIoFault("fsync", path);
+    const file = Deno.openSync(path, { read: true });
+    try {
+      file.syncDataSync();
+    } finally {
+      file.close();
+    }
+  }
+  for (const d of [...dirs].sort((a, b) => b.length - a.length)) await fsyncDir(d);
+}

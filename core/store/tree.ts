@@ -1,31 +1,36 @@
 /** Writing and reading whole directory trees durably (bundle output, staging). */
 import { dirname, join } from "node:path";
 import { NxError } from "../errors.ts";
-import { exists, fsyncDir, ioError, mkdirp, removeTree, writeAllSync } from "./fs.ts";
+import { checkIoFault } from "./faults.ts";
+import { exists, fsyncDir, ioError, mkdirp, removeTree, syncAll } from "./fs.ts";
 
-/** Writes every file (fsynced), then fsyncs every directory bottom-up. */
+/** Writes every file, then makes them and every directory durable (see syncAll). */
 export async function writeTree(
   dir: string,
   files: ReadonlyMap<string, Uint8Array>,
   mode = 0o644,
 ): Promise<void> {
   const dirs = new Set<string>([dir]);
+  const written: string[] = [];
   for (const [rel, bytes] of files) {
     const path = join(dir, rel);
     await mkdirp(dirname(path));
     for (let d = dirname(path); d.length > dir.length; d = dirname(d)) dirs.add(d);
     try {
-      const file = await Deno.open(path, { write: true, createNew: true, mode });
+      const file = Deno.openSync(path, { write: true, createNew: true, mode });
       try {
-        await writeAllSync(file, bytes, path);
+        checkIoFault("write", path);
+        let done = 0;
+        while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
       } finally {
         file.close();
       }
     } catch (e) {
       throw ioError("write", path, e);
     }
+    written.push(path);
   }
-  for (const d of [...dirs].sort((a, b) => b.length - a.length)) await fsyncDir(d);
+  await syncAll(written, dirs);
 }
 
 /**
