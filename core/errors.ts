@@ -51,6 +51,7 @@ export type ErrorCode =
   | "integrity.file_missing"
   | "integrity.file_added"
   | "integrity.file_digest_mismatch"
+  | "integrity.changed_after_verify"
   | "integrity.manifest_digest_mismatch"
   | "integrity.payload_digest_mismatch"
   | "integrity.payload_size_mismatch"
@@ -68,6 +69,7 @@ export type ErrorCode =
   | "policy.invalid"
   | "policy.untrusted"
   | "policy.unsupported_version"
+  | "policy.duplicate_publisher"
   | "key.invalid"
   | "key.not_found"
   | "key.exists"
@@ -75,8 +77,10 @@ export type ErrorCode =
   | "pack.invalid_field"
   | "pack.missing_input"
   | "pack.output_exists"
+  | "pack.input_too_large"
   | "root.invalid"
   | "root.unsupported_version"
+  | "root.unsafe_entry"
   | "app.not_installed"
   | "app.already_installed"
   | "upgrade.same_version"
@@ -88,15 +92,22 @@ export type ErrorCode =
   | "preflight.id_collision"
   | "preflight.quota"
   | "preflight.no_space"
+  | "preflight.kept_data_foreign"
+  | "preflight.name_too_long"
+  | "data.unsafe_entry"
   | "dependency.missing"
   | "dependency.required_by"
   | "migration.failed"
   | "migration.timeout"
   | "migration.escape"
   | "migration.chain_too_long"
+  | "migration.resource_limit"
+  | "migration.quota"
+  | "migration.still_running"
   | "registry.corrupt"
   | "registry.unsupported_version"
   | "registry.failed"
+  | "registry.missing"
   | "lock.busy"
   | "journal.corrupt"
   | "journal.recovered"
@@ -234,6 +245,12 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
     summary: "a file's size or SHA-256 differs from the signed index",
     installError: "invalidSig",
   },
+  "integrity.changed_after_verify": {
+    exitClass: "validation_reject",
+    summary:
+      "a bundle file changed (content, type, size or identity) between verification and staging",
+    installError: "invalidSig",
+  },
   "integrity.manifest_digest_mismatch": {
     exitClass: "validation_reject",
     summary: "manifest.nxb differs from the signed index",
@@ -318,6 +335,10 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
     exitClass: "unsupported",
     summary: "the policy file's version is not one nx reads",
   },
+  "policy.duplicate_publisher": {
+    exitClass: "validation_reject",
+    summary: "publishers.toml names the same publisher or key twice",
+  },
   "key.invalid": { exitClass: "validation_reject", summary: "a key file is malformed" },
   "key.not_found": { exitClass: "usage", summary: "the key file does not exist" },
   "key.exists": {
@@ -340,10 +361,21 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
     exitClass: "usage",
     summary: "the output bundle already exists (pass --force to replace it)",
   },
+  "pack.input_too_large": {
+    exitClass: "validation_reject",
+    summary: "a pack input file (such as manifest.toml) is larger than nx reads",
+    installError: "einval",
+  },
   "root.invalid": { exitClass: "validation_reject", summary: "the state root is malformed" },
   "root.unsupported_version": {
     exitClass: "unsupported",
     summary: "the state root's layout version is not one nx reads",
+  },
+  "root.unsafe_entry": {
+    exitClass: "delegate_failure",
+    summary:
+      "a link, special file or foreign entry stands where the root layout has none; nx does not traverse it",
+    installError: "eacces",
   },
   "app.not_installed": {
     exitClass: "validation_reject",
@@ -393,6 +425,21 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
     exitClass: "delegate_failure",
     summary: "not enough free space on the root's file system",
   },
+  "preflight.kept_data_foreign": {
+    exitClass: "validation_reject",
+    summary: "data kept from an uninstalled app belongs to another publisher; purge it first",
+    installError: "eacces",
+  },
+  "preflight.name_too_long": {
+    exitClass: "validation_reject",
+    summary: "an app id or version does not fit the file system's name limits",
+    installError: "einval",
+  },
+  "data.unsafe_entry": {
+    exitClass: "validation_reject",
+    summary: "the app data holds a link, special file or set-id file that nx will not copy",
+    installError: "eacces",
+  },
   "dependency.missing": {
     exitClass: "missing_dependency",
     summary: "a dependency is not installed or no installed version satisfies it",
@@ -419,6 +466,19 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
     exitClass: "validation_reject",
     summary: "the migration chain has more steps than the policy allows",
   },
+  "migration.resource_limit": {
+    exitClass: "delegate_failure",
+    summary: "a migration hit a resource limit (memory, file size, processes) and was stopped",
+  },
+  "migration.quota": {
+    exitClass: "validation_reject",
+    summary: "the app's data exceeds its quota after migrating",
+  },
+  "migration.still_running": {
+    exitClass: "delegate_failure",
+    summary: "a migration process of an interrupted transaction is still running",
+    installError: "ebusy",
+  },
   "registry.corrupt": {
     exitClass: "delegate_failure",
     summary: "pkg/registry.db is not a readable nx registry",
@@ -430,6 +490,10 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
   "registry.failed": {
     exitClass: "delegate_failure",
     summary: "a registry operation failed",
+  },
+  "registry.missing": {
+    exitClass: "delegate_failure",
+    summary: "the registry is missing or empty on a root that has installed apps",
   },
   "lock.busy": {
     exitClass: "delegate_failure",
