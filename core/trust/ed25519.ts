@@ -1,7 +1,15 @@
 /**
- * Ed25519 (RFC 8032, PureEdDSA) over `@noble/ed25519` with strict verification: canonical point
- * encodings, S < L, and small-order public keys refused (the `zip215: false` branch), plus
- * small-order R refused (libsodium's rule).
+ * Ed25519 (RFC 8032, PureEdDSA) with the verdicts of ed25519-dalek 2 `VerifyingKey::verify_strict`
+ * (default features, i.e. without `legacy_compatibility`), the verifier upstream checks bundles
+ * with. Point arithmetic is `@noble/ed25519`'s; SHA-512 is node:crypto's. The rules, in dalek's
+ * order (docs/signing.md#strict-ed25519 explains each):
+ *
+ * 1. S must be canonical: S < L.
+ * 2. R and A are decoded as curve25519-dalek's `CompressedEdwardsY::decompress` does.
+ * 3. R and A must not be of small order.
+ * 4. k = SHA-512(R bytes ‖ A bytes ‖ M) mod L, over the bytes exactly as given.
+ * 5. [S]B − [k]A, compressed (canonically), must equal the signature's R bytes, byte for byte:
+ *    the cofactorless equation; a non-canonical R encoding therefore never matches.
  */
 import * as ed from "@noble/ed25519";
 import { createHash } from "node:crypto";
@@ -15,6 +23,8 @@ const L = 2n ** 252n + 27742317777372353535851937790883648493n;
 export const SEED_LENGTH = 32;
 export const PUBLIC_KEY_LENGTH = 32;
 export const SIGNATURE_LENGTH = 64;
+/** SHA-512 output: the challenge digest {@link verifyStrictWithChallenge} finishes from. */
+export const CHALLENGE_LENGTH = 64;
 
 export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
   return ed.getPublicKey(seed);
@@ -24,36 +34,19 @@ export function sign(message: Uint8Array, seed: Uint8Array): Uint8Array {
   return ed.sign(message, seed);
 }
 
-function scalarOf(signature: Uint8Array): bigint {
-  return bytesToBigIntLE(signature.subarray(32, SIGNATURE_LENGTH));
-}
-
-/** trust: reject S ≥ L (malleable, non-canonical signatures; RFC 8032 §5.1.7 step 1). */
-function hasCanonicalScalar(signature: Uint8Array): boolean {
-  return signature.length === SIGNATURE_LENGTH && scalarOf(signature) < L;
-}
-
-/** trust: reject a small-order R, as libsodium does (no signature that verifies for any key). */
-function hasSmallOrderR(signature: Uint8Array): boolean {
+/**
+ * A 32-byte point encoding decoded as curve25519-dalek's `CompressedEdwardsY::decompress`:
+ * y is the low 255 bits reduced mod p (so the 19 encodings with y ≥ p are accepted as y − p);
+ * x is the non-negative square root, negated when the sign bit is set, so x = 0 with the sign
+ * bit set is accepted (as x = 0). Undefined when y is not the y-coordinate of a curve point.
+ * noble's ZIP-215 decoding (`fromBytes(bytes, true)`) is exactly this.
+ */
+export function decompressPoint(bytes: Uint8Array): ed.Point | undefined {
+  if (bytes.length !== 32) return undefined;
   try {
-    return ed.Point.fromBytes(signature.subarray(0, 32), false).isSmallOrder();
+    return ed.Point.fromBytes(bytes, true);
   } catch {
-    return true;
-  }
-}
-
-/** Strict verification of a signature over a message held in memory. */
-export function verifyStrict(
-  signature: Uint8Array,
-  message: Uint8Array,
-  publicKey: Uint8Array,
-): boolean {
-  if (!hasCanonicalScalar(signature) || publicKey.length !== PUBLIC_KEY_LENGTH) return false;
-  if (hasSmallOrderR(signature)) return false;
-  try {
-    return ed.verify(signature, message, publicKey, { zip215: false });
-  } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -64,32 +57,59 @@ export function verifyStrict(
 export function challengePrefix(signature: Uint8Array, publicKey: Uint8Array): Uint8Array {
   const prefix = new Uint8Array(64);
   prefix.set(signature.subarray(0, 32));
-  prefix.set(publicKey, 32);
+  prefix.set(publicKey.subarray(0, 32), 32);
   return prefix;
 }
 
+/** Strict verification of a signature over a message held in memory. */
+export function verifyStrict(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  if (signature.length !== SIGNATURE_LENGTH || publicKey.length !== PUBLIC_KEY_LENGTH) return false;
+  const challenge = createHash("sha512")
+    .update(challengePrefix(signature, publicKey))
+    .update(message)
+    .digest();
+  return verifyStrictWithChallenge(signature, publicKey, new Uint8Array(challenge));
+}
+
 /**
- * Strict verification given `challenge` = SHA-512(R ‖ A ‖ M) computed while streaming M.
- * Same equation and rules as {@link verifyStrict}: [8]([S]B − R − [k]A) = O with canonical R
- * and A, A not of small order, S < L.
+ * Strict verification given `challenge` = SHA-512(R ‖ A ‖ M) computed while streaming M
+ * (from {@link challengePrefix}). Same verdict as {@link verifyStrict} and as dalek's
+ * `verify_strict` on (A, M, R ‖ S).
  */
 export function verifyStrictWithChallenge(
   signature: Uint8Array,
   publicKey: Uint8Array,
   challenge: Uint8Array,
 ): boolean {
-  if (!hasCanonicalScalar(signature) || publicKey.length !== PUBLIC_KEY_LENGTH) return false;
-  if (hasSmallOrderR(signature)) return false;
-  try {
-    const A = ed.Point.fromBytes(publicKey, false);
-    const R = ed.Point.fromBytes(signature.subarray(0, 32), false);
-    if (A.isSmallOrder()) return false;
-    const k = ed.etc.mod(bytesToBigIntLE(challenge), L);
-    const SB = ed.Point.BASE.multiply(scalarOf(signature), false);
-    return R.add(A.multiply(k, false)).subtract(SB).clearCofactor().is0();
-  } catch {
-    return false;
-  }
+  if (
+    signature.length !== SIGNATURE_LENGTH || publicKey.length !== PUBLIC_KEY_LENGTH ||
+    challenge.length !== CHALLENGE_LENGTH
+  ) return false;
+  const rBytes = signature.subarray(0, 32);
+  // trust: reject S ≥ L (a second, malleable encoding of the same signature; RFC 8032 §5.1.7)
+  const s = bytesToBigIntLE(signature.subarray(32, SIGNATURE_LENGTH));
+  if (s >= L) return false;
+  // trust: R and A must decode (dalek's decompress; an undecodable R or A is a reject)
+  const R = decompressPoint(rBytes);
+  const A = decompressPoint(publicKey);
+  if (!R || !A) return false;
+  // trust: reject small-order R or A (a small-order key verifies forgeries for many messages)
+  if (R.isSmallOrder() || A.isSmallOrder()) return false;
+  // trust: R must equal compress([S]B − [k]A) byte for byte (cofactorless; canonical R only)
+  const k = bytesToBigIntLE(challenge) % L;
+  const expected = ed.Point.BASE.multiply(s, false).subtract(A.multiply(k, false)).toBytes();
+  return equalBytes(expected, rBytes);
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
 }
 
 function bytesToBigIntLE(bytes: Uint8Array): bigint {
@@ -98,7 +118,11 @@ function bytesToBigIntLE(bytes: Uint8Array): bigint {
   return n;
 }
 
-/** trust: a public key must be a canonical encoding of a point that is not of small order. */
+/**
+ * trust: a key added to a root must be a canonical encoding of a point that is not of small
+ * order. Stricter than verification (which, like dalek, decodes non-canonical A): it is the rule
+ * for admitting keys, so every trusted key has exactly one encoding.
+ */
 export function isAcceptablePublicKey(publicKey: Uint8Array): boolean {
   if (publicKey.length !== PUBLIC_KEY_LENGTH) return false;
   try {
