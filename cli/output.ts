@@ -1,8 +1,15 @@
 /**
  * The one place that writes: stdout carries data (human text or one JSON envelope), stderr
  * carries logs, warnings, progress and markers. Markers are written as one atomic line each.
+ *
+ * Untrusted text never reaches the terminal raw: human text is written through
+ * {@link escapeLines} (every control, bidi and separator character but the newlines of the
+ * layout is shown escaped), and one-line records (errors, hints, warnings, markers) through
+ * {@link escapeText}, so a newline inside them cannot start a line of its own. The only escape
+ * sequences written are nx's own: the colour of a record's label and the progress line.
  */
 import type { ProgressEvent, Reporter } from "../core/pkgr/mod.ts";
+import { escapeLines, escapeText } from "./render/escape.ts";
 
 export interface OutputOptions {
   json: boolean;
@@ -11,6 +18,10 @@ export interface OutputOptions {
   tty: boolean;
 }
 
+/** The labelled one-line records of stderr, and the SGR colour of their label. */
+const LABEL_COLOUR = { error: "31", warning: "33", hint: undefined } as const;
+export type RecordLabel = keyof typeof LABEL_COLOUR;
+
 const encoder = new TextEncoder();
 
 function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): void {
@@ -18,6 +29,8 @@ function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): v
   let written = 0;
   while (written < bytes.length) written += stream.writeSync(bytes.subarray(written));
 }
+
+const line = (text: string) => text.endsWith("\n") ? text : `${text}\n`;
 
 export class Output implements Reporter {
   private progressShown = false;
@@ -35,24 +48,38 @@ export class Output implements Reporter {
     });
   }
 
+  /** Data: human text (escaped, its newlines kept) or one JSON envelope (escaped by JSON). */
   stdout(text: string): void {
     this.clearProgress();
-    writeAll(Deno.stdout, text.endsWith("\n") ? text : `${text}\n`);
+    writeAll(Deno.stdout, line(escapeLines(text)));
   }
 
+  /** A log block on stderr (escaped, its newlines kept). */
   stderr(text: string): void {
     this.clearProgress();
-    writeAll(Deno.stderr, text.endsWith("\n") ? text : `${text}\n`);
+    writeAll(Deno.stderr, line(escapeLines(text)));
+  }
+
+  /** `<label>: <body>` on stderr as exactly one line; only the label may be coloured. */
+  record(label: RecordLabel, body: string): void {
+    this.clearProgress();
+    const sgr = LABEL_COLOUR[label];
+    const head = sgr !== undefined && this.options.color ? `\x1b[${sgr}m${label}\x1b[0m` : label;
+    writeAll(Deno.stderr, `${head}: ${escapeText(body)}\n`);
   }
 
   emit(event: ProgressEvent): void {
     switch (event.kind) {
       case "marker":
         // One buffer, one write(2) (< PIPE_BUF): a UART or pipe log never splits a marker line.
-        if (this.options.markers) this.stderr(event.text);
+        // Escaped whole: whatever a marker embeds, it stays one line.
+        if (this.options.markers) {
+          this.clearProgress();
+          writeAll(Deno.stderr, `${escapeText(event.text)}\n`);
+        }
         return;
       case "warning":
-        this.stderr(`${this.paint("warning", "33")}: ${event.message} (${event.code})`);
+        this.record("warning", `${event.message} (${event.code})`);
         return;
       case "progress": {
         if (!this.options.tty || this.options.json) return;
@@ -60,7 +87,7 @@ export class Output implements Reporter {
         const now = performance.now();
         if (event.done < event.total && now - this.progressAt < 80) return;
         this.progressAt = now;
-        writeAll(Deno.stderr, `\r${event.phase} ${event.done}/${event.total}\x1b[K`);
+        writeAll(Deno.stderr, `\r${escapeText(event.phase)} ${event.done}/${event.total}\x1b[K`);
         this.progressShown = true;
         return;
       }
@@ -70,9 +97,5 @@ export class Output implements Reporter {
   private clearProgress(): void {
     if (this.progressShown) writeAll(Deno.stderr, "\r\x1b[K");
     this.progressShown = false;
-  }
-
-  paint(text: string, sgr: string): string {
-    return this.options.color ? `\x1b[${sgr}m${text}\x1b[0m` : text;
   }
 }

@@ -16,12 +16,8 @@ export function doctorCommand() {
     runVerb(opts, async (ctx) => {
       const { doctor } = await import("../core/pkgr/doctor.ts");
       const report = await doctor(ctx, await serviceOptions(opts), opts.repair === true);
-      const lines = [
-        `ok: ${report.apps} app(s), ${report.files} file(s) checked, no findings`,
-        ...(report.recovered ? [`recovered: ${report.recovered}`] : []),
-        ...report.repaired.map((f) => `repaired ${f.kind}: ${f.path}`),
-      ];
-      return { message: "no findings", data: report, human: lines.join("\n") };
+      const { renderDoctor } = await import("./render/doctor.ts");
+      return { message: "no findings", data: report, human: renderDoctor(report) };
     })
   );
 }

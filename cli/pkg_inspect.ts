@@ -1,6 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
 import { runVerb, withCommon } from "./common.ts";
-import { renderBundle, renderFiles } from "./render/bundle.ts";
+import { renderInspect } from "./render/bundle.ts";
 
 export function inspectCommand() {
   return withCommon(
@@ -14,15 +14,10 @@ export function inspectCommand() {
     runVerb(opts, async (ctx) => {
       const { inspectAt } = await import("../core/pkgr/verify.ts");
       const report = await inspectAt(bundle, ctx);
-      const head = report.verified
-        ? "verification: ok"
-        : `verification: failed [${report.code}] ${report.message}`;
-      const body = report.bundle ? renderBundle(bundle, report.bundle) : "";
-      const files = opts.files && report.bundle ? `\nfiles:\n${renderFiles(report.bundle)}` : "";
       return {
         message: report.verified ? "inspected; verification ok" : `inspected; verification failed`,
         data: report,
-        human: [head, body].filter((s) => s).join("\n") + files,
+        human: renderInspect(bundle, report, opts.files === true),
       };
     })
   );

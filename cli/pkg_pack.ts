@@ -1,7 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { NxError } from "../core/errors.ts";
 import { runVerb, withCommon } from "./common.ts";
-import { table } from "./render/text.ts";
+import { renderPacked } from "./render/bundle.ts";
 
 function sourceDateEpoch(): number {
   const text = Deno.env.get("SOURCE_DATE_EPOCH") ?? "0";
@@ -40,13 +40,7 @@ export function packCommand() {
         },
         ctx.reporter,
       );
-      const rows = r.files.map((f) => [String(f.size), f.path]);
-      return {
-        message: `built ${r.name}@${r.version}`,
-        data: r,
-        human: `built ${r.name}@${r.version} → ${r.out} (${r.scheme}, publisher ${r.publisher})\n` +
-          table(["bytes", "file"], rows),
-      };
+      return { message: `built ${r.name}@${r.version}`, data: r, human: renderPacked(r) };
     })
   );
 }

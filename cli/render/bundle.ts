@@ -1,6 +1,8 @@
-/** Human rendering of a verified (or inspected) bundle. */
+/** Human rendering of a verified (or inspected) bundle, and of a packed one. */
+import type { InspectReport, PackResult } from "../../core/pkgr/mod.ts";
 import type { VerifiedBundle } from "../../core/trust/mod.ts";
-import { bytes, keyValues, list } from "./text.ts";
+import { escapeText } from "./escape.ts";
+import { bytes, keyValues, list, table } from "./text.ts";
 
 export function renderBundle(path: string, b: VerifiedBundle): string {
   const m = b.manifest;
@@ -30,5 +32,25 @@ export function renderBundle(path: string, b: VerifiedBundle): string {
 }
 
 export function renderFiles(b: VerifiedBundle): string {
-  return b.files.map((f) => `  ${f.sha256}  ${String(f.size).padStart(9)}  ${f.path}`).join("\n");
+  return b.files
+    .map((f) => `  ${f.sha256}  ${String(f.size).padStart(9)}  ${escapeText(f.path)}`)
+    .join("\n");
+}
+
+/** `inspect`: the verdict line, the bundle as far as it could be read, optionally its files. */
+export function renderInspect(path: string, report: InspectReport, files: boolean): string {
+  const head = report.verified
+    ? "verification: ok"
+    : escapeText(`verification: failed [${report.code}] ${report.message}`);
+  const body = report.bundle ? renderBundle(path, report.bundle) : "";
+  const listing = files && report.bundle ? `\nfiles:\n${renderFiles(report.bundle)}` : "";
+  return [head, body].filter((s) => s).join("\n") + listing;
+}
+
+/** `pack`: what was built where, then its files. */
+export function renderPacked(r: PackResult): string {
+  const head = escapeText(
+    `built ${r.name}@${r.version} → ${r.out} (${r.scheme}, publisher ${r.publisher})`,
+  );
+  return `${head}\n${table(["bytes", "file"], r.files.map((f) => [String(f.size), f.path]))}`;
 }

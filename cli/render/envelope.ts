@@ -51,8 +51,8 @@ export function renderError(out: Output, error: unknown): number {
     };
     out.stdout(JSON.stringify(envelope));
   } else {
-    out.stderr(`${out.paint("error", "31")}: ${e.message} [${e.code}]`);
-    if (e.hint) out.stderr(`hint: ${e.hint}`);
+    out.record("error", `${e.message} [${e.code}]`);
+    if (e.hint) out.record("hint", e.hint);
   }
   if (e.code === "internal.unexpected" && Deno.env.get("NX_DEBUG") === "1") {
     out.stderr(String((e.cause as Error | undefined)?.stack ?? e.stack));

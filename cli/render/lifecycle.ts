@@ -2,7 +2,7 @@
 import type { AppInfo, AppSummary, OpResult } from "../../core/pkgr/mod.ts";
 import type { PostStep, Step } from "../../core/plan/mod.ts";
 import type { AuditEntry, PermissionDiff, QueryHit } from "../../core/registry/mod.ts";
-import { bytes, keyValues, list, table } from "./text.ts";
+import { bytes, escapeText, keyValues, list, table } from "./text.ts";
 
 function describeStep(step: Step | PostStep): string {
   switch (step.kind) {
@@ -31,10 +31,10 @@ function describeStep(step: Step | PostStep): string {
 export function renderDiff(diff: PermissionDiff | undefined): string {
   if (!diff) return "permissions: unchanged";
   const rows: string[] = [];
-  for (const c of diff.added) rows.push(`  + ${c}`);
-  for (const c of diff.removed) rows.push(`  - ${c}`);
-  for (const e of diff.exportsAdded) rows.push(`  + export ${e}`);
-  for (const e of diff.exportsRemoved) rows.push(`  - export ${e}`);
+  for (const c of diff.added) rows.push(`  + ${escapeText(c)}`);
+  for (const c of diff.removed) rows.push(`  - ${escapeText(c)}`);
+  for (const e of diff.exportsAdded) rows.push(`  + export ${escapeText(e)}`);
+  for (const e of diff.exportsRemoved) rows.push(`  - export ${escapeText(e)}`);
   return rows.length === 0 ? "permissions: unchanged" : `permissions:\n${rows.join("\n")}`;
 }
 
@@ -55,10 +55,10 @@ export function opMessage(r: OpResult): string {
 }
 
 export function renderOp(r: OpResult): string {
-  const lines = [opMessage(r)];
+  const lines = [escapeText(opMessage(r))];
   if (r.dryRun) {
-    lines.push("plan:", ...r.steps.map((s, i) => `  ${i + 1}. ${describeStep(s)}`));
-    lines.push("after commit:", ...r.post.map((s) => `  - ${describeStep(s)}`));
+    lines.push("plan:", ...r.steps.map((s, i) => `  ${i + 1}. ${escapeText(describeStep(s))}`));
+    lines.push("after commit:", ...r.post.map((s) => `  - ${escapeText(describeStep(s))}`));
   }
   if (r.op !== "uninstall") lines.push(renderDiff(r.diff));
   return lines.join("\n");
@@ -91,7 +91,9 @@ export function renderInfo(a: AppInfo): string {
       ["updated", a.updatedAt],
     ]),
     a.lastDiff
-      ? `last change ${a.lastDiff.from ?? "(new)"} → ${a.lastDiff.to}, ${renderDiff(a.lastDiff)}`
+      ? `${escapeText(`last change ${a.lastDiff.from ?? "(new)"} → ${a.lastDiff.to}`)}, ${
+        renderDiff(a.lastDiff)
+      }`
       : "",
     "history:",
     renderHistory(a.history),

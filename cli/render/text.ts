@@ -1,20 +1,30 @@
-/** Plain-text layout helpers for human output (reads well without colour). */
+/**
+ * Plain-text layout helpers for human output (reads well without colour). Every key, value and
+ * cell goes through {@link escapeText}, so an untrusted string stays on its own row.
+ */
+import { escapeText } from "./escape.ts";
+
+export { escapeLines, escapeText } from "./escape.ts";
 
 /** Aligned `key: value` lines; empty values are skipped. */
 export function keyValues(rows: [string, string | number | undefined][]): string {
-  const shown = rows.filter(([, v]) => v !== undefined && v !== "");
+  const shown = rows
+    .filter(([, v]) => v !== undefined && v !== "")
+    .map(([k, v]) => [escapeText(k), escapeText(String(v))]);
   const width = Math.max(0, ...shown.map(([k]) => k.length));
   return shown.map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${v}`).join("\n");
 }
 
 /** A table with a header row; columns padded to their widest cell. */
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
+  const cells = [header, ...rows].map((r) => r.map(escapeText));
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  const line = (row: string[]) =>
+    row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
+  return cells.map(line).join("\n");
 }
 
+/** Values joined for one cell (the cell is escaped where it is laid out). */
 export function list(values: readonly string[]): string {
   return values.length === 0 ? "-" : values.join(", ");
 }
