@@ -437,7 +437,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
   },
   "data.unsafe_entry": {
     exitClass: "validation_reject",
-    summary: "the app data holds a link, special file or set-id file that nx will not copy",
+    summary: "the app data holds a special file, a hard link or an entry swapped while being copied",
     installError: "eacces",
   },
   "dependency.missing": {

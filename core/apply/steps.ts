@@ -10,9 +10,9 @@ import {
   copyVerifiedBundle,
   exists,
   fsyncDir,
-  ioError,
   mkdirp,
   moveIfPresent,
+  removeIfEmpty,
   removeTree,
   replaceSymlink,
   stagingPaths,
@@ -29,15 +29,6 @@ type StepTable = { [K in Step["kind"]]: StepImpl<K> };
 
 const app = (plan: Plan, env: ApplyEnv) => appPaths(env.paths, plan.appId);
 const staging = (plan: Plan, env: ApplyEnv) => stagingPaths(env.paths, plan.txid);
-
-async function removeIfEmpty(dir: string): Promise<void> {
-  try {
-    await Deno.remove(dir);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || /not empty|os error 39/i.test(String(e))) return;
-    throw ioError("remove", dir, e);
-  }
-}
 
 async function removeAndSync(path: string): Promise<void> {
   if (!(await exists(path))) return;
@@ -63,7 +54,8 @@ export const STEPS: StepTable = {
   "stage-version": {
     async do(_s, plan, env) {
       const files = plan.after!.versions[0].files;
-      await mkdirp(staging(plan, env).dir);
+      // trust: staging is 0700, so nothing copied is readable by others before its digest matched
+      await mkdirp(staging(plan, env).dir, 0o700);
       await copyVerifiedBundle(
         plan.source!,
         staging(plan, env).version,
@@ -152,7 +144,7 @@ export const STEPS: StepTable = {
     async do(step, plan, env) {
       const a = app(plan, env);
       const s = staging(plan, env);
-      await mkdirp(s.dir);
+      await mkdirp(s.dir, 0o700);
       if (step.keepData) {
         await moveIfPresent(a.current, s.detachedCurrent);
         await moveIfPresent(a.versions, s.detachedVersions);

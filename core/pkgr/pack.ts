@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { NxError } from "../errors.ts";
 import { ASSETS_DIR, MIGRATIONS_DIR, payloadFileFor } from "../bundle/mod.ts";
 import { assembleBundle, parseManifestToml } from "../pack/mod.ts";
-import { publishTree, readFileOr, readTree } from "../store/mod.ts";
+import { publishTree, readSourceFile, readTree } from "../store/mod.ts";
 import type { KeyPair } from "../trust/mod.ts";
 import { marker, type Reporter } from "./context.ts";
 import { NX_VERSION } from "../version/mod.ts";
@@ -25,22 +25,25 @@ export interface PackResult {
   files: { path: string; size: number }[];
 }
 
-async function mustRead(path: string, what: string): Promise<Uint8Array> {
-  const bytes = await readFileOr(path, undefined);
+async function mustRead(source: string, name: string): Promise<Uint8Array> {
+  const bytes = await readSourceFile(source, name);
   if (bytes === undefined) {
-    throw new NxError("pack.missing_input", `cannot pack: ${what} not found at ${path}`);
+    throw new NxError(
+      "pack.missing_input",
+      `cannot pack: ${name} not found at ${join(source, name)}`,
+    );
   }
   return bytes;
 }
 
 export async function pack(request: PackRequest, reporter: Reporter): Promise<PackResult> {
-  const manifestToml = await mustRead(join(request.source, "manifest.toml"), "manifest.toml");
+  const manifestToml = await mustRead(request.source, "manifest.toml");
   const spec = parseManifestToml(new TextDecoder().decode(manifestToml));
   const payloadName = payloadFileFor(spec.payloadKind);
-  const payload = await mustRead(join(request.source, payloadName), payloadName);
+  const payload = await mustRead(request.source, payloadName);
   const extraFiles = new Map([
-    ...await readTree(join(request.source, ASSETS_DIR), ASSETS_DIR),
-    ...await readTree(join(request.source, MIGRATIONS_DIR), MIGRATIONS_DIR),
+    ...await readTree(request.source, ASSETS_DIR),
+    ...await readTree(request.source, MIGRATIONS_DIR),
   ]);
   const packed = assembleBundle({
     spec,

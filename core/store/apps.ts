@@ -1,7 +1,11 @@
 /** Paths of one app below the root, the `current` link, and tree facts planning needs. */
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { statfs } from "node:fs/promises";
-import { exists, fsyncDir, ioError } from "./fs.ts";
+import { NxError } from "../errors.ts";
+import { atParent, openDirAt } from "./anchored.ts";
+import { checkIoFault } from "./faults.ts";
+import { exists, fsyncDir, io, ioError, rename } from "./fs.ts";
+import { isErrno } from "./handles.ts";
 import type { RootPaths } from "./root.ts";
 
 export interface AppPaths {
@@ -44,40 +48,47 @@ export function stagingPaths(paths: RootPaths, txid: string) {
  * Atomically points `link` at `target` (relative): temp link + rename + fsync of the parent.
  * The temp name is derived from `tag` so an undo after a crash can find and remove it.
  */
-export async function replaceSymlink(link: string, target: string, tag: string): Promise<void> {
-  const tmp = tempLinkName(link, tag);
-  try {
-    await Deno.remove(tmp).catch(() => {});
-    await Deno.symlink(target, tmp);
-    await Deno.rename(tmp, link);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw ioError("switch", link, e);
-  }
-  await fsyncDir(dirname(link));
+export function replaceSymlink(link: string, target: string, tag: string): Promise<void> {
+  const tmp = basename(tempLinkName(link, tag));
+  return io("switch", link, () =>
+    atParent(link, (dir, name) => {
+      try {
+        dir.removeTree(tmp);
+        dir.symlink(target, tmp);
+        dir.rename(tmp, dir, name);
+      } catch (e) {
+        try {
+          dir.unlink(tmp);
+        } catch { /* never made */ }
+        throw e;
+      }
+      checkIoFault("fsync", dirname(link));
+      dir.sync();
+    }));
 }
 
 export function tempLinkName(link: string, tag: string): string {
   return `${link}.${tag}.tmp`;
 }
 
+/** The target of an app's `current` link; undefined when missing or not a link. */
 export async function readCurrent(app: AppPaths): Promise<string | undefined> {
   try {
-    return await Deno.readLink(app.current);
+    return await io(
+      "read link",
+      app.current,
+      () => atParent(app.current, (dir, name) => dir.readLink(name)),
+    );
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.InvalidData) return undefined;
-    throw ioError("read link", app.current, e);
+    if (e instanceof NxError && isErrno(e.cause, "ENOENT")) return undefined;
+    throw e;
   }
 }
 
 /** Renames `from` to `to` when `from` exists and `to` does not (idempotent move for undo). */
 export async function moveIfPresent(from: string, to: string): Promise<void> {
   if (!(await exists(from)) || (await exists(to))) return;
-  try {
-    await Deno.rename(from, to);
-  } catch (e) {
-    throw ioError("move", from, e);
-  }
+  await rename(from, to);
   await fsyncDir(dirname(from));
   if (dirname(to) !== dirname(from)) await fsyncDir(dirname(to));
 }
@@ -91,12 +102,19 @@ export async function freeBytes(path: string): Promise<number> {
   }
 }
 
+/** Sorted entry names of a directory ([] when missing); a link there is `root.unsafe_entry`. */
 export async function listDir(path: string): Promise<string[]> {
-  const names: string[] = [];
   try {
-    for await (const e of Deno.readDir(path)) names.push(e.name);
+    return await io("list", path, () => {
+      const dir = openDirAt(path);
+      try {
+        return dir.list();
+      } finally {
+        dir.close();
+      }
+    });
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw ioError("list", path, e);
+    if (e instanceof NxError && isErrno(e.cause, "ENOENT")) return [];
+    throw e;
   }
-  return names.sort();
 }

@@ -4,25 +4,19 @@
  * (and the payload through the signature's SHA-512 challenge). Memory stays flat in payload size.
  */
 import { createHash, type Hash } from "node:crypto";
-import { join } from "node:path";
 import { NxError } from "../errors.ts";
 import type { BundleFacts, ChallengeRequest, EntryFact, FileFact } from "../bundle/mod.ts";
 import { capFor, CAPS, isKeptInMemory, isSafeRelativePath } from "../bundle/mod.ts";
 import { toHex } from "../bytes/mod.ts";
+import { openDirAt } from "./anchored.ts";
 import { ioError } from "./fs.ts";
+import { type DirHandle, type EntryType, type FileHandle, isErrno } from "./handles.ts";
 
 export const READ_CHUNK = 1024 * 1024;
 
 export type ChallengePlanner = (
   small: ReadonlyMap<string, Uint8Array>,
 ) => ChallengeRequest | undefined;
-
-function entryType(info: Deno.FileInfo): EntryFact["type"] {
-  if (info.isSymlink) return "symlink";
-  if (info.isDirectory) return "dir";
-  if (info.isFile) return "file";
-  return "other";
-}
 
 function rootTypeOf(path: string): BundleFacts["rootType"] {
   try {
@@ -34,30 +28,58 @@ function rootTypeOf(path: string): BundleFacts["rootType"] {
   }
 }
 
+const typeOf = (t: EntryType): EntryFact["type"] =>
+  t === "file" || t === "dir" || t === "symlink" ? t : "other";
+
 /**
- * Breadth-first walk, bounded by CAPS.files entries and CAPS.depth levels. Synchronous calls:
- * a bundle is hundreds of small metadata calls, and each awaited one costs ~20× a direct one.
+ * Breadth-first walk, bounded by CAPS.files entries and CAPS.depth levels, every directory opened
+ * below its parent's descriptor without following a link (a name that is not valid UTF-8 is kept,
+ * lossily decoded, so validation refuses it as an unsafe path). Synchronous calls: a bundle is
+ * hundreds of small metadata calls, and each awaited one costs ~20× a direct one.
  */
-function walk(root: string): { entries: EntryFact[]; limitHit: boolean } {
+function walk(top: DirHandle): { entries: EntryFact[]; limitHit: boolean; dirs: DirCache } {
   const entries: EntryFact[] = [];
+  const dirs: DirCache = new Map([["", top]]);
+  try {
+    return walkFrom(dirs, entries);
+  } catch (e) {
+    for (const dir of dirs.values()) dir.close();
+    throw e;
+  }
+}
+
+function walkFrom(
+  dirs: DirCache,
+  entries: EntryFact[],
+): { entries: EntryFact[]; limitHit: boolean; dirs: DirCache } {
   let queue = [""];
   for (let depth = 1; queue.length > 0; depth++) {
     const next: string[] = [];
     for (const dir of queue) {
-      for (const item of Deno.readDirSync(join(root, dir))) {
+      const handle = dirs.get(dir)!;
+      for (const item of handle.entries()) {
         const path = dir === "" ? item.name : `${dir}/${item.name}`;
-        if (entries.length >= CAPS.files || depth > CAPS.depth) return { entries, limitHit: true };
-        const info = Deno.lstatSync(join(root, path));
-        const entry = { path, type: entryType(info), size: info.size, nlink: info.nlink ?? 1 };
+        if (entries.length >= CAPS.files || depth > CAPS.depth) {
+          return { entries, limitHit: true, dirs };
+        }
+        const info = handle.stat(item.raw);
+        if (info === undefined) continue;
+        const entry = { path, type: typeOf(info.type), size: info.size, nlink: info.nlink };
         entries.push(entry);
-        if (entry.type === "dir") next.push(path);
+        if (entry.type === "dir" && item.utf8) {
+          dirs.set(path, handle.openDir(item.raw));
+          next.push(path);
+        }
       }
     }
     queue = next;
   }
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { entries, limitHit: false };
+  return { entries, limitHit: false, dirs };
 }
+
+/** Open directory handles of a walk, by bundle-relative path ("" is the bundle). */
+type DirCache = Map<string, DirHandle>;
 
 /** A file is read only when its structure is acceptable; verification rejects the rest. */
 function readable(e: EntryFact): boolean {
@@ -70,23 +92,38 @@ interface StreamResult {
   sha512?: Uint8Array;
 }
 
-/** Streams one file; refuses it if it is not the file the walk saw (swapped or growing). */
+function changedWhileRead(path: string, how: string): NxError {
+  return new NxError("io.failed", `cannot read ${path}: it ${how} while being read`, {
+    details: { path },
+  });
+}
+
+/**
+ * Streams one file, opened below its directory's descriptor without following a link or blocking
+ * on a FIFO; refuses it if it is not the regular file of the size the walk saw (swapped,
+ * growing or shrinking).
+ */
 function readOne(
-  root: string,
+  dirs: DirCache,
   entry: EntryFact,
   buffer: Uint8Array,
   keep: boolean,
   challengePrefix?: Uint8Array,
 ): StreamResult {
-  const full = join(root, entry.path);
-  const before = Deno.lstatSync(full);
-  const file = Deno.openSync(full, { read: true });
+  const cut = entry.path.lastIndexOf("/");
+  const dir = dirs.get(cut < 0 ? "" : entry.path.slice(0, cut));
+  if (!dir) throw changedWhileRead(entry.path, "changed");
+  let file: FileHandle;
   try {
-    const info = file.statSync();
-    if (
-      !info.isFile || info.ino !== before.ino || info.dev !== before.dev || info.size !== entry.size
-    ) {
-      throw new NxError("io.failed", `cannot read ${entry.path}: it changed while being read`);
+    file = dir.openFile(entry.path.slice(cut + 1));
+  } catch (e) {
+    if (isErrno(e, "ELOOP", "ENOENT")) throw changedWhileRead(entry.path, "changed");
+    throw e;
+  }
+  try {
+    const info = file.stat();
+    if (info.type !== "file" || info.size !== entry.size) {
+      throw changedWhileRead(entry.path, "changed");
     }
     const sha256 = createHash("sha256");
     const sha512: Hash | undefined = challengePrefix
@@ -96,11 +133,9 @@ function readOne(
     const head = new Uint8Array(Math.min(16, entry.size));
     let offset = 0;
     for (;;) {
-      const n = file.readSync(buffer);
-      if (n === null) break;
-      if (offset + n > entry.size) {
-        throw new NxError("io.failed", `cannot read ${entry.path}: it grew while being read`);
-      }
+      const n = file.read(buffer);
+      if (n === 0) break;
+      if (offset + n > entry.size) throw changedWhileRead(entry.path, "grew");
       const chunk = buffer.subarray(0, n);
       sha256.update(chunk);
       sha512?.update(chunk);
@@ -108,9 +143,7 @@ function readOne(
       kept?.set(chunk, offset);
       offset += n;
     }
-    if (offset !== entry.size) {
-      throw new NxError("io.failed", `cannot read ${entry.path}: it shrank`);
-    }
+    if (offset !== entry.size) throw changedWhileRead(entry.path, "shrank");
     return {
       fact: { path: entry.path, size: entry.size, sha256: sha256.digest("hex"), head, bytes: kept },
       sha512: sha512 ? new Uint8Array(sha512.digest()) : undefined,
@@ -128,8 +161,11 @@ export async function readBundle(
   const rootType = rootTypeOf(path);
   const facts: BundleFacts = { rootType, entries: [], walkLimitHit: false, files: {} };
   if (rootType !== "dir") return facts;
+  let dirs: DirCache | undefined;
   try {
-    const { entries, limitHit } = walk(path);
+    const walked = walk(openDirAt(path));
+    dirs = walked.dirs;
+    const { entries, limitHit } = walked;
     facts.entries = entries;
     facts.walkLimitHit = limitHit;
     // trust: the total cap is decided from lstat sizes, before a single byte is read
@@ -139,14 +175,14 @@ export async function readBundle(
     const buffer = new Uint8Array(READ_CHUNK);
     const small = new Map<string, Uint8Array>();
     for (const entry of candidates.filter((e) => isKeptInMemory(e.path))) {
-      const { fact } = readOne(path, entry, buffer, true);
+      const { fact } = readOne(dirs, entry, buffer, true);
       facts.files[entry.path] = fact;
       small.set(entry.path, fact.bytes!);
     }
     const challenge = planChallenge(small);
     for (const entry of candidates.filter((e) => !isKeptInMemory(e.path))) {
       const prefix = challenge?.path === entry.path ? challenge.prefix : undefined;
-      const { fact, sha512 } = readOne(path, entry, buffer, false, prefix);
+      const { fact, sha512 } = readOne(dirs, entry, buffer, false, prefix);
       facts.files[entry.path] = fact;
       if (prefix && sha512) {
         facts.challenge = { path: entry.path, prefixHex: toHex(prefix), sha512 };
@@ -155,5 +191,7 @@ export async function readBundle(
     return facts;
   } catch (e) {
     throw ioError("read bundle", path, e);
+  } finally {
+    for (const dir of dirs?.values() ?? []) dir.close();
   }
 }

@@ -1,11 +1,15 @@
 /**
  * File-system primitives with the durability rules of docs/transactions.md: writes go to a temp
  * name in the same directory, are fsynced, then renamed; the parent directory is fsynced after.
- * Errors become NxError (`io.no_space` for ENOSPC, `io.failed` otherwise).
+ * Every call walks from its anchor without following links (see anchored.ts) and never opens a
+ * FIFO or device as a file. Errors become NxError (`io.no_space` for ENOSPC, `io.failed`
+ * otherwise, `root.unsafe_entry` for a link or special file inside a root).
  */
 import { basename, dirname } from "node:path";
 import { NxError } from "../errors.ts";
+import { atParent, openDirAt, unsafeEntry } from "./anchored.ts";
 import { checkIoFault } from "./faults.ts";
+import { type DirHandle, type FileHandle, isErrno, type Stat } from "./handles.ts";
 
 export function ioError(action: string, path: string, e: unknown): NxError {
   if (e instanceof NxError) return e;
@@ -21,35 +25,48 @@ export function ioError(action: string, path: string, e: unknown): NxError {
   );
 }
 
+/** Runs a synchronous file-system body, mapping its errors (async for the callers' sake). */
+// deno-lint-ignore require-await -- callers await; the calls are direct on purpose (fast, no gaps)
+export async function io<T>(action: string, path: string, body: () => T): Promise<T> {
+  try {
+    return body();
+  } catch (e) {
+    throw ioError(action, path, e);
+  }
+}
+
+const missing = (e: unknown) => isErrno(e, "ENOENT") || e instanceof Deno.errors.NotFound;
+
+/** lstat of `path`; undefined when it (or a parent) does not exist. */
+export function lstatAt(path: string): Promise<Stat | undefined> {
+  return io("stat", path, () => {
+    try {
+      return atParent(path, (dir, name) => dir.stat(name));
+    } catch (e) {
+      if (missing(e)) return undefined;
+      throw e;
+    }
+  });
+}
+
 export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw ioError("stat", path, e);
-  }
+  return (await lstatAt(path)) !== undefined;
 }
 
-export async function fsyncDir(path: string): Promise<void> {
-  let dir: Deno.FsFile | undefined;
-  try {
-    dir = await Deno.open(path, { read: true });
-    checkIoFault("fsync", path);
-    await dir.sync();
-  } catch (e) {
-    throw ioError("fsync", path, e);
-  } finally {
-    dir?.close();
-  }
+export function fsyncDir(path: string): Promise<void> {
+  return io("fsync", path, () => {
+    const dir = openDirAt(path);
+    try {
+      checkIoFault("fsync", path);
+      dir.sync();
+    } finally {
+      dir.close();
+    }
+  });
 }
 
-export async function mkdirp(path: string, mode = 0o755): Promise<void> {
-  try {
-    await Deno.mkdir(path, { recursive: true, mode });
-  } catch (e) {
-    throw ioError("create directory", path, e);
-  }
+export function mkdirp(path: string, mode = 0o755): Promise<void> {
+  return io("create directory", path, () => openDirAt(path, mode).close());
 }
 
 let tempCounter = 0;
@@ -58,43 +75,20 @@ export function tempName(path: string): string {
   return `${dirname(path)}/.${basename(path)}.${Deno.pid}.${tempCounter}.tmp`;
 }
 
-/** Atomically replaces `path` with `data` (temp + fsync + rename + fsync of the parent). */
-export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o644): Promise<void> {
-  const tmp = tempName(path);
-  try {
-    const file = await Deno.open(tmp, { write: true, createNew: true, mode });
-    try {
-      await writeAllSync(file, data, path);
-    } finally {
-      file.close();
-    }
-    await Deno.chmod(tmp, mode);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw ioError("write", path, e);
-  }
-  await fsyncDir(dirname(path));
+/** Writes all bytes (the fault hook sits here); no sync. */
+export function writeAll(file: FileHandle, data: Uint8Array): void {
+  checkIoFault("write", file.path);
+  file.writeAll(data);
 }
 
-export async function readFileOr<T>(path: string, fallback: T): Promise<Uint8Array | T> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return fallback;
-    throw ioError("read", path, e);
-  }
+/** Writes all bytes and fsyncs the file. */
+export function writeAllDurably(file: FileHandle, data: Uint8Array): void {
+  writeAll(file, data);
+  checkIoFault("fsync", file.path);
+  file.sync();
 }
 
-export async function removeTree(path: string): Promise<void> {
-  try {
-    await Deno.remove(path, { recursive: true });
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw ioError("remove", path, e);
-  }
-}
-
-/** Writes all bytes and fsyncs the file (the fault hooks sit here). */
+/** Writes all bytes to a Deno file and fsyncs it (the fault hooks sit here). */
 export async function writeAllSync(
   file: Deno.FsFile,
   data: Uint8Array,
@@ -107,20 +101,164 @@ export async function writeAllSync(
   await file.sync();
 }
 
+/** Atomically replaces `path` with `data` (temp + fsync + rename + fsync of the parent). */
+export function writeFileAtomic(
+  path: string,
+  data: Uint8Array,
+  mode = 0o644,
+): Promise<void> {
+  return io("write", path, () =>
+    atParent(path, (dir, name) => {
+      const tmp = basename(tempName(path));
+      try {
+        const file = dir.openFile(tmp, { write: true, create: mode, exclusive: true });
+        try {
+          file.chmod(mode);
+          writeAllDurably(file, data);
+        } finally {
+          file.close();
+        }
+        dir.rename(tmp, dir, name);
+      } catch (e) {
+        try {
+          dir.unlink(tmp);
+        } catch { /* never created, or gone */ }
+        throw e;
+      }
+      checkIoFault("fsync", dirname(path));
+      dir.sync();
+    }));
+}
+
+/** Opens a regular file for reading; a link, FIFO or device there is `root.unsafe_entry`. */
+export function openRegular(dir: DirHandle, name: string, path: string): FileHandle {
+  let file: FileHandle;
+  try {
+    file = dir.openFile(name);
+  } catch (e) {
+    if (isErrno(e, "ELOOP")) throw unsafeEntry(path, e);
+    throw e;
+  }
+  if (file.stat().type !== "file") {
+    file.close();
+    throw unsafeEntry(path);
+  }
+  return file;
+}
+
+/** Reads a whole regular file (at most `cap` bytes, else `io.failed`); `fallback` when missing. */
+export function readFileOr<T>(
+  path: string,
+  fallback: T,
+  cap = 64 * 1024 * 1024,
+): Promise<Uint8Array | T> {
+  return io("read", path, () => {
+    try {
+      return atParent(path, (dir, name) => {
+        const file = openRegular(dir, name, path);
+        try {
+          const size = file.stat().size;
+          if (size > cap) throw new Error(`larger than ${cap} bytes`);
+          const out = new Uint8Array(size + 1);
+          let n = 0;
+          for (let got; n < out.length && (got = file.read(out.subarray(n))) > 0;) n += got;
+          if (n > size) throw new Error("it grew while being read");
+          return out.slice(0, n);
+        } finally {
+          file.close();
+        }
+      });
+    } catch (e) {
+      if (missing(e)) return fallback;
+      throw e;
+    }
+  });
+}
+
+/** Deletes `path` and everything below it; a link is removed, never followed. */
+export function removeTree(path: string): Promise<void> {
+  return io("remove", path, () => {
+    try {
+      atParent(path, (dir, name) => dir.removeTree(name));
+    } catch (e) {
+      if (!missing(e)) throw e;
+    }
+  });
+}
+
+/** Removes an empty directory; a missing or non-empty one is left alone. */
+export function removeIfEmpty(path: string): Promise<void> {
+  return io("remove", path, () => {
+    try {
+      atParent(path, (dir, name) => dir.rmdir(name));
+    } catch (e) {
+      if (!missing(e) && !isErrno(e, "ENOTEMPTY", "EEXIST")) throw e;
+    }
+  });
+}
+
+/** Renames `from` to `to` (no link followed on either side). */
+export function rename(from: string, to: string): Promise<void> {
+  return io(
+    "move",
+    from,
+    () =>
+      atParent(from, (a, fromName) => atParent(to, (b, toName) => a.rename(fromName, b, toName))),
+  );
+}
+
+/** Descriptors a {@link Durable} keeps open before it syncs and closes them. */
+const SYNC_BATCH = 128;
+
 /**
  * Makes written files and then their directories durable. Writing everything first and syncing
  * after (as dpkg does) lets the kernel write back in parallel instead of one file at a time;
- * nothing is published (renamed into place) before this returns.
+ * nothing is published (renamed into place) before `finish` returns. Files are synced in batches
+ * so a large tree never holds more than SYNC_BATCH descriptors open.
  */
-export async function syncAll(files: string[], dirs: Set<string>): Promise<void> {
-  for (const path of files) {
-    checkIoFault("fsync", path);
-    const file = Deno.openSync(path, { read: true });
+export class Durable {
+  #files: FileHandle[] = [];
+  #dirs = new Set<string>();
+
+  file(file: FileHandle): void {
+    this.#files.push(file);
+    if (this.#files.length >= SYNC_BATCH) this.#flush();
+  }
+
+  dir(path: string): void {
+    this.#dirs.add(path);
+  }
+
+  #flush(): void {
+    const files = this.#files;
+    this.#files = [];
     try {
-      file.syncDataSync();
+      for (const file of files) {
+        checkIoFault("fsync", file.path);
+        file.datasync();
+      }
     } finally {
-      file.close();
+      for (const file of files) file.close();
     }
   }
-  for (const d of [...dirs].sort((a, b) => b.length - a.length)) await fsyncDir(d);
+
+  /** Syncs every file, then every directory, deepest first. */
+  finish(): void {
+    this.#flush();
+    for (const path of [...this.#dirs].sort((a, b) => b.length - a.length)) {
+      const dir = openDirAt(path);
+      try {
+        checkIoFault("fsync", path);
+        dir.sync();
+      } finally {
+        dir.close();
+      }
+    }
+  }
+
+  /** Closes what is still open without syncing (the write failed; the tree is discarded). */
+  abandon(): void {
+    for (const file of this.#files) file.close();
+    this.#files = [];
+  }
 }

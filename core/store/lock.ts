@@ -4,7 +4,9 @@
  * definition: the next writer takes it and reports the stale holder it replaced.
  */
 import { NxError } from "../errors.ts";
+import { atParent, unsafeEntry } from "./anchored.ts";
 import { ioError, mkdirp } from "./fs.ts";
+import { type FileHandle, isErrno } from "./handles.ts";
 import type { RootPaths } from "./root.ts";
 
 export interface RootLock {
@@ -20,16 +22,25 @@ function holderOf(text: string): number | undefined {
 
 export async function acquireLock(paths: RootPaths, op: string): Promise<RootLock> {
   await mkdirp(paths.pkg);
-  let file: Deno.FsFile;
+  // trust: opened without following a link (a planted `pkg/lock` link is never truncated)
+  let file: FileHandle;
+  let previous: number | undefined;
+  let locked: boolean;
   try {
-    file = await Deno.open(paths.lock, { read: true, write: true, create: true });
+    file = atParent(paths.lock, (dir, name) => dir.openFile(name, { write: true, create: 0o644 }));
+    try {
+      if (file.stat().type !== "file") throw unsafeEntry(paths.lock);
+      previous = holderOf(new TextDecoder().decode(readSmall(file)));
+      locked = file.tryLock();
+    } catch (e) {
+      file.close();
+      throw e;
+    }
   } catch (e) {
+    if (isErrno(e, "ELOOP")) throw unsafeEntry(paths.lock, e);
     throw ioError("open lock", paths.lock, e);
   }
-  const previous = holderOf(
-    new TextDecoder().decode(await Deno.readFile(paths.lock).catch(() => new Uint8Array())),
-  );
-  if (!(await file.tryLock(true))) {
+  if (!locked) {
     file.close();
     throw new NxError(
       "lock.busy",
@@ -40,19 +51,30 @@ export async function acquireLock(paths: RootPaths, op: string): Promise<RootLoc
       },
     );
   }
-  await file.truncate(0);
-  await file.write(new TextEncoder().encode(`pid=${Deno.pid}\nop=${op}\n`));
+  try {
+    file.truncate(0);
+    file.writeAll(new TextEncoder().encode(`pid=${Deno.pid}\nop=${op}\n`));
+  } catch (e) {
+    file.close();
+    throw ioError("write lock", paths.lock, e);
+  }
   return {
     staleHolder: previous !== undefined && previous !== Deno.pid ? previous : undefined,
     release() {
       try {
-        file.truncateSync(0);
-        file.unlockSync();
+        file.truncate(0);
       } finally {
-        file.close();
+        file.close(); // closing the descriptor drops the flock
       }
     },
   };
+}
+
+/** The holder line is tiny; read at most 256 bytes of it. */
+function readSmall(file: FileHandle): Uint8Array {
+  const buf = new Uint8Array(256);
+  const n = file.read(buf);
+  return buf.subarray(0, n);
 }
 
 /** Read-only commands: take the lock when free (to run recovery), never wait for it. */

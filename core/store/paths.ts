@@ -1,5 +1,9 @@
-/** Every path of a state root, derived from the one injected root directory. No I/O. */
+/**
+ * Every path of a state root, derived from the one injected root directory. No I/O: making the
+ * paths registers the root as the anchor its paths are walked from (see anchored.ts).
+ */
 import { join, resolve } from "node:path";
+import { anchorRoot } from "./anchored.ts";
 
 export const ROOT_FORMAT = "nx-state-root";
 export const ROOT_VERSION = 1;
@@ -18,6 +22,7 @@ export interface RootPaths {
 }
 
 export function rootPaths(root: string): RootPaths {
+  anchorRoot(root);
   const pkg = join(root, "pkg");
   return {
     root,

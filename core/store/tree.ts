@@ -1,36 +1,51 @@
-/** Writing and reading whole directory trees durably (bundle output, staging). */
+/** Writing and reading whole directory trees durably (bundle output, pack sources). */
 import { dirname, join } from "node:path";
 import { NxError } from "../errors.ts";
-import { checkIoFault } from "./faults.ts";
-import { exists, fsyncDir, ioError, mkdirp, removeTree, syncAll } from "./fs.ts";
+import { openDirAt } from "./anchored.ts";
+import { Durable, exists, fsyncDir, ioError, removeTree, rename, writeAll } from "./fs.ts";
+import { DirHandle, type FileHandle, isErrno } from "./handles.ts";
 
-/** Writes every file, then makes them and every directory durable (see syncAll). */
+/** Writes every file, then makes them and every directory durable (see Durable). */
+// deno-lint-ignore require-await -- async for callers; the writes are direct calls on purpose
 export async function writeTree(
   dir: string,
   files: ReadonlyMap<string, Uint8Array>,
   mode = 0o644,
 ): Promise<void> {
-  const dirs = new Set<string>([dir]);
-  const written: string[] = [];
-  for (const [rel, bytes] of files) {
-    const path = join(dir, rel);
-    await mkdirp(dirname(path));
-    for (let d = dirname(path); d.length > dir.length; d = dirname(d)) dirs.add(d);
-    try {
-      const file = Deno.openSync(path, { write: true, createNew: true, mode });
+  const durable = new Durable();
+  const open = new Map<string, DirHandle>();
+  const dirAt = (rel: string): DirHandle => {
+    const hit = open.get(rel);
+    if (hit) return hit;
+    const made = openDirAt(join(dir, rel), 0o755);
+    open.set(rel, made);
+    durable.dir(join(dir, rel));
+    return made;
+  };
+  try {
+    for (const [rel, bytes] of files) {
+      const cut = rel.lastIndexOf("/");
+      const parent = dirAt(cut < 0 ? "" : rel.slice(0, cut));
+      const path = join(dir, rel);
       try {
-        checkIoFault("write", path);
-        let done = 0;
-        while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
-      } finally {
-        file.close();
+        const file = parent.openFile(rel.slice(cut + 1), {
+          write: true,
+          create: mode,
+          exclusive: true,
+        });
+        durable.file(file);
+        writeAll(file, bytes);
+      } catch (e) {
+        throw ioError("write", path, e);
       }
-    } catch (e) {
-      throw ioError("write", path, e);
     }
-    written.push(path);
+    durable.finish();
+  } catch (e) {
+    durable.abandon();
+    throw ioError("write", dir, e);
+  } finally {
+    for (const d of open.values()) d.close();
   }
-  await syncAll(written, dirs);
 }
 
 /**
@@ -53,8 +68,8 @@ export async function publishTree(
   try {
     await writeTree(tmp, files);
     const hadOld = await exists(target);
-    if (hadOld) await Deno.rename(target, old);
-    await Deno.rename(tmp, target);
+    if (hadOld) await rename(target, old);
+    await rename(tmp, target);
     await fsyncDir(dirname(target));
     if (hadOld) await removeTree(old);
   } catch (e) {
@@ -63,24 +78,109 @@ export async function publishTree(
   }
 }
 
-/** Reads every regular file below `dir` (refusing links and special files), bundle-relative. */
-export async function readTree(dir: string, prefix: string): Promise<Map<string, Uint8Array>> {
+function refuse(rel: string, type: string): NxError {
+  return type === "symlink"
+    ? new NxError("bundle.symlink", `cannot pack symlink ${rel}`, { details: { path: rel } })
+    : new NxError("bundle.special_file", `cannot pack ${type} ${rel}`, { details: { path: rel } });
+}
+
+function readAll(file: FileHandle, size: number): Uint8Array {
+  const out = new Uint8Array(size + 1);
+  let n = 0;
+  for (let got; n < out.length && (got = file.read(out.subarray(n))) > 0;) n += got;
+  if (n > size) throw new Error("it grew while being read");
+  return out.slice(0, n);
+}
+
+/** Reads one regular file of a directory, never through a link; undefined when missing. */
+function readChild(dir: DirHandle, name: string, rel: string): Uint8Array | undefined {
+  let file: FileHandle;
+  try {
+    file = dir.openFile(name);
+  } catch (e) {
+    if (isErrno(e, "ENOENT")) return undefined;
+    if (isErrno(e, "ELOOP")) throw refuse(rel, "symlink");
+    throw e;
+  }
+  try {
+    const info = file.stat();
+    if (info.type !== "file") throw refuse(rel, info.type);
+    return readAll(file, info.size);
+  } finally {
+    file.close();
+  }
+}
+
+/** Reads `name` in the pack source `dir` (a link or special file there is refused). */
+export function readSourceFile(
+  dir: string,
+  name: string,
+): Promise<Uint8Array | undefined> {
+  return withSource(dir, (top) => readChild(top, name, name), undefined);
+}
+
+/**
+ * Reads every regular file below `sub` of the pack source `dir`, bundle-relative; `sub` itself
+ * and everything below it must be real directories and regular files (links, specials refused).
+ */
+export function readTree(dir: string, sub: string): Promise<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>();
-  if (!await exists(dir)) return out;
-  const visit = async (abs: string, rel: string) => {
-    for await (const entry of Deno.readDir(abs)) {
-      const childAbs = join(abs, entry.name);
+  const visit = (d: DirHandle, rel: string) => {
+    for (const entry of d.entries()) {
       const childRel = `${rel}/${entry.name}`;
-      if (entry.isSymlink) throw new NxError("bundle.symlink", `cannot pack symlink ${childRel}`);
-      if (entry.isDirectory) await visit(childAbs, childRel);
-      else if (entry.isFile) out.set(childRel, await Deno.readFile(childAbs));
-      else throw new NxError("bundle.special_file", `cannot pack special file ${childRel}`);
+      const info = d.stat(entry.raw);
+      if (info === undefined) continue;
+      if (!entry.utf8) {
+        throw new NxError("bundle.unsafe_path", `cannot pack ${childRel}: not valid UTF-8`);
+      }
+      if (info.type === "dir") {
+        const next = openSub(d, entry.name, childRel);
+        try {
+          visit(next, childRel);
+        } finally {
+          next.close();
+        }
+      } else if (info.type === "file") out.set(childRel, readChild(d, entry.name, childRel)!);
+      else throw refuse(childRel, info.type);
     }
   };
+  return withSource(dir, (top) => {
+    if (top.stat(sub) === undefined) return out;
+    const start = openSub(top, sub, sub);
+    try {
+      visit(start, sub);
+    } finally {
+      start.close();
+    }
+    return out;
+  });
+}
+
+function openSub(dir: DirHandle, name: string, rel: string): DirHandle {
   try {
-    await visit(dir, prefix);
+    return dir.openDir(name);
   } catch (e) {
-    throw ioError("read", dir, e);
+    if (isErrno(e, "ELOOP")) throw refuse(rel, "symlink");
+    if (isErrno(e, "ENOTDIR")) throw refuse(rel, dir.stat(name)?.type ?? "special file");
+    throw e;
   }
-  return out;
+}
+
+/** Runs `body` on the pack source directory; `ifMissing` when there is none (if given). */
+// deno-lint-ignore require-await -- async for callers
+async function withSource<T, M = never>(
+  dir: string,
+  body: (top: DirHandle) => T,
+  ...ifMissing: [M] | []
+): Promise<T | M> {
+  let top: DirHandle | undefined;
+  try {
+    top = DirHandle.open(dir);
+    return body(top);
+  } catch (e) {
+    if (top === undefined && ifMissing.length > 0 && isErrno(e, "ENOENT")) return ifMissing[0]!;
+    throw ioError("read", dir, e);
+  } finally {
+    top?.close();
+  }
 }
