@@ -1,8 +1,15 @@
+/**
+ * Strict Ed25519 = ed25519-dalek 2 `verify_strict`. Every case runs through both paths (in memory
+ * and streamed challenge) and asserts they agree. The dalek-specific edge cases build signatures
+ * from known scalars, so each test can show that the equation itself holds and that the verdict
+ * comes from the rule under test.
+ */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as ed from "@noble/ed25519";
 import {
   challengePrefix,
+  decompressPoint,
   publicKeyFromSeed,
   sign,
   verifyStrict,
@@ -10,9 +17,25 @@ import {
 } from "./ed25519.ts";
 
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const P = 2n ** 255n - 19n;
+const B = ed.Point.BASE;
+const enc = new TextEncoder();
 
 function seed(i: number): Uint8Array {
   return new Uint8Array(createHash("sha256").update(`seed ${i}`).digest());
+}
+
+function le(n: bigint, sign = false): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = Number((n >> BigInt(8 * i)) & 0xffn);
+  if (sign) out[31] |= 0x80;
+  return out;
+}
+
+function leToBigInt(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]);
+  return n;
 }
 
 function challenge(signature: Uint8Array, key: Uint8Array, message: Uint8Array): Uint8Array {
@@ -22,83 +45,236 @@ function challenge(signature: Uint8Array, key: Uint8Array, message: Uint8Array):
   return new Uint8Array(h.digest());
 }
 
-function withScalar(signature: Uint8Array, s: bigint): Uint8Array {
-  const out = signature.slice();
-  for (let i = 0; i < 32; i++) out[32 + i] = Number((s >> BigInt(8 * i)) & 0xffn);
+/** k = SHA-512(R ‖ A ‖ M) mod L over the bytes as given. */
+function kOf(rBytes: Uint8Array, key: Uint8Array, message: Uint8Array): bigint {
+  const h = createHash("sha512").update(rBytes).update(key).update(message).digest();
+  return leToBigInt(h) % L;
+}
+
+/** Both paths must agree; returns the verdict. */
+function verdict(signature: Uint8Array, message: Uint8Array, key: Uint8Array): boolean {
+  const inMemory = verifyStrict(signature, message, key);
+  const streamed = verifyStrictWithChallenge(signature, key, challenge(signature, key, message));
+  assert.equal(streamed, inMemory, "the streamed and in-memory paths disagree");
+  return inMemory;
+}
+
+function signature(rBytes: Uint8Array, s: bigint): Uint8Array {
+  const out = new Uint8Array(64);
+  out.set(rBytes);
+  out.set(le(s), 32);
   return out;
 }
 
-function scalarOf(signature: Uint8Array): bigint {
-  let s = 0n;
-  for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(signature[i]);
-  return s;
+/** Signs with secret scalar `a` for the key bytes `key` (which may encode aB + torsion). */
+function signWithScalar(a: bigint, key: Uint8Array, message: Uint8Array, r: bigint): Uint8Array {
+  const rBytes = B.multiply(r).toBytes();
+  return signature(rBytes, (r + kOf(rBytes, key, message) * a) % L);
 }
 
-// Small-order point encodings (the identity and the order-2 point), RFC 8032 test lore.
-const IDENTITY = new Uint8Array(32).fill(0).map((_, i) => (i === 0 ? 1 : 0));
-const ORDER_TWO = (() => {
-  const b = new Uint8Array(32).fill(0xff);
-  b[0] = 0xec;
-  b[31] = 0x7f;
-  return b;
-})();
+/** The cofactorless equation alone: compress([S]B − [k]A) = R bytes (A decoded as dalek does). */
+function equationHolds(sig: Uint8Array, message: Uint8Array, key: Uint8Array): boolean {
+  const s = leToBigInt(sig.subarray(32));
+  const A = decompressPoint(key)!;
+  const k = kOf(sig.subarray(0, 32), key, message);
+  const rPrime = B.multiply(s % L, false).subtract(A.multiply(k, false)).toBytes();
+  return rPrime.every((b, i) => b === sig[i]);
+}
 
-Deno.test("verifyStrictWithChallenge() agrees with noble's strict verify", async (t) => {
+/** A point of order 8 (from the small-order list every strict verifier refuses). */
+const T8 = ed.Point.fromHex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a");
+/** The 8 small-order points [i]T8, i = 0..7; [i]T8 has order 8 / gcd(i, 8). */
+const SMALL = Array.from(
+  { length: 8 },
+  (_, i) => (i === 0 ? ed.Point.ZERO : T8.multiply(BigInt(i))),
+);
+const orderOf = (i: number) => 8 / gcdOf(i, 8);
+function gcdOf(a: number, b: number): number {
+  return b === 0 ? a : gcdOf(b, a % b);
+}
+
+const SECRET = leToBigInt(createHash("sha512").update("nx test scalar").digest()) % L;
+const HONEST_KEY = B.multiply(SECRET).toBytes();
+
+Deno.test("the order-8 torsion point really has order 8", () => {
+  assert.ok(!T8.multiply(4n).is0() && T8.multiply(8n).is0());
+  assert.ok(SMALL.every((p) => p.isSmallOrder()));
+  assert.equal(new Set(SMALL.map((p) => p.toHex())).size, 8);
+});
+
+Deno.test("verifyStrict() accepts honest signatures and rejects bit flips", async (t) => {
   for (let i = 0; i < 24; i++) {
     await t.step(`case ${i}`, () => {
       const key = publicKeyFromSeed(seed(i));
       const message = createHash("sha512").update(`m${i}`).digest().subarray(0, i * 3);
-      const signature = sign(message, seed(i));
-      const tampered = signature.slice();
+      const sig = sign(message, seed(i));
+      assert.equal(verdict(sig, message, key), true);
+      // noble's strict verify agrees wherever no torsion component is involved
+      assert.equal(ed.verify(sig, message, key, { zip215: false }), true);
+      const tampered = sig.slice();
       tampered[i % 64] ^= 1 << (i % 8);
-      for (const sig of [signature, tampered]) {
-        const expected = ed.verify(sig, message, key, { zip215: false });
-        assert.equal(verifyStrict(sig, message, key), expected);
-        assert.equal(verifyStrictWithChallenge(sig, key, challenge(sig, key, message)), expected);
-      }
+      assert.equal(verdict(tampered, message, key), false);
+      assert.equal(verdict(sig, enc.encode(`other ${i}`), key), false);
+      assert.equal(verdict(sig, message, publicKeyFromSeed(seed(i + 100))), false);
     });
   }
 });
 
-Deno.test("verifyStrict() rejects a non-canonical scalar S + L", () => {
+Deno.test("verifyStrict() rejects every non-canonical scalar S + nL, S = L and S = 2^256 − 1", () => {
+  const message = enc.encode("payload");
+  const sig = sign(message, seed(1));
   const key = publicKeyFromSeed(seed(1));
-  const message = new TextEncoder().encode("payload");
-  const signature = sign(message, seed(1));
-  const malleable = withScalar(signature, scalarOf(signature) + L);
-  assert.ok(scalarOf(malleable) < 2n ** 256n);
-  assert.equal(verifyStrict(malleable, message, key), false);
-  assert.equal(
-    verifyStrictWithChallenge(malleable, key, challenge(malleable, key, message)),
-    false,
-  );
+  const s = leToBigInt(sig.subarray(32));
+  assert.equal(verdict(sig, message, key), true);
+  // S + nL stays below 2^256 for n ≤ 15; n ≥ 2 are the S ≥ 2^253 cases
+  for (let n = 1n; s + n * L < 2n ** 256n; n++) {
+    assert.equal(verdict(signature(sig.subarray(0, 32), s + n * L), message, key), false);
+  }
+  for (const bad of [L, L + 1n, 2n ** 253n, 2n ** 255n, 2n ** 256n - 1n]) {
+    assert.equal(verdict(signature(sig.subarray(0, 32), bad), message, key), false);
+  }
 });
 
-Deno.test("verifyStrict() rejects small-order public keys", async (t) => {
-  for (const [name, key] of [["identity", IDENTITY], ["order two", ORDER_TWO]] as const) {
+Deno.test("verifyStrict() rejects small-order keys even when the cofactorless equation holds", async (t) => {
+  const encodings: [string, Uint8Array, number][] = SMALL.map((p, i) => [
+    `[${i}]T8, order ${orderOf(i)}`,
+    p.toBytes(),
+    orderOf(i),
+  ]);
+  // The non-canonical encodings dalek's decoder accepts: y ≥ p, and x = 0 with the sign bit.
+  encodings.push(["identity, y = p + 1", le(P + 1n), 1]);
+  encodings.push(["identity, sign bit set", le(1n, true), 1]);
+  encodings.push(["order 2, sign bit set", le(P - 1n, true), 2]);
+  encodings.push(["order 4, y = p", le(P), 4]);
+  encodings.push(["order 4, y = p, sign bit set", le(P, true), 4]);
+  for (const [name, key, order] of encodings) {
     await t.step(name, () => {
-      // With A of small order and S = 0, R = -[k]A passes the cofactored equation unless
-      // small-order keys are refused; use R = identity, S = 0.
-      const signature = new Uint8Array(64);
-      signature.set(IDENTITY, 0);
-      const message = new Uint8Array([1, 2, 3]);
-      assert.equal(verifyStrict(signature, message, key), false);
-      assert.equal(
-        verifyStrictWithChallenge(signature, key, challenge(signature, key, message)),
-        false,
-      );
+      const A = decompressPoint(key);
+      assert.ok(A && A.isSmallOrder() && A.multiply(BigInt(order), false).is0());
+      // R = [s]B, S = s: the equation holds as soon as [k]A = O, i.e. order | k.
+      const message = enc.encode("forged for every message");
+      let s = 1n;
+      while (kOf(B.multiply(s).toBytes(), key, message) % BigInt(order) !== 0n) s++;
+      const forged = signature(B.multiply(s).toBytes(), s);
+      assert.ok(equationHolds(forged, message, key), "the forgery satisfies the equation");
+      assert.equal(verdict(forged, message, key), false);
     });
   }
+});
+
+Deno.test("verifyStrict() rejects a small-order R even when the cofactorless equation holds", async (t) => {
+  // A = aB + T8 (mixed order, so not small): with S = k·a, [S]B − [k]A = −[k]T8, a small-order
+  // point. For each small-order R, find a message whose k makes −[k]T8 exactly R.
+  const key = B.multiply(SECRET).add(T8).toBytes();
+  for (let i = 0; i < 8; i++) {
+    await t.step(`R = [${i}]T8`, () => {
+      const rBytes = SMALL[i].toBytes();
+      let n = 0;
+      let message = enc.encode("m0");
+      while (!SMALL[i].equals(T8.multiply(kOf(rBytes, key, message) % 8n || 8n).negate())) {
+        message = enc.encode(`m${++n}`);
+      }
+      const sig = signature(rBytes, (kOf(rBytes, key, message) * SECRET) % L);
+      assert.ok(equationHolds(sig, message, key), "the signature satisfies the equation");
+      assert.equal(verdict(sig, message, key), false);
+    });
+  }
+  await t.step("R = 0x00…00 (order 4), S = 0, k = 0", () => {
+    // With k = 0 and S = 0 the cofactored equation [8]([S]B − R − [k]A) = O holds for any key.
+    assert.equal(
+      verifyStrictWithChallenge(new Uint8Array(64), HONEST_KEY, new Uint8Array(64)),
+      false,
+    );
+  });
+});
+
+Deno.test("verifyStrict() with a mixed-order key accepts exactly when [k]T8 = O (cofactorless)", () => {
+  // A = aB + T8 is accepted by dalek (not small order, no torsion check). An honest-style
+  // signature S = r + k·a gives [S]B − [k]A = R − [k]T8: it verifies iff 8 | k. A cofactored
+  // verifier (the old rule, noble's strict verify) accepts both.
+  const key = B.multiply(SECRET).add(T8).toBytes();
+  const found = { accept: 0, reject: 0 };
+  for (let i = 0; i < 64 && (found.accept < 2 || found.reject < 2); i++) {
+    const message = enc.encode(`mixed ${i}`);
+    const sig = signWithScalar(SECRET, key, message, BigInt(1000 + i));
+    const divisible = kOf(sig.subarray(0, 32), key, message) % 8n === 0n;
+    assert.equal(verdict(sig, message, key), divisible, `message ${i}`);
+    assert.equal(ed.verify(sig, message, key, { zip215: false }), true);
+    found[divisible ? "accept" : "reject"]++;
+  }
+  assert.ok(found.accept >= 2 && found.reject >= 2, JSON.stringify(found));
+});
+
+Deno.test("verifyStrict() rejects a mixed-order R that only the cofactored equation accepts", () => {
+  for (let i = 1; i < 8; i++) {
+    const message = enc.encode(`mixed R ${i}`);
+    const rBytes = B.multiply(4242n + BigInt(i)).add(SMALL[i]).toBytes();
+    const sig = signature(
+      rBytes,
+      (4242n + BigInt(i) + kOf(rBytes, HONEST_KEY, message) * SECRET) % L,
+    );
+    assert.equal(ed.verify(sig, message, HONEST_KEY, { zip215: false }), true);
+    assert.equal(verdict(sig, message, HONEST_KEY), false);
+  }
+});
+
+Deno.test("verifyStrict() never matches a non-canonical R encoding", async (t) => {
+  // S = k·a gives [S]B − [k]A = O: the point R decodes to is the right one, but compress(O) is
+  // 0x01 00…00, so these bytes never compare equal (and the identity is small-order besides).
+  for (
+    const [name, rBytes] of [["y = p + 1", le(P + 1n)], ["sign bit set", le(1n, true)]] as const
+  ) {
+    await t.step(name, () => {
+      assert.ok(decompressPoint(rBytes)!.is0());
+      const message = enc.encode(name);
+      const sig = signature(rBytes, (kOf(rBytes, HONEST_KEY, message) * SECRET) % L);
+      assert.equal(verdict(sig, message, HONEST_KEY), false);
+    });
+  }
+  await t.step("an honest R with its sign bit flipped", () => {
+    const message = enc.encode("flip");
+    const sig = signWithScalar(SECRET, HONEST_KEY, message, 77n);
+    sig[31] ^= 0x80;
+    assert.equal(verdict(sig, message, HONEST_KEY), false);
+  });
+});
+
+Deno.test("verifyStrict() rejects an R or a key that is not on the curve", () => {
+  const notOnCurve = le(2n); // y = 2: (y² − 1)/(dy² + 1) is not a square
+  assert.equal(decompressPoint(notOnCurve), undefined);
+  const message = enc.encode("off the curve");
+  const sig = signWithScalar(SECRET, HONEST_KEY, message, 99n);
+  assert.equal(verdict(sig, message, HONEST_KEY), true);
+  const badR = sig.slice();
+  badR.set(notOnCurve, 0);
+  assert.equal(verdict(badR, message, HONEST_KEY), false);
+  assert.equal(verdict(sig, message, notOnCurve), false);
+  assert.equal(verdict(sig, message, le(P + 2n)), false);
+});
+
+Deno.test("decompressPoint() decodes as curve25519-dalek: y mod p, x = 0 with the sign bit", () => {
+  for (let y = 0n; y < 19n; y++) {
+    const canonical = decompressPoint(le(y));
+    const reduced = decompressPoint(le(y + P));
+    assert.equal(reduced === undefined, canonical === undefined, `y = ${y}`);
+    if (canonical && reduced) assert.ok(reduced.equals(canonical), `y = ${y}`);
+  }
+  // y = 3 + p is a non-canonical encoding of a point that is not small-order
+  assert.ok(decompressPoint(le(3n + P)) && !decompressPoint(le(3n + P))!.isSmallOrder());
+  assert.ok(decompressPoint(le(1n, true))!.is0());
+  assert.ok(decompressPoint(le(P - 1n, true))!.equals(SMALL[4]));
+  assert.equal(decompressPoint(new Uint8Array(31)), undefined);
 });
 
 Deno.test("verifyStrict() rejects wrong lengths without throwing", () => {
   const key = publicKeyFromSeed(seed(2));
-  assert.equal(verifyStrict(new Uint8Array(63), new Uint8Array(), key), false);
-  assert.equal(verifyStrict(new Uint8Array(64), new Uint8Array(), key.subarray(1)), false);
-});
-
-Deno.test("verifyStrictWithChallenge() rejects a small-order R even when the equation holds", () => {
-  // R = 0x00…00 decodes to a point of order 4; with k = 0 and S = 0 the cofactored equation
-  // [8]([S]B − R − [k]A) = O holds for every key. libsodium refuses such R; so does nx.
-  const key = publicKeyFromSeed(seed(2));
-  assert.equal(verifyStrictWithChallenge(new Uint8Array(64), key, new Uint8Array(64)), false);
+  const message = enc.encode("len");
+  const sig = sign(message, seed(2));
+  assert.equal(verifyStrict(sig.subarray(0, 63), message, key), false);
+  assert.equal(verifyStrict(new Uint8Array([...sig, 0]), message, key), false);
+  assert.equal(verifyStrict(sig, message, key.subarray(1)), false);
+  const c = challenge(sig, key, message);
+  assert.equal(verifyStrictWithChallenge(sig, key, c), true);
+  assert.equal(verifyStrictWithChallenge(sig, key, c.subarray(0, 32)), false);
+  assert.equal(verifyStrictWithChallenge(sig, key.subarray(1), c), false);
 });
