@@ -93,7 +93,39 @@ function parseResource(text: string): Resource {
 
 const PAYLOAD_KIND_KEYS: Record<string, PayloadKind> = { "elf": "elf", "ui-program": "uiProgram" };
 
-export function parseManifestToml(text: string): PackSpec {
+/**
+ * The largest manifest.toml nx parses. Real ones are a few hundred bytes; the manifest.nxb they
+ * become is capped at 64 KiB too (core/bundle/layout.ts CAPS).
+ */
+export const MANIFEST_TOML_MAX_BYTES = 64 * 1024;
+
+function tooLarge(): never {
+  throw new NxError(
+    "pack.input_too_large",
+    `cannot read manifest.toml: it is larger than ${MANIFEST_TOML_MAX_BYTES} bytes`,
+    { details: { file: "manifest.toml", max: MANIFEST_TOML_MAX_BYTES } },
+  );
+}
+
+/** The text of manifest.toml: size-checked first, then strict UTF-8 (no replacement characters). */
+function manifestText(input: string | Uint8Array): string {
+  if (typeof input === "string") {
+    // UTF-8 takes at least one byte per UTF-16 unit: only a short enough text needs encoding.
+    if (input.length > MANIFEST_TOML_MAX_BYTES) tooLarge();
+    if (new TextEncoder().encode(input).length > MANIFEST_TOML_MAX_BYTES) tooLarge();
+    return input;
+  }
+  if (input.length > MANIFEST_TOML_MAX_BYTES) tooLarge();
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(input);
+  } catch {
+    throw new NxError("pack.invalid_field", "cannot parse manifest.toml: it is not UTF-8");
+  }
+}
+
+/** Parses manifest.toml (its bytes, or its text); over {@link MANIFEST_TOML_MAX_BYTES} it is refused unparsed. */
+export function parseManifestToml(input: string | Uint8Array): PackSpec {
+  const text = manifestText(input);
   let t: Table;
   try {
     t = parseToml(text) as Table;

@@ -38,7 +38,7 @@ async function mustRead(source: string, name: string): Promise<Uint8Array> {
 
 export async function pack(request: PackRequest, reporter: Reporter): Promise<PackResult> {
   const manifestToml = await mustRead(request.source, "manifest.toml");
-  const spec = parseManifestToml(new TextDecoder().decode(manifestToml));
+  const spec = parseManifestToml(manifestToml);
   const payloadName = payloadFileFor(spec.payloadKind);
   const payload = await mustRead(request.source, payloadName);
   const extraFiles = new Map([

@@ -3,6 +3,7 @@
  * `pkg/policy.toml` (nx settings). Schemas, defaults and the publisher decision (pure).
  */
 import { z } from "zod";
+import { NxError } from "../errors.ts";
 import { fromHex, toHex } from "../bytes/mod.ts";
 import { fingerprint } from "./keys.ts";
 import { isStrictSemver } from "../version/mod.ts";
@@ -23,10 +24,53 @@ export const PublisherSchema = z.object({
 }).strict();
 export type Publisher = z.infer<typeof PublisherSchema>;
 
+/**
+ * trust: one publisher id names one entry, and one key belongs to one entry once. A second entry
+ * for an id would make the decision depend on file order (the first match wins), and a key listed
+ * under two publishers would let it sign as either of them.
+ */
+export function checkUniquePublishers(
+  publishers: readonly Publisher[],
+  action = "read publishers.toml",
+): void {
+  const ids = new Set<string>();
+  const owners = new Map<string, string>();
+  for (const p of publishers) {
+    if (ids.has(p.id)) {
+      throw new NxError(
+        "policy.duplicate_publisher",
+        `cannot ${action}: publisher ${p.id} is listed twice`,
+        { details: { publisher: p.id }, hint: "merge the two [[publishers]] entries into one" },
+      );
+    }
+    ids.add(p.id);
+    for (const key of p.keys) {
+      const owner = owners.get(key);
+      if (owner !== undefined) {
+        throw new NxError(
+          "policy.duplicate_publisher",
+          owner === p.id
+            ? `cannot ${action}: key ${key} is listed twice for publisher ${p.id}`
+            : `cannot ${action}: key ${key} is listed for publishers ${owner} and ${p.id}`,
+          {
+            details: { key, publishers: [owner, p.id] },
+            hint: "a key belongs to one publisher: remove it from the other entry",
+          },
+        );
+      }
+      owners.set(key, p.id);
+    }
+  }
+}
+
+/**
+ * `pkg/publishers.toml`. Parsing also runs {@link checkUniquePublishers}, which throws
+ * `policy.duplicate_publisher` (an NxError, not a zod issue: the code must survive the loader).
+ */
 export const PublishersFileSchema = z.object({
   version: z.number().int(),
   publishers: z.array(PublisherSchema).default([]),
-}).strict();
+}).strict().superRefine((file) => checkUniquePublishers(file.publishers));
 export type PublishersFile = z.infer<typeof PublishersFileSchema>;
 
 export const POLICY_MODES = ["strict", "permissive", "audit-only"] as const;
@@ -95,10 +139,16 @@ export function decidePublisher(
   return { allow: true, publisher, key: fromHex(keyHex) };
 }
 
-/** Adds or replaces a publisher entry keyed by id; the result is sorted by id. */
+/**
+ * Adds or replaces a publisher entry keyed by id; the result is sorted by id. A key that another
+ * entry already holds is refused (`policy.duplicate_publisher`), so nx never writes a file it
+ * would refuse to read.
+ */
 export function withPublisher(file: PublishersFile, publisher: Publisher): PublishersFile {
   const rest = file.publishers.filter((p) => p.id !== publisher.id);
-  return { ...file, publishers: [...rest, publisher].sort((a, b) => a.id < b.id ? -1 : 1) };
+  const publishers = [...rest, publisher].sort((a, b) => a.id < b.id ? -1 : 1);
+  checkUniquePublishers(publishers, `trust publisher ${publisher.id}`);
+  return { ...file, publishers };
 }
 
 export function withoutPublisher(file: PublishersFile, id: string): PublishersFile {
