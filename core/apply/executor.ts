@@ -15,10 +15,50 @@ export interface ApplyOutcome {
   warnings: { code: string; message: string }[];
 }
 
-/** Undoes begun steps in reverse order, then removes the transaction's staging area. */
+/**
+ * Undoes begun steps in reverse order, then removes the transaction's staging area. Every undo is
+ * attempted even when one fails (each is idempotent and only puts back its own paths), so as much
+ * as possible is restored; the staging area is then kept, as it may hold what could not be moved
+ * back. An incomplete undo is `journal.corrupt`: the journal cannot be carried out, it stays for
+ * the next command to retry, and `doctor --repair` moves it aside and repairs the leftovers.
+ */
 export async function undoBegun(plan: Plan, begun: number[], env: ApplyEnv): Promise<void> {
-  for (const i of [...begun].sort((a, b) => b - a)) await undoStep(plan.steps[i], plan, env);
-  await removeTree(stagingPaths(env.paths, plan.txid).dir);
+  const failed: { step: string; error: unknown }[] = [];
+  for (const i of [...begun].sort((a, b) => b - a)) {
+    try {
+      await undoStep(plan.steps[i], plan, env);
+    } catch (error) {
+      failed.push({ step: plan.steps[i].kind, error });
+    }
+  }
+  if (failed.length === 0) {
+    try {
+      await removeTree(stagingPaths(env.paths, plan.txid).dir);
+    } catch (error) {
+      failed.push({ step: "remove staging", error });
+    }
+  }
+  if (failed.length > 0) throw undoIncomplete(plan, failed);
+}
+
+function undoIncomplete(plan: Plan, failed: { step: string; error: unknown }[]): NxError {
+  const first = failed[0].error;
+  const reason = first instanceof Error ? first.message : String(first);
+  return new NxError(
+    "journal.corrupt",
+    `cannot undo transaction ${plan.txid} (${plan.op} of ${plan.appId}): ${
+      failed[0].step
+    } failed: ${reason}`,
+    {
+      cause: first,
+      details: {
+        txid: plan.txid,
+        failed: failed.map((f) => f.step),
+        cause: first instanceof NxError ? first.code : "io.failed",
+      },
+      hint: "`nx pkg doctor --repair` moves the journal aside, then repairs what the undo left",
+    },
+  );
 }
 
 /** Post-commit steps not yet done; failures become warnings (the transaction stands). */
@@ -69,7 +109,7 @@ export async function applyPlan(plan: Plan, env: ApplyEnv): Promise<ApplyOutcome
         e instanceof NxError ? e.code : "io.failed",
         `${(e as Error).message} (undo incomplete: ${
           (undoError as Error).message
-        }; the next nx command repairs it)`,
+        }; the next nx command retries it)`,
         { cause: e },
       );
     }

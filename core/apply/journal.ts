@@ -1,40 +1,21 @@
 /**
  * The transaction journal, `pkg/journal`: JSON lines, each appended and fsynced before the
  * step it announces runs. Line 1 holds the whole plan; then `{"begin":i}`, `{"done":i}`,
- * `{"committed":true}`, `{"post":i}`. A torn last line (crash mid-append) is ignored: it was never
- * acknowledged, so the step it announced never started.
+ * `{"committed":true}`, `{"post":i}`. Reading it back validates all of it (journal_format.ts).
  */
-import { z } from "zod";
-import { NxError } from "../errors.ts";
 import type { Plan } from "../plan/mod.ts";
 import { fsyncDir, ioError, readFileOr, removeTree, writeAllSync } from "../store/mod.ts";
 import { dirname } from "node:path";
+import {
+  corruptJournal,
+  JOURNAL_FORMAT,
+  JOURNAL_MAX_BYTES,
+  JOURNAL_VERSION,
+  type JournalState,
+  parseJournal,
+} from "./journal_format.ts";
 
-const CORRUPT_HINT = "`nx pkg doctor --repair` moves the journal aside so the root can be checked";
-
-function corrupt(path: string, why: string): NxError {
-  return new NxError("journal.corrupt", `cannot read journal ${path}: ${why}`, {
-    hint: CORRUPT_HINT,
-  });
-}
-
-export const JOURNAL_FORMAT = "nx-journal";
-export const JOURNAL_VERSION = 1;
-
-const HeaderSchema = z.object({
-  format: z.literal(JOURNAL_FORMAT),
-  version: z.number().int(),
-  plan: z.custom<Plan>((v) => typeof v === "object" && v !== null && "steps" in v && "txid" in v),
-});
-
-export interface JournalState {
-  plan: Plan;
-  /** Indices of steps whose `begin` is durable. */
-  begun: number[];
-  done: number[];
-  committed: boolean;
-  postDone: number[];
-}
+export { JOURNAL_FORMAT, JOURNAL_MAX_BYTES, JOURNAL_VERSION, type JournalState };
 
 export class Journal {
   private constructor(private readonly path: string, private readonly file: Deno.FsFile) {}
@@ -81,39 +62,24 @@ export async function removeJournal(path: string): Promise<void> {
   await fsyncDir(dirname(path));
 }
 
+/**
+ * The journal's state (undefined when there is none, or its header line was never completed).
+ * Anything nx would not have written is `journal.corrupt`, never followed.
+ */
 export async function readJournal(path: string): Promise<JournalState | undefined> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw ioError("stat", path, e);
+  }
+  // A directory, link or FIFO was never a journal; an oversized one is refused unread.
+  if (!info.isFile) throw corruptJournal(path, "not a regular file");
+  if (info.size > JOURNAL_MAX_BYTES) {
+    throw corruptJournal(path, `larger than ${JOURNAL_MAX_BYTES} bytes`);
+  }
   const bytes = await readFileOr(path, undefined);
   if (bytes === undefined) return undefined;
-  const lines = new TextDecoder().decode(bytes).split("\n");
-  const complete = lines.slice(0, -1); // the part after the last newline is empty or torn
-  const parsed = complete.map((line) => {
-    try {
-      return JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return undefined;
-    }
-  });
-  const header = HeaderSchema.safeParse(parsed[0]);
-  if (!header.success) {
-    if (complete.length === 0) return undefined; // crash while writing the header: nothing began
-    throw corrupt(path, "bad header");
-  }
-  if (header.data.version !== JOURNAL_VERSION) {
-    throw corrupt(path, `version ${header.data.version}`);
-  }
-  const state: JournalState = {
-    plan: header.data.plan,
-    begun: [],
-    done: [],
-    committed: false,
-    postDone: [],
-  };
-  for (const entry of parsed.slice(1)) {
-    if (entry === undefined) throw corrupt(path, "bad entry");
-    if (typeof entry.begin === "number") state.begun.push(entry.begin);
-    if (typeof entry.done === "number") state.done.push(entry.done);
-    if (entry.committed === true) state.committed = true;
-    if (typeof entry.post === "number") state.postDone.push(entry.post);
-  }
-  return state;
+  return parseJournal(bytes, path);
 }

@@ -1,12 +1,14 @@
 /**
  * Manifest validation as upstream does it (trimmed name, strict SemVer, ≥ 1 ability, 16-byte
- * publisher, 64-byte signature, 32-byte digests) plus nx's fail-closed rules (app id syntax,
- * privilege ceiling and export namespace, also enforced at pack time). Produces the JSON view.
+ * publisher, 64-byte signature, 32-byte digests) plus nx's fail-closed rules (app id syntax, name
+ * limits, privilege ceiling and export namespace, also enforced at pack time). Produces the JSON
+ * view.
  */
+import { extname } from "node:path";
 import { z } from "zod";
 import { NxError } from "../errors.ts";
 import { toHex } from "../bytes/mod.ts";
-import { isStrictSemver, isValidRange } from "../version/mod.ts";
+import { isValidRange, versionProblem } from "../version/mod.ts";
 import { isSafeRelativePath } from "./layout.ts";
 import {
   BUNDLE_TYPES,
@@ -17,8 +19,30 @@ import {
 } from "./manifest_types.ts";
 
 export const SUPPORTED_SCHEMA_VERSIONS = [1, 2] as const;
-/** App ids become directory names: a conservative, portable alphabet. */
+/**
+ * App ids become directory names: a conservative, portable alphabet. Never empty, `.` or `..`
+ * (the first character is alphanumeric), never holding `/` or NUL, at most 64 bytes.
+ */
 export const APP_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/** NAME_MAX of Linux file systems (ext4, xfs, btrfs, tmpfs): bytes of one path component. */
+export const NAME_MAX = 255;
+/**
+ * The longest affix nx puts around a name it derives from a manifest: the temp sibling
+ * `.<name>.<pid>.<n>.tmp` of an atomic write (core/store tempName): 1 + (1 + 7) + (1 + 16) + 4
+ * bytes, with a pid ≤ 4194304 (Linux pid_max limit) and a counter ≤ 2^53.
+ */
+export const NAME_AFFIX_MAX = 30;
+/**
+ * The longest manifest value nx turns into a path component (`versions/<ver>`, `data/<ver>`, the
+ * icon cache's `icon<ext>`): every name derived from it, affix included, fits NAME_MAX.
+ */
+export const MANIFEST_NAME_MAX = NAME_MAX - NAME_AFFIX_MAX;
+
+export function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
 const SKU = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const digestHex = z.string().regex(/^(?:[0-9a-f]{64})?$/);
 
@@ -44,6 +68,14 @@ export const ManifestViewSchema = z.object({
   sku: z.string().optional(),
 });
 export type ManifestView = z.infer<typeof ManifestViewSchema>;
+
+const manifestShape = ManifestViewSchema.shape;
+/** The manifest view strict at every level: what the protocol and the journal accept. */
+export const StrictManifestViewSchema = ManifestViewSchema.extend({
+  dependencies: z.array(manifestShape.dependencies.element.strict()),
+  resources: z.array(manifestShape.resources.element.strict()),
+  exports: z.array(manifestShape.exports.element.strict()),
+}).strict();
 
 /** Which bundle types may hold a privileged capability (upstream's pack-time ceiling). */
 export const PRIVILEGE_CEILING: Readonly<Record<string, readonly BundleType[]>> = {
@@ -82,8 +114,21 @@ function digestOf(field: string, value: Uint8Array): string {
 
 function semverOf(field: string, value: string | undefined): string {
   if (value === undefined) missing(field);
-  if (!isStrictSemver(value)) invalid(field, "must be strict SemVer 2.0");
+  const problem = versionProblem(value);
+  if (problem !== undefined) invalid(field, problem);
   return value;
+}
+
+/** trust: a value that becomes a path component must leave room for every name derived from it. */
+function fitsName(field: string, name: string): void {
+  const bytes = utf8Length(name);
+  if (bytes > MANIFEST_NAME_MAX) {
+    throw new NxError(
+      "preflight.name_too_long",
+      `cannot accept \`${field}\`: it becomes a ${bytes}-byte file name, more than ${MANIFEST_NAME_MAX}`,
+      { details: { field, bytes, max: MANIFEST_NAME_MAX } },
+    );
+  }
 }
 
 function nonEmpty(field: string, values: string[]): string[] {
@@ -134,7 +179,10 @@ export function validateManifest(m: Manifest): ManifestView {
   if (name.trim().length === 0) invalid("name", "must be non-empty");
   if (name !== name.trim()) invalid("name", "must be trimmed");
   if (!APP_ID.test(name)) invalid("name", "must match [a-z0-9][a-z0-9._-]{0,63}");
+  fitsName("name", name); // apps/<id>, pkg/cache/icons/<id>: the grammar already bounds it
   const version = semverOf("semver", m.semver);
+  // versions/<ver> and data/<ver> (SemVer is ASCII: one byte per character).
+  fitsName("semver", version);
   if (m.abilities.filter((a) => a.trim().length > 0).length === 0) {
     invalid("abilities", "must contain at least one non-empty entry");
   }
@@ -161,6 +209,8 @@ export function validateManifest(m: Manifest): ManifestView {
         },
       );
     }
+    // The launcher's icon cache keeps it as pkg/cache/icons/<id>/icon<ext>.
+    if (r.kind === "icon") fitsName("resources", `icon${extname(r.path)}`);
   }
   if (m.sku !== undefined && !SKU.test(m.sku)) invalid("sku", "must match [A-Za-z0-9._-]{1,64}");
   checkPrivilegeCeiling(m.capabilities, m.bundleType);

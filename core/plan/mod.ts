@@ -11,3 +11,17 @@ export {
 export { migrationChain } from "./migration_chain.ts";
 export { permissionDiff } from "./records.ts";
 export { preflight, SYSTEM_TYPES } from "./preflight.ts";
+export {
+  APP_STATES,
+  AppIdSchema,
+  AppRecordSchema,
+  OPERATIONS,
+  PermissionDiffSchema,
+  PlanSchema,
+  PostStepSchema,
+  SCHEMES,
+  StepSchema,
+  TXID,
+  VersionNameSchema,
+  VersionRecordSchema,
+} from "./schema.ts";

@@ -1,20 +1,30 @@
 /** The Pkgr protocol: result schemas, and the CLI's wrappers of list-like results. */
 import { z } from "zod";
 import { ERROR_CODES } from "../errors.ts";
-import { IndexEntrySchema, ManifestViewSchema, MigrationStepSchema } from "../bundle/mod.ts";
+import { IndexEntrySchema, MigrationStepSchema, StrictManifestViewSchema } from "../bundle/mod.ts";
+import {
+  APP_STATES,
+  OPERATIONS,
+  PermissionDiffSchema,
+  PostStepSchema,
+  StepSchema,
+} from "../plan/mod.ts";
 import { PublisherSchema } from "../trust/mod.ts";
 import type { PkgrMethod } from "./pkgr_requests.ts";
 
+// The manifest view (core/bundle/validate.ts) and the plan's steps (core/plan/schema.ts), strict
+// at every level, are defined beside their types and published here with the results.
+export {
+  APP_STATES,
+  OPERATIONS,
+  PermissionDiffSchema,
+  PostStepSchema,
+  StepSchema,
+  StrictManifestViewSchema,
+};
+
 // ---------------------------------------------------------------------------------------------
 // Results.
-
-const manifestShape = ManifestViewSchema.shape;
-/** The manifest view (core/bundle/validate.ts), strict at every level. */
-export const StrictManifestViewSchema = ManifestViewSchema.extend({
-  dependencies: z.array(manifestShape.dependencies.element.strict()),
-  resources: z.array(manifestShape.resources.element.strict()),
-  exports: z.array(manifestShape.exports.element.strict()),
-}).strict();
 
 export const PolicyWarningSchema = z.strictObject({
   code: z.enum(ERROR_CODES),
@@ -36,42 +46,7 @@ export const VerifiedBundleSchema = z.strictObject({
   warnings: z.array(PolicyWarningSchema),
 });
 
-export const OPERATIONS = ["install", "upgrade", "rollback", "uninstall"] as const;
-export const APP_STATES = ["active", "inactive", "pending"] as const;
-
 const version = z.string();
-
-/** Pre-commit steps (core/plan/types.ts `Step`). */
-export const StepSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("create-app-dir") }),
-  z.strictObject({ kind: z.literal("retire-version"), version }),
-  z.strictObject({ kind: z.literal("stage-version"), version }),
-  z.strictObject({ kind: z.literal("prepare-data"), from: version.nullable() }),
-  z.strictObject({ kind: z.literal("run-migrations"), chain: z.array(MigrationStepSchema) }),
-  z.strictObject({ kind: z.literal("publish-version"), version }),
-  z.strictObject({ kind: z.literal("publish-data"), version }),
-  z.strictObject({ kind: z.literal("switch-current"), to: version, from: version.nullable() }),
-  z.strictObject({ kind: z.literal("commit-registry") }),
-  z.strictObject({ kind: z.literal("detach-app"), keepData: z.boolean() }),
-]);
-
-/** Post-commit steps (core/plan/types.ts `PostStep`). */
-export const PostStepSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("gc-versions"), versions: z.array(version) }),
-  z.strictObject({ kind: z.literal("warm-icon-cache"), version, icon: z.string() }),
-  z.strictObject({ kind: z.literal("drop-icon-cache") }),
-  z.strictObject({ kind: z.literal("notify-registry") }),
-  z.strictObject({ kind: z.literal("purge-staging") }),
-]);
-
-export const PermissionDiffSchema = z.strictObject({
-  from: version.nullable(),
-  to: version,
-  added: z.array(z.string()),
-  removed: z.array(z.string()),
-  exportsAdded: z.array(z.string()),
-  exportsRemoved: z.array(z.string()),
-});
 
 export const OpResultSchema = z.strictObject({
   op: z.enum(OPERATIONS),
