@@ -7,6 +7,8 @@
  *   crash:commit         SIGKILL after the commit mark, before post-commit steps
  *   crash:post:<kind>    SIGKILL before that post-commit step
  *   delay:<step>:<ms>    sleep before the step (widens windows for random-kill tests)
+ *   stop:<step>          SIGSTOP this process before the step, until a SIGCONT (lets a test
+ *                        change the world at that exact point: swap a bundle file, plant a link)
  *   enospc:write[:<s>]   writes to paths containing <s> fail with ENOSPC (also eio:, :fsync)
  */
 import { NxError } from "../errors.ts";
@@ -18,6 +20,7 @@ export interface Faults {
   crashBefore: Set<string>;
   crashAfter: Set<string>;
   delays: Map<string, number>;
+  stops: Set<string>;
   io: IoFault[];
 }
 
@@ -26,6 +29,7 @@ export const NO_FAULTS: Faults = {
   crashBefore: new Set(),
   crashAfter: new Set(),
   delays: new Map(),
+  stops: new Set(),
   io: [],
 };
 
@@ -55,6 +59,7 @@ export function parseFaults(spec: string | undefined): Faults {
     crashBefore: new Set(),
     crashAfter: new Set(),
     delays: new Map(),
+    stops: new Set(),
     io: [],
   };
   for (const item of (spec ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
@@ -63,6 +68,7 @@ export function parseFaults(spec: string | undefined): Faults {
     // After the commit mark a failure cannot be undone, so `fail:commit` is not a thing.
     if (kind === "fail") faults.fail.add(point(item, name, false));
     else if (kind === "crash") faults.crashBefore.add(point(item, name, true));
+    else if (kind === "stop") faults.stops.add(point(item, name, true));
     else if (kind === "crash-after" && !name.startsWith("post:")) {
       faults.crashAfter.add(point(item, name, false));
     } else if (kind === "delay" && rest.length >= 2 && /^\d+$/.test(rest.at(-1)!)) {
@@ -88,6 +94,7 @@ export async function trigger(
   if (when === "before") {
     const delay = faults.delays.get(point);
     if (delay) await new Promise((r) => setTimeout(r, delay));
+    if (faults.stops.has(point)) Deno.kill(Deno.pid, "SIGSTOP");
     if (faults.crashBefore.has(point)) Deno.kill(Deno.pid, "SIGKILL");
     if (faults.fail.has(point)) {
       throw new NxError("fault.injected", `cannot continue: fault injected at ${point}`);
