@@ -18,12 +18,14 @@ export async function snapshotFor(appId: string, s: Session, ctx: OpContext): Pr
     ? []
     : (await listDir(app.data)).filter(isStrictSemver).sort(compareVersions);
   const dataVersion = installed?.version ?? keptData.at(-1);
+  const keptDataOwner = keptData.length > 0 ? await s.registry.keptData(appId) : undefined;
   return {
     policy: s.trust.policy,
     installed,
     apps,
     appDirExists: await exists(app.dir),
     keptData,
+    ...(keptDataOwner === undefined ? {} : { keptDataOwner }),
     dataBytes: dataVersion ? await treeSize(app.dataOf(dataVersion)) : 0,
     freeBytes: await freeBytes(ctx.paths.root),
     now: ctx.now.toISOString(),

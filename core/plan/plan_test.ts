@@ -284,3 +284,74 @@ Deno.test("planUninstall() refuses while another app depends on the app", () => 
     { kind: "commit-registry" },
   ]);
 });
+
+Deno.test("planInstall() over kept data: only its own publisher adopts it", async (t) => {
+  const owner = (publisher: string) => ({ appId: "notes", publisher, version: "1.0.0" });
+  const kept = (publisher?: string): Partial<Snapshot> => ({
+    appDirExists: true,
+    keptData: ["1.0.0"],
+    ...(publisher === undefined ? {} : { keptDataOwner: owner(publisher) }),
+  });
+  const rogue = { publisher: "f".repeat(32) };
+  const cases: [string, () => unknown, string][] = [
+    [
+      "same publisher adopts",
+      () => install(bundle("1.1.0"), snap(undefined, {}, kept("a".repeat(32)))),
+      "ok",
+    ],
+    [
+      "another publisher is refused",
+      () => install(bundle("1.1.0", rogue), snap(undefined, {}, kept("a".repeat(32)))),
+      "preflight.kept_data_foreign",
+    ],
+    [
+      "another publisher, same version, is refused",
+      () => install(bundle("1.0.0", rogue), snap(undefined, {}, kept("a".repeat(32)))),
+      "preflight.kept_data_foreign",
+    ],
+    [
+      "dev-mode does not lift it",
+      () =>
+        install(bundle("1.1.0", rogue), snap(undefined, { dev_mode: true }, kept("a".repeat(32)))),
+      "preflight.kept_data_foreign",
+    ],
+    [
+      "a record without data on disk is no obstacle",
+      () =>
+        install(
+          bundle("1.1.0", rogue),
+          snap(undefined, {}, { keptData: [], keptDataOwner: owner("a".repeat(32)) }),
+        ),
+      "ok",
+    ],
+    [
+      "data kept before owners were recorded is adopted",
+      () => install(bundle("1.1.0", rogue), snap(undefined, {}, kept())),
+      "ok",
+    ],
+  ];
+  for (const [name, run, code] of cases) await t.step(name, () => assert.equal(codeOf(run), code));
+  await t.step("the adopting plan migrates the kept data forward", () => {
+    const plan = install(bundle("1.1.0"), snap(undefined, {}, kept("a".repeat(32))));
+    assert.deepEqual(plan.steps.find((s) => s.kind === "prepare-data"), {
+      kind: "prepare-data",
+      from: "1.0.0",
+    });
+    assert.ok(plan.steps.some((s) => s.kind === "run-migrations"));
+  });
+  await t.step("the refusal names both publishers and the kept versions", () => {
+    try {
+      install(bundle("1.1.0", rogue), snap(undefined, {}, kept("a".repeat(32))));
+      assert.fail("expected a refusal");
+    } catch (e) {
+      assert.ok(e instanceof NxError);
+      assert.deepEqual(e.details, {
+        appId: "notes",
+        keptPublisher: "a".repeat(32),
+        bundlePublisher: "f".repeat(32),
+        keptVersions: ["1.0.0"],
+      });
+      assert.ok(e.hint);
+    }
+  });
+});

@@ -1,4 +1,7 @@
-/** Preflight gates, pure: SDK, root role, id collision, dependencies, quota, free space. */
+/**
+ * Preflight gates, pure: SDK, root role, id collision, kept data of another publisher,
+ * dependencies, quota, free space.
+ */
 import { NxError } from "../errors.ts";
 import { compareVersions, satisfies } from "../version/mod.ts";
 import type { BundleType } from "../bundle/mod.ts";
@@ -35,6 +38,33 @@ export function checkDependents(appId: string, version: string | null, snap: Sna
       }
     }
   }
+}
+
+/**
+ * trust: data kept by `uninstall --keep-data` belongs to the publisher that left it. Another
+ * publisher's bundle of the same id would adopt it and run its own migrations on it, so it is
+ * refused until the data is gone. Data kept before owners were recorded (no record) is adopted
+ * as before.
+ */
+export function checkKeptData(bundle: VerifiedBundle, snap: Snapshot): void {
+  const m = bundle.manifest;
+  const owner = snap.keptDataOwner;
+  if (snap.installed || snap.keptData.length === 0 || owner === undefined) return;
+  if (owner.publisher === m.publisher) return;
+  throw new NxError(
+    "preflight.kept_data_foreign",
+    `cannot install ${m.name}: the data kept from ${m.name} ${owner.version} belongs to publisher ${owner.publisher}`,
+    {
+      details: {
+        appId: m.name,
+        keptPublisher: owner.publisher,
+        bundlePublisher: m.publisher,
+        keptVersions: snap.keptData,
+      },
+      hint: `nx has no command that deletes kept data: remove apps/${m.name} under the state ` +
+        "root by hand (it holds only that data), then install again",
+    },
+  );
 }
 
 /** Headroom kept free on the file system beyond what the operation writes. */
@@ -80,6 +110,7 @@ export function preflight(bundle: VerifiedBundle, snap: Snapshot): void {
       },
     );
   }
+  checkKeptData(bundle, snap);
   for (const dep of m.dependencies) {
     const have = snap.apps.get(dep.name);
     if (!have || have.state !== "active" || !satisfies(have.version, dep.versionConstraint)) {

@@ -1,6 +1,6 @@
 /** What planning reads: the loaded state of the root, gathered by the service before planning. */
 import type { Policy } from "../trust/mod.ts";
-import type { AppRecord } from "../registry/mod.ts";
+import type { AppRecord, KeptDataRecord } from "../registry/mod.ts";
 import type { Dependency } from "../bundle/mod.ts";
 
 export interface InstalledApp {
@@ -19,6 +19,11 @@ export interface Snapshot {
   appDirExists: boolean;
   /** Versions under apps/<id>/data when the app is not installed (kept data). */
   keptData: string[];
+  /**
+   * Whose that kept data is (the registry's record from when the app was unregistered);
+   * undefined when no data is kept, or when it was kept before nx recorded owners.
+   */
+  keptDataOwner?: KeptDataRecord;
   /** Bytes under apps/<id>/data/<active version> (0 when none). */
   dataBytes: number;
   /** Free bytes on the root's file system. */

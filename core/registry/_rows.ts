@@ -9,6 +9,7 @@ import type {
   AppState,
   AppSummaryRow,
   AuditEntry,
+  KeptDataRecord,
   PermissionDiff,
   QueryHit,
   VersionRecord,
@@ -103,6 +104,33 @@ export function deleteStatements(appId: string): InStatement[] {
     sql: `DELETE FROM ${table} WHERE ${table === "apps" ? "id" : "app_id"} = ?`,
     args: [appId],
   }));
+}
+
+/**
+ * Records who the app's data belongs to, from its apps row (run before {@link deleteStatements});
+ * without an apps row it changes nothing, so an earlier record stays.
+ */
+export function keepDataStatement(appId: string): InStatement {
+  return {
+    sql: `INSERT INTO kept_data (app_id, publisher, version)
+      SELECT id, publisher, version FROM apps WHERE id = ?
+      ON CONFLICT (app_id) DO UPDATE SET publisher = excluded.publisher, version = excluded.version`,
+    args: [appId],
+  };
+}
+
+/** Forgets the kept-data record of `appId` (a registered app owns its data through its apps row). */
+export function forgetKeptDataStatement(appId: string): InStatement {
+  return { sql: "DELETE FROM kept_data WHERE app_id = ?", args: [appId] };
+}
+
+export function keptDataFromRow(row: Row): KeptDataRecord {
+  const t = "kept_data";
+  return {
+    appId: text(row, t, "app_id"),
+    publisher: text(row, t, "publisher"),
+    version: text(row, t, "version"),
+  };
 }
 
 /** Inserts `app` and all its versions' rows (after {@link deleteStatements}). */

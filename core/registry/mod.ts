@@ -15,13 +15,14 @@
  * Needs `--allow-ffi --allow-env --allow-sys --allow-read --allow-write`.
  */
 export { type OpenOptions, openRegistry, type Registry } from "./registry.ts";
-export { registryUrlForFile } from "./_open.ts";
+export { probeRegistry, type RegistryPresence, registryUrlForFile } from "./_open.ts";
 export { REGISTRY_SCHEMA_VERSION } from "./schema.ts";
 export type {
   AppRecord,
   AppState,
   AppSummaryRow,
   AuditEntry,
+  KeptDataRecord,
   PermissionDiff,
   QueryHit,
   RegistryQuery,

@@ -6,7 +6,7 @@
 import type { Client } from "@libsql/client";
 import { createHash } from "node:crypto";
 import { NxError } from "../errors.ts";
-import { guarded, registryError } from "./_fail.ts";
+import { guarded, notARegistry, registryError } from "./_fail.ts";
 import {
   checkSupported,
   checkTables,
@@ -24,25 +24,35 @@ import {
   auditFromRow,
   checkRecord,
   deleteStatements,
+  forgetKeptDataStatement,
   hitFromRow,
   insertStatements,
+  keepDataStatement,
+  keptDataFromRow,
   summaryFromRow,
 } from "./_rows.ts";
-import { APP_TABLES, REGISTRY_SCHEMA_VERSION } from "./schema.ts";
+import { APP_TABLES, migrationsFrom, REGISTRY_SCHEMA_VERSION, tablesAt } from "./schema.ts";
 import type {
   AppRecord,
   AppState,
   AppSummaryRow,
   AuditEntry,
+  KeptDataRecord,
   QueryHit,
   RegistryQuery,
 } from "./types.ts";
 
 export interface Registry {
-  /** Atomically replaces everything the registry holds for app.id (app row, versions, abilities, capabilities, exports) — one write transaction. */
+  /** Atomically replaces everything the registry holds for app.id (app row, versions, abilities, capabilities, exports) and drops its kept-data record — one write transaction. */
   register(app: AppRecord): Promise<void>;
-  /** Removes the app and everything it owns (one transaction); no-op when absent. */
+  /**
+   * Removes the app and everything it owns, and records its publisher and active version as the
+   * owner of the data it may leave behind (`keptData()`), in one transaction. No-op when absent
+   * (an earlier kept-data record then stays).
+   */
   unregister(appId: string): Promise<void>;
+  /** Who the data of an unregistered app belongs to; undefined when nothing was recorded. */
+  keptData(appId: string): Promise<KeptDataRecord | undefined>;
   get(appId: string): Promise<AppRecord | undefined>;
   /** All apps sorted by id, in two queries (apps, versions) whatever the number of apps. */
   list(): Promise<AppRecord[]>;
@@ -84,10 +94,13 @@ const QUERY_COLUMNS = {
 class LibsqlRegistry implements Registry {
   readonly #client: Client;
   readonly #readOnly: boolean;
+  /** The schema version of the database (older than current only for a read-only open). */
+  readonly #version: number;
 
-  constructor(client: Client, readOnly: boolean) {
+  constructor(client: Client, readOnly: boolean, version = REGISTRY_SCHEMA_VERSION) {
     this.#client = client;
     this.#readOnly = readOnly;
+    this.#version = version;
   }
 
   #writable(action: string): void {
@@ -100,14 +113,32 @@ class LibsqlRegistry implements Registry {
     const action = `register ${app.id}`;
     this.#writable(action);
     checkRecord(app);
-    const stmts = [...deleteStatements(app.id), ...insertStatements(app)];
+    const stmts = [
+      forgetKeptDataStatement(app.id),
+      ...deleteStatements(app.id),
+      ...insertStatements(app),
+    ];
     await guarded(action, () => this.#client.batch(stmts, "write"));
   }
 
   async unregister(appId: string): Promise<void> {
     const action = `unregister ${appId}`;
     this.#writable(action);
-    await guarded(action, () => this.#client.batch(deleteStatements(appId), "write"));
+    const stmts = [keepDataStatement(appId), ...deleteStatements(appId)];
+    await guarded(action, () => this.#client.batch(stmts, "write"));
+  }
+
+  keptData(appId: string): Promise<KeptDataRecord | undefined> {
+    // A reader of a database from before kept_data existed: nothing was ever recorded.
+    if (this.#version < 2) return Promise.resolve(undefined);
+    return guarded(`read the kept data of ${appId}`, async () => {
+      const rs = await this.#client.execute({
+        sql: "SELECT * FROM kept_data WHERE app_id = ?",
+        args: [appId],
+      });
+      const row = rs.rows[0];
+      return row === undefined ? undefined : keptDataFromRow(row);
+    });
   }
 
   get(appId: string): Promise<AppRecord | undefined> {
@@ -233,6 +264,16 @@ class LibsqlRegistry implements Registry {
   }
 }
 
+/** Every table of schema `version` is present (a read-only open of an older database). */
+async function checkTablesAt(client: Client, url: string, version: number): Promise<void> {
+  const rs = await client.execute("SELECT name FROM sqlite_schema WHERE type = 'table'");
+  const names = new Set(rs.rows.map((r) => String(r.name)));
+  const missing = tablesAt(version).filter((t) => !names.has(t));
+  if (missing.length > 0) {
+    throw notARegistry(`the database lacks the nx table(s) ${missing.join(", ")}`, url);
+  }
+}
+
 /** A registry on a private in-memory database at the current schema, read-only. */
 async function emptyView(): Promise<Registry> {
   const client = connect(":memory:");
@@ -264,6 +305,12 @@ export async function openRegistry(url: string, options: OpenOptions = {}): Prom
       if (readOnly && version === 0) {
         client.close();
         return emptyView();
+      }
+      // A reader needs no migration that only adds tables readers never use.
+      if (readOnly && migrationsFrom(version).every((m) => m.readerSafe)) {
+        await checkTablesAt(client, url, version);
+        await client.execute("PRAGMA query_only = ON");
+        return new LibsqlRegistry(client, true, version);
       }
       if (readOnly) {
         throw new NxError(

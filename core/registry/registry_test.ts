@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
-import { openRegistry, type Registry, registryUrlForFile } from "./mod.ts";
+import { openRegistry, type Registry, REGISTRY_SCHEMA_VERSION, registryUrlForFile } from "./mod.ts";
 import type { AppRecord, AuditEntry, RegistryQuery } from "./types.ts";
 import { appRecord, dbUrl, rejectsWith, versionRecord, withTempDir } from "./_testing.ts";
+import { MIGRATIONS, setVersionStatement } from "./schema.ts";
 
 async function withRegistry(fn: (r: Registry, url: string) => Promise<void>): Promise<void> {
   await withTempDir(async (dir) => {
@@ -272,7 +273,7 @@ Deno.test("openRegistry() puts a file database in WAL mode with a meta version",
     try {
       assert.equal((await raw.execute("PRAGMA journal_mode")).rows[0].journal_mode, "wal");
       const meta = await raw.execute("SELECT value FROM meta WHERE key = 'schema_version'");
-      assert.equal(meta.rows[0].value, "1");
+      assert.equal(meta.rows[0].value, String(REGISTRY_SCHEMA_VERSION));
     } finally {
       raw.close();
     }
@@ -326,7 +327,10 @@ Deno.test("openRegistry() refuses a newer schema with registry.unsupported_versi
         await r.register(FULL);
         r.close();
         const raw = createClient({ url });
-        await raw.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+        await raw.execute({
+          sql: "UPDATE meta SET value = ? WHERE key = 'schema_version'",
+          args: [String(REGISTRY_SCHEMA_VERSION + 1)],
+        });
         raw.close();
         await rejectsWith(openRegistry(url, { readOnly }), "registry.unsupported_version");
       }));
@@ -487,5 +491,105 @@ Deno.test("summaries() lists apps with retained versions and sizes, without file
     } finally {
       reg.close();
     }
+  });
+});
+
+Deno.test("unregister() records who the kept data belongs to; register() forgets it", async () => {
+  await withRegistry(async (r) => {
+    assert.equal(await r.keptData(FULL.id), undefined);
+    await r.register(FULL);
+    assert.equal(await r.keptData(FULL.id), undefined, "a registered app owns its data itself");
+    await r.unregister(FULL.id);
+    const kept = { appId: FULL.id, publisher: FULL.publisher, version: FULL.version };
+    assert.deepEqual(await r.keptData(FULL.id), kept);
+    // unregistering an absent app leaves the record as it is
+    await r.unregister(FULL.id);
+    assert.deepEqual(await r.keptData(FULL.id), kept);
+    const other = appRecord("com.example.other", [versionRecord("com.example.other", "1.0.0")]);
+    await r.register(other);
+    assert.equal(await r.keptData(other.id), undefined, "records are per app");
+    await r.register({ ...FULL, publisher: "f".repeat(32) });
+    assert.equal(await r.keptData(FULL.id), undefined);
+  });
+});
+
+Deno.test("commit-registry's undo restores the kept-data record exactly", async (t) => {
+  // The step's do/undo as core/apply/steps.ts runs them: register(after) or unregister(id), and
+  // back with register(before) or unregister(id).
+  await t.step(
+    "uninstall (unregister), undone by register(before)",
+    () =>
+      withRegistry(async (r) => {
+        await r.register(FULL);
+        const digest = await r.appTablesDigest();
+        await r.unregister(FULL.id);
+        await r.register(FULL);
+        assert.equal(await r.keptData(FULL.id), undefined);
+        assert.equal(await r.appTablesDigest(), digest);
+      }),
+  );
+  await t.step(
+    "install over kept data (register), undone by unregister",
+    () =>
+      withRegistry(async (r) => {
+        await r.register(FULL);
+        await r.unregister(FULL.id);
+        const before = await r.keptData(FULL.id);
+        const digest = await r.appTablesDigest();
+        const adopted = appRecord(FULL.id, [versionRecord(FULL.id, "3.0.0")]);
+        await r.register(adopted);
+        assert.equal(await r.keptData(FULL.id), undefined);
+        await r.unregister(FULL.id);
+        assert.deepEqual(await r.keptData(FULL.id), { ...before, version: "3.0.0" });
+        assert.equal((await r.keptData(FULL.id))?.publisher, before?.publisher);
+        assert.equal(await r.appTablesDigest(), digest);
+      }),
+  );
+  await t.step(
+    "a register that never happened, undone by unregister, keeps the record",
+    () =>
+      withRegistry(async (r) => {
+        await r.register(FULL);
+        await r.unregister(FULL.id);
+        const before = await r.keptData(FULL.id);
+        await r.unregister(FULL.id);
+        assert.deepEqual(await r.keptData(FULL.id), before);
+      }),
+  );
+});
+
+Deno.test("openRegistry() migrates a version 1 database and keeps its rows", async () => {
+  await withTempDir(async (dir) => {
+    const url = dbUrl(dir);
+    const raw = createClient({ url });
+    try {
+      const v1 = MIGRATIONS[0];
+      await raw.batch([...v1.statements, setVersionStatement(1)], "write");
+      await raw.execute(
+        `INSERT INTO apps (id, version, state, publisher, bundle_type, installed_at, updated_at)
+          VALUES ('old', '1.0.0', 'active', '${"a".repeat(32)}', 'app', 't', 't')`,
+      );
+      await raw.execute(
+        `INSERT INTO versions (app_id, version, ord, size, files, manifest, scheme, installed_at)
+          VALUES ('old', '1.0.0', 0, 1, '[]', '${
+          JSON.stringify(versionRecord("old", "1.0.0").manifest)
+        }', 'nx-index', 't')`,
+      );
+    } finally {
+      raw.close();
+    }
+    // A reader of the older version needs no migration (kept_data is for writers only).
+    const reader = await openRegistry(url, { readOnly: true });
+    assert.deepEqual((await reader.list()).map((a) => a.id), ["old"]);
+    assert.equal(await reader.keptData("old"), undefined);
+    reader.close();
+    const check = createClient({ url });
+    const meta = await check.execute("SELECT value FROM meta WHERE key = 'schema_version'");
+    assert.equal(meta.rows[0].value, "1", "the reader did not migrate");
+    check.close();
+    const writer = await openRegistry(url);
+    await writer.unregister("old");
+    assert.equal((await writer.keptData("old"))?.publisher, "a".repeat(32));
+    writer.close();
   });
 });

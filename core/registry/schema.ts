@@ -6,12 +6,19 @@
  */
 
 /** The schema version this nx reads and writes. */
-export const REGISTRY_SCHEMA_VERSION = 1;
+export const REGISTRY_SCHEMA_VERSION = 2;
 
 export interface Migration {
   /** The version the database is at after this migration. */
   readonly to: number;
   readonly statements: readonly string[];
+  /** The tables this migration creates. */
+  readonly tables: readonly string[];
+  /**
+   * The migration only adds tables that readers never need, so a read-only open may read a
+   * database from before it as it is (the new tables are simply absent) instead of failing.
+   */
+  readonly readerSafe: boolean;
 }
 
 /**
@@ -81,23 +88,43 @@ const V1: readonly string[] = [
   `CREATE INDEX audit_by_app ON audit (app_id)`,
 ];
 
+/**
+ * Version 2: `kept_data`, the publisher of the data an unregistered app leaves behind
+ * (`uninstall --keep-data`), so that only the same publisher adopts it. `unregister()` writes the
+ * row from the apps row it deletes, `register()` deletes it; it is read only when planning an
+ * install, never by the read commands.
+ */
+const V2: readonly string[] = [
+  `CREATE TABLE kept_data (
+    app_id TEXT PRIMARY KEY NOT NULL,
+    publisher TEXT NOT NULL,
+    version TEXT NOT NULL
+  ) STRICT`,
+];
+
 /** Ordered; `MIGRATIONS[i].to === i + 1`. Version 0 is an empty database. */
 export const MIGRATIONS: readonly Migration[] = [
-  { to: 1, statements: V1 },
+  {
+    to: 1,
+    statements: V1,
+    tables: ["meta", "apps", "versions", "abilities", "capabilities", "exports", "audit"],
+    readerSafe: false,
+  },
+  { to: 2, statements: V2, tables: ["kept_data"], readerSafe: true },
 ];
+
+/** The tables a database at `version` holds. */
+export function tablesAt(version: number): readonly string[] {
+  return MIGRATIONS.filter((m) => m.to <= version).flatMap((m) => m.tables);
+}
 
 /** The tables an nx registry at the current version must hold. */
-export const REQUIRED_TABLES: readonly string[] = [
-  "meta",
-  "apps",
-  "versions",
-  "abilities",
-  "capabilities",
-  "exports",
-  "audit",
-];
+export const REQUIRED_TABLES: readonly string[] = tablesAt(REGISTRY_SCHEMA_VERSION);
 
-/** The app tables and their total row order, for `appTablesDigest()`. */
+/**
+ * The app tables and their total row order, for `appTablesDigest()`. `kept_data` is not one of
+ * them: it describes apps that are no longer registered (read it with `keptData()`).
+ */
 export const APP_TABLES: readonly { name: string; orderBy: string }[] = [
   { name: "apps", orderBy: "id" },
   { name: "versions", orderBy: "app_id, version" },

@@ -44,6 +44,18 @@ export interface AppRecord {
   updatedAt: string;
 }
 
+/**
+ * Who the data of an unregistered app belongs to: the publisher (and active version) of the
+ * record `unregister()` removed. What `uninstall --keep-data` leaves under apps/<id>/data is
+ * theirs; another publisher's bundle of the same id must not adopt it.
+ */
+export interface KeptDataRecord {
+  appId: string;
+  publisher: string;
+  /** The version that was active when the app was unregistered. */
+  version: string;
+}
+
 /** What `list` shows of an app: no file lists or manifests (cheap for thousands of apps). */
 export interface AppSummaryRow {
   id: string;
