@@ -156,7 +156,7 @@ export class DirHandle {
     return `${this.path}/${show(name)}`;
   }
 
-  /** Opens a subdirectory; a link or non-directory there is ELOOP / ENOTDIR. */
+  /** Opens a subdirectory; a link or non-directory there is ENOTDIR (or ELOOP). */
   openDir(name: Name): DirHandle {
     const fd = retry(
       "open",
