@@ -304,3 +304,16 @@ Deno.test("root attacks: a link planted inside the root is never traversed, writ
     });
   }
 });
+
+Deno.test("walk attacks: a bundle file name that is not valid UTF-8 is bundle.unsafe_path", async () => {
+  const { dir, cleanup } = await arena();
+  try {
+    const root = await trustedRoot(["dev"]);
+    const bundle = await nobodysBundle(dir, "notes-1.0.0");
+    await asNobody(`touch "${bundle}/assets/$(printf 'bad\\377')"`);
+    const r = await nx(["pkg", "verify", bundle, "--json"], { root });
+    assert.equal(r.json?.code, "bundle.unsafe_path", r.stdout);
+  } finally {
+    await cleanup();
+  }
+});
