@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES, nx, snapshotTree, spawnNx, trustedRoot } from "./helpers.ts";
+import { FIXTURES, nx, snapshotTree, stoppedAt, trustedRoot } from "./helpers.ts";
 
 const SECRET = "nx-attack-secret-0f3c9a";
 
@@ -36,11 +36,6 @@ async function nobodysBundle(dir: string, fixture: string): Promise<string> {
   return target;
 }
 
-function stateOf(pid: number): string {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
-}
-
 /** Runs `nx <args>` frozen before `step`, lets `attack` run, then lets nx go on. */
 async function attackAt(
   step: string,
@@ -48,10 +43,7 @@ async function attackAt(
   root: string,
   attack: () => Promise<void>,
 ) {
-  const child = spawnNx(args, root, { NX_FAULT: `stop:${step}` }, "piped");
-  const output = child.output();
-  // Polls the process state (a condition, not a deadline): `T` once nx stopped itself.
-  while (stateOf(child.pid) !== "T") await new Promise((r) => setTimeout(r, 10));
+  const { child, output } = await stoppedAt(step, args, root);
   await attack();
   Deno.kill(child.pid, "SIGCONT");
   const out = await output;
@@ -131,6 +123,7 @@ Deno.test("staging attacks: staging is never readable by others while it holds u
     const root = await trustedRoot(["dev"]);
     const bundle = await nobodysBundle(dir, "notes-1.0.0");
     let probe = "";
+    // deno-lint-ignore require-await -- attackAt takes an async attack; this probe is synchronous
     const r = await attackAt("publish-version", ["pkg", "install", bundle], root, async () => {
       const staging = join(root, "pkg", "staging");
       const [tx] = [...Deno.readDirSync(staging)].map((e) => e.name);

@@ -148,3 +148,31 @@ export async function flipByte(path: string, offset = 0): Promise<void> {
   bytes[at] ^= 0x01;
   await Deno.writeFile(path, bytes);
 }
+
+function processState(pid: number): string {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+}
+
+/**
+ * Starts `nx <args> --root <root> --json` frozen right before `step` (`NX_FAULT=stop:<step>`)
+ * and resolves once it has stopped itself: the test then changes the world at exactly that point
+ * and sends SIGCONT (or SIGKILL). Polls the process state, a condition rather than a deadline.
+ */
+export async function stoppedAt(
+  step: string,
+  args: string[],
+  root: string,
+): Promise<{ child: Deno.ChildProcess; output: Promise<Deno.CommandOutput> }> {
+  const child = spawnNx(args, root, { NX_FAULT: `stop:${step}` }, "piped");
+  const output = child.output();
+  for (;;) {
+    const state = processState(child.pid);
+    if (state === "T") return { child, output };
+    if (state === "Z") {
+      const out = await output;
+      throw new Error(`nx exited before ${step}: ${new TextDecoder().decode(out.stdout)}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

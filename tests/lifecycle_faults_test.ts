@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { copyFixture, nx, snapshotTree, spawnNx, tempDir } from "./helpers.ts";
+import { copyFixture, nx, snapshotTree, stoppedAt, tempDir } from "./helpers.ts";
 import { cloneRoot, doctorClean, observe, preparedRoot } from "./_roots.ts";
 
 const STEPS = [
@@ -64,32 +64,15 @@ Deno.test("ENOSPC and EIO during staging fail cleanly with io codes", async (t) 
 });
 
 /** Starts a writer that pauses inside its transaction (delay fault), returns its process. */
-function slowWriter(args: string[], root: string, pauseAt: string, ms: number) {
-  return spawnNx(args, root, { NX_FAULT: `delay:${pauseAt}:${ms}` }, "piped");
-}
-
-async function waitForJournal(root: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      await Deno.lstat(join(root, "pkg", "journal"));
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-  throw new Error("the writer never started its transaction");
-}
-
 Deno.test("a second writer gets lock.busy; readers neither block nor see a half state", async () => {
   const root = await preparedRoot([["install", "notes-1.0.0"]]);
   const before = await nx(["pkg", "list", "--json"], { root });
-  const writer = slowWriter(
+  // Frozen before switch-current until the checks below are done: no timing involved.
+  const writer = await stoppedAt(
+    "switch-current",
     ["pkg", "upgrade", await copyFixture("notes-1.1.0")],
     root,
-    "switch-current",
-    1500,
   );
-  await waitForJournal(root);
   const second = await nx(["pkg", "uninstall", "notes", "--json"], { root });
   assert.equal(second.json?.code, "lock.busy", second.stdout);
   const during = await nx(["pkg", "list", "--json"], { root });
@@ -102,7 +85,8 @@ Deno.test("a second writer gets lock.busy; readers neither block nor see a half 
     "a reader saw uncommitted state",
   );
   assert.equal(app.state, "pending");
-  const status = await writer.output();
+  writer.child.kill("SIGCONT");
+  const status = await writer.output;
   assert.equal(status.code, 0, new TextDecoder().decode(status.stdout));
   const after = await nx(["pkg", "info", "notes", "--json"], { root });
   assert.equal(after.json?.data.version, "1.1.0");
@@ -112,15 +96,16 @@ Deno.test("a second writer gets lock.busy; readers neither block nor see a half 
 Deno.test("a lock left by a killed writer is taken over and its transaction undone", async () => {
   const root = await preparedRoot([["install", "notes-1.0.0"]]);
   const old = await observe(await cloneRoot(root));
-  const writer = slowWriter(
+  // Frozen before publish-version, the journal holds the plan and begun steps: a kill there
+  // always leaves a transaction to undo (a kill timed by the journal file's mere existence could
+  // land before its header was written, leaving nothing to recover).
+  const writer = await stoppedAt(
+    "publish-version",
     ["pkg", "upgrade", await copyFixture("notes-1.1.0")],
     root,
-    "publish-version",
-    5000,
   );
-  await waitForJournal(root);
-  writer.kill("SIGKILL");
-  await writer.output();
+  writer.child.kill("SIGKILL");
+  await writer.output;
   assert.match(await Deno.readTextFile(join(root, "pkg", "lock")), /^pid=\d+/);
   const r = await nx(["pkg", "upgrade", await copyFixture("notes-1.1.0"), "--json"], { root });
   assert.equal(r.json?.code, "ok", r.stdout);
