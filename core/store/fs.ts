@@ -53,16 +53,18 @@ export async function exists(path: string): Promise<boolean> {
   return (await lstatAt(path)) !== undefined;
 }
 
+function syncDirAt(path: string): void {
+  const dir = openDirAt(path);
+  try {
+    checkIoFault("fsync", path);
+    dir.sync();
+  } finally {
+    dir.close();
+  }
+}
+
 export function fsyncDir(path: string): Promise<void> {
-  return io("fsync", path, () => {
-    const dir = openDirAt(path);
-    try {
-      checkIoFault("fsync", path);
-      dir.sync();
-    } finally {
-      dir.close();
-    }
-  });
+  return io("fsync", path, () => syncDirAt(path));
 }
 
 export function mkdirp(path: string, mode = 0o755): Promise<void> {
@@ -245,15 +247,7 @@ export class Durable {
   /** Syncs every file, then every directory, deepest first. */
   finish(): void {
     this.#flush();
-    for (const path of [...this.#dirs].sort((a, b) => b.length - a.length)) {
-      const dir = openDirAt(path);
-      try {
-        checkIoFault("fsync", path);
-        dir.sync();
-      } finally {
-        dir.close();
-      }
-    }
+    for (const path of [...this.#dirs].sort((a, b) => b.length - a.length)) syncDirAt(path);
   }
 
   /** Closes what is still open without syncing (the write failed; the tree is discarded). */
