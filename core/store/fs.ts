@@ -148,6 +148,15 @@ export function openRegular(dir: DirHandle, name: string, path: string): FileHan
   return file;
 }
 
+/** Reads the rest of a file whose size is `size`; a file that grew meanwhile is an error. */
+export function readAll(file: FileHandle, size: number): Uint8Array {
+  const out = new Uint8Array(size + 1);
+  let n = 0;
+  for (let got; n < out.length && (got = file.read(out.subarray(n))) > 0;) n += got;
+  if (n > size) throw new Error("it grew while being read");
+  return out.slice(0, n);
+}
+
 /** Reads a whole regular file (at most `cap` bytes, else `io.failed`); `fallback` when missing. */
 export function readFileOr<T>(
   path: string,
@@ -161,11 +170,7 @@ export function readFileOr<T>(
         try {
           const size = file.stat().size;
           if (size > cap) throw new Error(`larger than ${cap} bytes`);
-          const out = new Uint8Array(size + 1);
-          let n = 0;
-          for (let got; n < out.length && (got = file.read(out.subarray(n))) > 0;) n += got;
-          if (n > size) throw new Error("it grew while being read");
-          return out.slice(0, n);
+          return readAll(file, size);
         } finally {
           file.close();
         }

@@ -2,7 +2,7 @@
 import { dirname, join } from "node:path";
 import { NxError } from "../errors.ts";
 import { openDirAt } from "./anchored.ts";
-import { Durable, exists, fsyncDir, ioError, removeTree, rename, writeAll } from "./fs.ts";
+import { Durable, exists, fsyncDir, ioError, readAll, removeTree, rename, writeAll } from "./fs.ts";
 import { DirHandle, type FileHandle, isErrno } from "./handles.ts";
 
 /** Writes every file, then makes them and every directory durable (see Durable). */
@@ -82,14 +82,6 @@ function refuse(rel: string, type: string): NxError {
   return type === "symlink"
     ? new NxError("bundle.symlink", `cannot pack symlink ${rel}`, { details: { path: rel } })
     : new NxError("bundle.special_file", `cannot pack ${type} ${rel}`, { details: { path: rel } });
-}
-
-function readAll(file: FileHandle, size: number): Uint8Array {
-  const out = new Uint8Array(size + 1);
-  let n = 0;
-  for (let got; n < out.length && (got = file.read(out.subarray(n))) > 0;) n += got;
-  if (n > size) throw new Error("it grew while being read");
-  return out.slice(0, n);
 }
 
 /** Reads one regular file of a directory, never through a link; undefined when missing. */
