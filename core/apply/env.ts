@@ -1,14 +1,18 @@
 /** What executing a plan needs: the root, the registry, runners and hooks, all injected. */
+import { join } from "node:path";
 import type { MigrationStep } from "../bundle/mod.ts";
+import type { Plan } from "../plan/mod.ts";
 import type { Registry } from "../registry/mod.ts";
 import type { Reporter } from "../pkgr/mod.ts";
 import type { RootPaths } from "../store/mod.ts";
 import type { Faults } from "./faults.ts";
 
+/** Runs `chain` on the staged data of `plan`'s transaction (see core/migrate). */
 export type MigrationRunner = (
   chain: MigrationStep[],
   bundleDir: string,
   dataDir: string,
+  plan: Plan,
 ) => Promise<void>;
 
 export interface ApplyEnv {
@@ -17,4 +21,22 @@ export interface ApplyEnv {
   reporter: Reporter;
   faults: Faults;
   runMigrations: MigrationRunner;
+}
+
+/**
+ * Where a transaction's running migration step is recorded (pid, process group, start time):
+ * beside its staging data, outside the step's grant. Recovery stops that process first.
+ */
+export function migrationRecordPath(paths: RootPaths, txid: string): string {
+  return join(paths.staging, txid, "migration-process.json");
+}
+
+/**
+ * The app's bytes beside its data while the transaction runs, as preflight counts them: every
+ * retained version plus the new bundle. The migrated data plus the data it came from must fit
+ * in the quota with them.
+ */
+export function appBytesBesideData(plan: Plan): number {
+  const retained = plan.before?.versions.reduce((n, v) => n + v.size, 0) ?? 0;
+  return retained + (plan.after?.versions[0]?.size ?? 0);
 }

@@ -1,4 +1,9 @@
-export type { ApplyEnv, MigrationRunner } from "./env.ts";
+export {
+  appBytesBesideData,
+  type ApplyEnv,
+  migrationRecordPath,
+  type MigrationRunner,
+} from "./env.ts";
 export { type ApplyOutcome, applyPlan } from "./executor.ts";
 export { type Faults, NO_FAULTS, parseFaults } from "./faults.ts";
 export { readJournal } from "./journal.ts";

@@ -1,10 +1,12 @@
 /**
- * Crash recovery, run by the next nx command on the root before anything else: a journal that
- * reached its commit mark is finished (post-commit steps); any other is undone. The result is
- * exactly the old or exactly the new state, in the tree and the registry alike.
+ * Crash recovery, run by the next nx command on the root before anything else: a migration step
+ * the crashed command left running is stopped first; then a journal that reached its commit mark
+ * is finished (post-commit steps); any other is undone. The result is exactly the old or exactly
+ * the new state, in the tree and the registry alike.
  */
+import { stopRecordedMigration } from "../migrate/mod.ts";
 import { exists } from "../store/mod.ts";
-import type { ApplyEnv } from "./env.ts";
+import { type ApplyEnv, migrationRecordPath } from "./env.ts";
 import { finishPost, undoBegun } from "./executor.ts";
 import { readJournal, removeJournal } from "./journal.ts";
 
@@ -27,6 +29,9 @@ export async function recover(env: ApplyEnv): Promise<Recovery | undefined> {
     return undefined;
   }
   const { plan } = state;
+  // Before staging is touched: a step still writing there would race the undo
+  // (`migration.still_running` when it cannot be stopped; the journal stays).
+  await stopRecordedMigration(migrationRecordPath(env.paths, plan.txid));
   const warnings = state.committed ? await finishPost(plan, state, env) : [];
   if (!state.committed) await undoBegun(plan, state.begun, env);
   await removeJournal(env.paths.journal);

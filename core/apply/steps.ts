@@ -85,7 +85,8 @@ export const STEPS: StepTable = {
   },
   "run-migrations": {
     async do(step, plan, env) {
-      await env.runMigrations(step.chain, staging(plan, env).version, staging(plan, env).data);
+      const s = staging(plan, env);
+      await env.runMigrations(step.chain, s.version, s.data, plan);
     },
     async undo() {
       // Migrations only touched the staging copy, which the data undo discards.

@@ -1,8 +1,12 @@
 /**
- * One child process with a deadline: SIGTERM at the deadline, SIGKILL `graceMs` later, output
- * drained continuously (so a chatty child never blocks) and kept up to a cap, last bytes first.
+ * One confined child process with a deadline (see _confine.ts): recorded durably before it may
+ * start, SIGTERM to its process group at the deadline, SIGKILL `graceMs` later, output drained
+ * continuously (so a chatty child never blocks) and kept up to a cap, last bytes first.
  */
 import { NxError } from "../errors.ts";
+import { confinedCommand, type ConfineTools, type Rlimits } from "./_confine.ts";
+import { bootId, procStat } from "./_process.ts";
+import { RECORD_FORMAT, RECORD_VERSION, removeRecord, writeRecord } from "./_record.ts";
 
 export interface ChildOptions {
   cwd: string;
@@ -12,6 +16,12 @@ export interface ChildOptions {
   graceMs: number;
   /** Bytes of stdout and of stderr kept (the last ones). */
   capBytes: number;
+  tools: ConfineTools;
+  rlimits: Rlimits;
+  /** Where the running process is recorded for crash recovery (absent: not recorded). */
+  recordPath?: string;
+  /** A string of the command line that identifies the process in its record. */
+  tag: string;
 }
 
 export interface ChildResult {
@@ -61,21 +71,64 @@ async function drain(stream: ReadableStream<Uint8Array>, into: TailBuffer): Prom
   }
 }
 
-/** Runs `command args…` to completion or until killed; never leaves the child running. */
+/** Sends `signal` to the child's process group (it leads one), else to the child alone. */
+function signalGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    Deno.kill(-child.pid, signal);
+    return;
+  } catch {
+    // No group yet (setsid has not run): the process itself.
+  }
+  try {
+    child.kill(signal);
+  } catch {
+    // Already exited: nothing to signal.
+  }
+}
+
+/** Records the spawned child; on failure the child is killed (it never passed the gate). */
+async function record(child: Deno.ChildProcess, options: ChildOptions): Promise<void> {
+  if (options.recordPath === undefined) return;
+  const stat = procStat(child.pid);
+  // Gone already (e.g. a tool failed to start): nothing runs, so nothing to record.
+  if (stat === undefined) return;
+  await writeRecord(options.recordPath, {
+    format: RECORD_FORMAT,
+    version: RECORD_VERSION,
+    bootId: bootId(),
+    pid: child.pid,
+    pgid: child.pid,
+    startTicks: stat.startTicks,
+    tag: options.tag,
+  });
+}
+
+async function openGate(child: Deno.ChildProcess): Promise<void> {
+  const writer = child.stdin.getWriter();
+  try {
+    await writer.write(new TextEncoder().encode("go\n"));
+    await writer.close();
+  } catch {
+    // The child is gone already; its status tells what happened.
+  }
+}
+
+/** Runs `command args…` confined, to completion or until killed; never leaves it running. */
 export async function runChild(
   command: string,
   args: string[],
   options: ChildOptions,
 ): Promise<ChildResult> {
   const started = performance.now();
+  const confined = confinedCommand(options.tools, options.rlimits, command, args);
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(command, {
-      args,
+    child = new Deno.Command(confined.program, {
+      args: confined.args,
       cwd: options.cwd,
       clearEnv: true,
       env: options.env,
-      stdin: "null",
+      stdin: "piped",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
@@ -89,19 +142,21 @@ export async function runChild(
   const out = new TailBuffer(options.capBytes);
   const err = new TailBuffer(options.capBytes);
   const drained = Promise.all([drain(child.stdout, out), drain(child.stderr, err)]);
+  try {
+    await record(child, options);
+  } catch (e) {
+    signalGroup(child, "SIGKILL");
+    await child.status;
+    await drained;
+    throw e;
+  }
+  await openGate(child);
   let timedOut = false;
   let killTimer: ReturnType<typeof setTimeout> | undefined;
-  const signal = (s: Deno.Signal) => {
-    try {
-      child.kill(s);
-    } catch {
-      // Already exited: nothing to signal.
-    }
-  };
   const deadline = setTimeout(() => {
     timedOut = true;
-    signal("SIGTERM");
-    killTimer = setTimeout(() => signal("SIGKILL"), options.graceMs);
+    signalGroup(child, "SIGTERM");
+    killTimer = setTimeout(() => signalGroup(child, "SIGKILL"), options.graceMs);
   }, options.timeoutMs);
   let status: Deno.CommandStatus;
   try {
@@ -112,6 +167,7 @@ export async function runChild(
   }
   // The child cannot spawn processes of its own, so its pipes close when it exits.
   await drained;
+  if (options.recordPath !== undefined) await removeRecord(options.recordPath);
   return {
     code: status.signal === null ? status.code : null,
     signal: status.signal,

@@ -1,11 +1,13 @@
 /**
- * Runs a migration chain on a staging copy of an app's data, each step in its own `deno run`
- * process that may read and write that directory and nothing else. See docs for what the
- * sandbox does and does not bound.
+ * Runs a migration chain on a staging copy of an app's data, each step in its own confined
+ * `deno run` process that may read and write that directory and nothing else. See docs for what
+ * the sandbox does and does not bound.
  */
 import type { MigrationStep } from "../bundle/mod.ts";
 import { NxError } from "../errors.ts";
-import { runChild } from "./_child.ts";
+import { treeSize } from "../store/mod.ts";
+import { type ChildResult, runChild } from "./_child.ts";
+import { confineTools } from "./_confine.ts";
 import {
   checkDataDirGrant,
   checkDataTree,
@@ -21,6 +23,19 @@ export interface MigrationLimits {
   graceMs?: number;
   /** V8 old-space heap limit of a step (default 128). */
   maxOldSpaceMb?: number;
+  /**
+   * RLIMIT_AS of a step, MiB (default 65536). V8 reserves address space it never uses: a
+   * trivial `deno run` peaks near 48 GiB of virtual memory (the Oilpan heap cage), so this is
+   * only a backstop; below ~50 GiB Deno cannot start.
+   */
+  maxAddressSpaceMb?: number;
+  /**
+   * RLIMIT_DATA of a step, MiB (default 1024): private writable memory, which is what the V8
+   * heap, ArrayBuffers and malloc use. A trivial `deno run` needs ~540 MiB of it.
+   */
+  maxDataMb?: number;
+  /** RLIMIT_FSIZE of a step, MiB (default 1024): no file it writes may grow past this. */
+  maxFileMb?: number;
   /**
    * The `deno` binary that runs the steps (default `Deno.execPath()`). A `deno compile`d nx
    * has no `deno run` of its own and must name one.
@@ -39,8 +54,26 @@ export interface MigrationEvent {
   stderr: string;
 }
 
+/** A quota the migrated data must fit: `fixedBytes` + data before + data after ≤ limitBytes. */
+export interface MigrationQuota {
+  limitBytes: number;
+  /** The app's bytes beside its data (retained versions, the new bundle). */
+  fixedBytes: number;
+}
+
+export interface MigrationRunOptions {
+  /** Where each running step's process is recorded for crash recovery (absent: not recorded). */
+  recordPath?: string;
+  /** Checked after the chain ran (`migration.quota`). */
+  quota?: MigrationQuota;
+  onStep?: (e: MigrationEvent) => void;
+}
+
 export const DEFAULT_GRACE_MS = 250;
 export const DEFAULT_MAX_OLD_SPACE_MB = 128;
+export const DEFAULT_MAX_ADDRESS_SPACE_MB = 64 * 1024;
+export const DEFAULT_MAX_DATA_MB = 1024;
+export const DEFAULT_MAX_FILE_MB = 1024;
 /** Output kept per stream and step. */
 export const OUTPUT_CAP_BYTES = 64 * 1024;
 /** Bytes of stderr an error carries. */
@@ -69,18 +102,52 @@ export function stepArgs(script: string, dataDir: string, maxOldSpaceMb: number)
   ];
 }
 
-function checkLimits(limits: MigrationLimits): Required<Omit<MigrationLimits, "denoPath">> {
-  const graceMs = limits.graceMs ?? DEFAULT_GRACE_MS;
-  const maxOldSpaceMb = limits.maxOldSpaceMb ?? DEFAULT_MAX_OLD_SPACE_MB;
+type CheckedLimits = Required<Omit<MigrationLimits, "denoPath">>;
+
+function checkLimits(limits: MigrationLimits): CheckedLimits {
+  const checked = {
+    stepTimeoutMs: limits.stepTimeoutMs,
+    graceMs: limits.graceMs ?? DEFAULT_GRACE_MS,
+    maxOldSpaceMb: limits.maxOldSpaceMb ?? DEFAULT_MAX_OLD_SPACE_MB,
+    maxAddressSpaceMb: limits.maxAddressSpaceMb ?? DEFAULT_MAX_ADDRESS_SPACE_MB,
+    maxDataMb: limits.maxDataMb ?? DEFAULT_MAX_DATA_MB,
+    maxFileMb: limits.maxFileMb ?? DEFAULT_MAX_FILE_MB,
+  };
   const ok = (n: number, min: number) => Number.isSafeInteger(n) && n >= min;
-  if (!ok(limits.stepTimeoutMs, 1) || !ok(graceMs, 0) || !ok(maxOldSpaceMb, 8)) {
+  if (
+    !ok(checked.stepTimeoutMs, 1) || !ok(checked.graceMs, 0) || !ok(checked.maxOldSpaceMb, 8) ||
+    !ok(checked.maxAddressSpaceMb, 1) || !ok(checked.maxDataMb, 1) || !ok(checked.maxFileMb, 1)
+  ) {
     throw new NxError(
       "usage.invalid_argument",
-      "cannot migrate: step timeout, grace and heap limit must be whole numbers (heap ≥ 8 MB)",
+      "cannot migrate: step timeout, grace and memory and file limits must be whole numbers (heap ≥ 8 MB)",
       { details: { limits } },
     );
   }
-  return { stepTimeoutMs: limits.stepTimeoutMs, graceMs, maxOldSpaceMb };
+  return checked;
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * Which resource limit stopped a failed step, when that can be told: SIGXFSZ (or EFBIG, should
+ * the script ignore the signal) is the file size limit; V8's and Rust's allocation failures are
+ * the memory limits (RLIMIT_DATA/RLIMIT_AS, or the V8 heap). A script can print these lines
+ * itself: that only changes the code of a step that failed anyway.
+ */
+export function limitHit(
+  result: Pick<ChildResult, "signal" | "stderr">,
+): "file-size" | "memory" | undefined {
+  if (result.signal === "SIGXFSZ") return "file-size";
+  const stderr = decode(result.stderr);
+  if (/File too large|os error 27\b/.test(stderr)) return "file-size";
+  if (
+    /Array buffer allocation failed|out of memory|memory allocation of \d+ bytes failed|Cannot allocate memory/
+      .test(stderr)
+  ) {
+    return "memory";
+  }
+  return undefined;
 }
 
 function denoBinary(limits: MigrationLimits): string {
@@ -93,26 +160,112 @@ function denoBinary(limits: MigrationLimits): string {
   return Deno.execPath();
 }
 
+function resourceLimit(
+  step: MigrationStep,
+  limit: "file-size" | "memory",
+  result: ChildResult,
+  limits: CheckedLimits,
+): NxError {
+  const what = limit === "file-size" ? "a file past its size limit" : "memory past its limit";
+  return new NxError(
+    "migration.resource_limit",
+    `cannot migrate ${label(step)}: the script wrote or allocated ${what} and was stopped`,
+    {
+      details: {
+        step,
+        limit,
+        ...(limit === "file-size" ? { maxFileMb: limits.maxFileMb } : {
+          maxDataMb: limits.maxDataMb,
+          maxAddressSpaceMb: limits.maxAddressSpaceMb,
+          maxOldSpaceMb: limits.maxOldSpaceMb,
+        }),
+        exitCode: result.code,
+        signal: result.signal,
+        stderrTail: tail(result.stderr, STDERR_TAIL_BYTES),
+      },
+    },
+  );
+}
+
+function stepFailure(step: MigrationStep, result: ChildResult, limits: CheckedLimits): NxError {
+  if (result.timedOut) {
+    return new NxError(
+      "migration.timeout",
+      `cannot migrate ${
+        label(step)
+      }: the script ran past ${limits.stepTimeoutMs} ms and was killed`,
+      {
+        details: {
+          step,
+          timeoutMs: limits.stepTimeoutMs,
+          signal: result.signal,
+          stderrTail: tail(result.stderr, STDERR_TAIL_BYTES),
+        },
+      },
+    );
+  }
+  const limit = limitHit(result);
+  if (limit) return resourceLimit(step, limit, result, limits);
+  const stderrTail = tail(result.stderr, STDERR_TAIL_BYTES);
+  const how = result.signal === null
+    ? `exited with code ${result.code}`
+    : `was killed by ${result.signal}`;
+  return new NxError("migration.failed", `cannot migrate ${label(step)}: the script ${how}`, {
+    details: {
+      step,
+      exitCode: result.code,
+      signal: result.signal,
+      // Deno 2 reports a refused permission as `NotCapable: Requires … access`.
+      permissionDenied: /\bNotCapable\b|Requires \w+ access/.test(stderrTail),
+      stderrTail,
+    },
+  });
+}
+
+async function checkQuota(
+  quota: MigrationQuota,
+  before: number,
+  data: string,
+  last: MigrationStep,
+): Promise<void> {
+  const after = await treeSize(data);
+  const bytes = quota.fixedBytes + before + after;
+  if (bytes > quota.limitBytes) {
+    throw new NxError(
+      "migration.quota",
+      `cannot migrate ${
+        label(last)
+      }: the app would hold ${bytes} bytes, over its quota of ${quota.limitBytes}`,
+      { details: { bytes, quota: quota.limitBytes, dataBefore: before, dataAfter: after } },
+    );
+  }
+}
+
 /**
  * Runs each step as its own `deno run` process (see {@link stepArgs}) with cwd = dataDir, a
  * cleared environment plus DENO_DIR (a private temp directory removed afterwards), NO_COLOR,
- * DENO_NO_UPDATE_CHECK, DENO_NO_PACKAGE_JSON and DENO_NO_PROMPT, stdin null and output
- * captured. Before any step runs, every script must be a plain file of the bundle that imports
- * nothing but `node:` built-ins and plain files of the bundle; before each step, the data tree
- * must hold only directories and singly-linked regular files (`migration.escape`). A step past
- * its time limit gets SIGTERM, then SIGKILL after graceMs (`migration.timeout`); a non-zero exit
- * or death by signal is `migration.failed`. The first failure stops the chain.
+ * DENO_NO_UPDATE_CHECK, DENO_NO_PACKAGE_JSON and DENO_NO_PROMPT, and output captured; each
+ * process is confined (_confine.ts: its own session, SIGKILL when nx dies, RLIMIT_AS, _DATA,
+ * _FSIZE, no core dumps) and, with `recordPath`, recorded durably before it may start.
+ * Before any step runs, every script must be a plain file of the bundle that imports nothing but
+ * `node:` built-ins and plain files of the bundle; before each step, the data tree must hold only
+ * directories and singly-linked regular files (`migration.escape`). A step past its time limit
+ * gets SIGTERM, then SIGKILL after graceMs (`migration.timeout`); one stopped by a memory or file
+ * size limit is `migration.resource_limit`; any other non-zero exit or death by signal is
+ * `migration.failed`. The first failure stops the chain. With `quota`, the data must fit it
+ * after the chain (`migration.quota`).
  */
 export async function runMigrations(
   chain: MigrationStep[],
   bundleDir: string,
   dataDir: string,
   limits: MigrationLimits,
-  onStep?: (e: MigrationEvent) => void,
+  options: MigrationRunOptions = {},
 ): Promise<void> {
-  const { stepTimeoutMs, graceMs, maxOldSpaceMb } = checkLimits(limits);
+  const checked = checkLimits(limits);
   if (chain.length === 0) return;
   const deno = denoBinary(limits);
+  const tools = await confineTools();
   const bundle = await realDirectory(bundleDir, "bundle directory");
   const data = await realDirectory(dataDir, "data directory");
   const scripts: string[] = [];
@@ -128,14 +281,28 @@ export async function runMigrations(
       DENO_NO_PACKAGE_JSON: "1",
       DENO_NO_PROMPT: "1",
     };
-    const child = { cwd: data, env, graceMs, capBytes: OUTPUT_CAP_BYTES };
+    const child = {
+      cwd: data,
+      env,
+      graceMs: checked.graceMs,
+      timeoutMs: checked.stepTimeoutMs,
+      capBytes: OUTPUT_CAP_BYTES,
+      tools,
+      rlimits: {
+        addressSpace: checked.maxAddressSpaceMb * MIB,
+        data: checked.maxDataMb * MIB,
+        fileSize: checked.maxFileMb * MIB,
+      },
+      recordPath: options.recordPath,
+    };
 
     // Every graph is checked before the first step runs, so a refused chain changes nothing.
     for (const [i, step] of chain.entries()) {
       const info = await runChild(
         deno,
         ["info", "--json", "--no-config", "--no-lock", "--no-remote", "--no-npm", scripts[i]],
-        { ...child, timeoutMs: stepTimeoutMs },
+        // The record knows a process by a path of this transaction on its command line.
+        { ...child, tag: scripts[i] },
       );
       if (info.code !== 0) {
         throw new NxError(
@@ -154,44 +321,14 @@ export async function runMigrations(
       await checkModuleGraph(decode(info.stdout), bundle, step);
     }
 
+    const before = options.quota ? await treeSize(data) : 0;
     for (const [index, step] of chain.entries()) {
       await checkScript(bundle, step);
       await checkDataTree(data, step);
-      const result = await runChild(deno, stepArgs(scripts[index], data, maxOldSpaceMb), {
-        ...child,
-        timeoutMs: stepTimeoutMs,
-      });
-      if (result.timedOut) {
-        throw new NxError(
-          "migration.timeout",
-          `cannot migrate ${label(step)}: the script ran past ${stepTimeoutMs} ms and was killed`,
-          {
-            details: {
-              step,
-              timeoutMs: stepTimeoutMs,
-              signal: result.signal,
-              stderrTail: tail(result.stderr, STDERR_TAIL_BYTES),
-            },
-          },
-        );
-      }
-      if (result.code !== 0) {
-        const stderrTail = tail(result.stderr, STDERR_TAIL_BYTES);
-        const how = result.signal === null
-          ? `exited with code ${result.code}`
-          : `was killed by ${result.signal}`;
-        throw new NxError("migration.failed", `cannot migrate ${label(step)}: the script ${how}`, {
-          details: {
-            step,
-            exitCode: result.code,
-            signal: result.signal,
-            // Deno 2 reports a refused permission as `NotCapable: Requires … access`.
-            permissionDenied: /\bNotCapable\b|Requires \w+ access/.test(stderrTail),
-            stderrTail,
-          },
-        });
-      }
-      onStep?.({
+      const args = stepArgs(scripts[index], data, checked.maxOldSpaceMb);
+      const result = await runChild(deno, args, { ...child, tag: data });
+      if (result.timedOut || result.code !== 0) throw stepFailure(step, result, checked);
+      options.onStep?.({
         step,
         index,
         total: chain.length,
@@ -200,6 +337,7 @@ export async function runMigrations(
         stderr: decode(result.stderr),
       });
     }
+    if (options.quota) await checkQuota(options.quota, before, data, chain.at(-1)!);
   } finally {
     await Deno.remove(denoDir, { recursive: true }).catch(() => {});
   }

@@ -191,8 +191,8 @@ Deno.test("runMigrations() checks the data dir again before each step", async ()
       `await Deno.writeTextFile(Deno.args[0] + "/second", "yes");\n`,
     );
     const e = await failure(
-      runMigrations([STEP, second], w.bundle, w.data, LIMITS, () => {
-        Deno.symlinkSync(w.outside, join(w.data, "late-link"));
+      runMigrations([STEP, second], w.bundle, w.data, LIMITS, {
+        onStep: () => Deno.symlinkSync(w.outside, join(w.data, "late-link")),
       }),
       "migration.escape",
     );

@@ -17,7 +17,7 @@ Deno.test("runMigrations() transforms data with the notes 1.0.0 → 1.1.0 script
       join(REPO, "fixtures/src/notes-1.1.0"),
       data,
       LIMITS,
-      (e) => events.push(e),
+      { onStep: (e) => events.push(e) },
     );
     assert.deepEqual(JSON.parse(await Deno.readTextFile(join(data, "notes.json"))), [
       { title: "shopping", text: "shopping\nmilk, eggs" },
@@ -46,8 +46,8 @@ Deno.test("runMigrations() stops at the first failing step (notes 1.0.0 → 1.2.
       { from: "1.1.0", to: "1.2.0", script: "migrations/1.1.0_to_1.2.0.ts" },
     ];
     const e = await failure(
-      runMigrations(chain, join(REPO, "fixtures/src/notes-1.2.0"), data, LIMITS, (ev) => {
-        events.push(ev);
+      runMigrations(chain, join(REPO, "fixtures/src/notes-1.2.0"), data, LIMITS, {
+        onStep: (ev) => events.push(ev),
       }),
       "migration.failed",
     );
@@ -69,7 +69,9 @@ Deno.test("runMigrations() captures output, runs in the data dir and removes its
     Deno.env.set("TMPDIR", tmp);
     const events: MigrationEvent[] = [];
     try {
-      await runMigrations([STEP], w.bundle, w.data, LIMITS, (e) => events.push(e));
+      await runMigrations([STEP], w.bundle, w.data, LIMITS, {
+        onStep: (e) => events.push(e),
+      });
     } finally {
       if (before === undefined) Deno.env.delete("TMPDIR");
       else Deno.env.set("TMPDIR", before);
@@ -161,14 +163,15 @@ Deno.test("runMigrations() SIGKILLs a script that ignores SIGTERM; it never writ
   });
 });
 
-Deno.test("runMigrations() fails a script that outgrows its V8 heap", async () => {
+Deno.test("runMigrations() stops a script that outgrows its V8 heap (migration.resource_limit)", async () => {
   const script =
     `const keep = [];\nwhile (true) keep.push(new Array(100_000).fill(Math.random()));\n`;
   await withWorld(script, async (w) => {
     const e = await failure(
       runMigrations([STEP], w.bundle, w.data, { stepTimeoutMs: 20_000, maxOldSpaceMb: 32 }),
-      "migration.failed",
+      "migration.resource_limit",
     );
+    assert.equal(e.details?.limit, "memory");
     assert.ok(e.details?.signal !== null || e.details?.exitCode !== 0);
     assert.match(String(e.details?.stderrTail), /heap/i);
   });

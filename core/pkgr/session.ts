@@ -2,7 +2,15 @@
  * A session on one root: the lock (for writers), crash recovery before anything else, the
  * registry, and the trust state. Every lifecycle operation runs inside one.
  */
-import { type ApplyEnv, type Faults, NO_FAULTS, recover, type Recovery } from "../apply/mod.ts";
+import {
+  appBytesBesideData,
+  type ApplyEnv,
+  type Faults,
+  migrationRecordPath,
+  NO_FAULTS,
+  recover,
+  type Recovery,
+} from "../apply/mod.ts";
 import { openRegistry, type Registry, registryUrlForFile } from "../registry/mod.ts";
 import {
   acquireLock,
@@ -111,10 +119,22 @@ export async function withSession<T>(
       registry,
       reporter: ctx.reporter,
       faults: options.faults ?? NO_FAULTS,
-      runMigrations: (chain, bundleDir, dataDir) =>
-        runMigrations(chain, bundleDir, dataDir, {
-          stepTimeoutMs: trust.policy.migration_step_timeout_ms,
-        }),
+      runMigrations: (chain, bundleDir, dataDir, plan) => {
+        const quotaMib = trust.policy.app_quota_mib;
+        return runMigrations(
+          chain,
+          bundleDir,
+          dataDir,
+          { stepTimeoutMs: trust.policy.migration_step_timeout_ms },
+          {
+            recordPath: migrationRecordPath(ctx.paths, plan.txid),
+            // The sum preflight checked, with the migrated data measured instead of estimated.
+            quota: quotaMib > 0
+              ? { limitBytes: quotaMib * 1024 * 1024, fixedBytes: appBytesBesideData(plan) }
+              : undefined,
+          },
+        );
+      },
     };
     const recovered = lock
       ? await recoverWith(env, ctx, how.quarantineCorruptJournal === true)
