@@ -9,7 +9,7 @@
  * sequences written are nx's own: the colour of a record's label and the progress line.
  */
 import type { ProgressEvent, Reporter } from "../core/pkgr/mod.ts";
-import { escapeLines, escapeText } from "./render/escape.ts";
+import { escapeJson, escapeLines, escapeText } from "./render/escape.ts";
 
 export interface OutputOptions {
   json: boolean;
@@ -48,10 +48,16 @@ export class Output implements Reporter {
     });
   }
 
-  /** Data: human text (escaped, its newlines kept) or one JSON envelope (escaped by JSON). */
+  /** Data: human text (escaped, its newlines kept). */
   stdout(text: string): void {
     this.clearProgress();
     writeAll(Deno.stdout, line(escapeLines(text)));
+  }
+
+  /** Data: one JSON value on one line, every string in it exact ({@link escapeJson}). */
+  json(value: unknown): void {
+    this.clearProgress();
+    writeAll(Deno.stdout, `${escapeJson(JSON.stringify(value))}\n`);
   }
 
   /** A log block on stderr (escaped, its newlines kept). */

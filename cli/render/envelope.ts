@@ -27,7 +27,7 @@ export function renderSuccess(out: Output, result: CommandResult): number {
       message: result.message,
       data: result.data,
     };
-    out.stdout(JSON.stringify(envelope));
+    out.json(envelope);
   } else if (result.human.length > 0) {
     out.stdout(result.human);
   }
@@ -49,7 +49,7 @@ export function renderError(out: Output, error: unknown): number {
       message: e.message,
       ...(Object.keys(data).length > 0 ? { data } : {}),
     };
-    out.stdout(JSON.stringify(envelope));
+    out.json(envelope);
   } else {
     out.record("error", `${e.message} [${e.code}]`);
     if (e.hint) out.record("hint", e.hint);

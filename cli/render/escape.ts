@@ -10,8 +10,10 @@
  *   and paragraph separators U+2028, U+2029: `\uNNNN`.
  *
  * A backslash is left as it is, so escaping is idempotent: text escaped twice (a value, then the
- * line it sits in) reads the same as text escaped once. JSON output is never escaped here; it
- * carries the exact strings.
+ * line it sits in) reads the same as text escaped once.
+ *
+ * JSON output carries the exact strings: `JSON.stringify` already writes C0 as `\uNNNN`, and
+ * {@link escapeJson} writes the rest of the set the same way, which parses to the same string.
  */
 
 // Matching control characters is the point of these two (deno lint's no-control-regex).
@@ -36,6 +38,14 @@ function visible(c: string): string {
 /** One value or one line: every unsafe character escaped, newlines included. */
 export function escapeText(text: string): string {
   return text.replace(UNSAFE, visible);
+}
+
+/**
+ * JSON text from `JSON.stringify`: DEL, C1, bidi and separator characters (which it leaves raw)
+ * as `\uNNNN` escapes. Outside strings JSON text is ASCII, so this never changes what it parses to.
+ */
+export function escapeJson(json: string): string {
+  return json.replace(UNSAFE, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`);
 }
 
 /** Multi-line layout text: every unsafe character escaped except the newlines between lines. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { escapeLines, escapeText } from "./escape.ts";
+import { escapeJson, escapeLines, escapeText } from "./escape.ts";
 import { keyValues, table } from "./text.ts";
 import { renderDiff } from "./lifecycle.ts";
 
@@ -70,4 +70,16 @@ Deno.test("renderDiff() escapes capability names", () => {
   };
   const lines = renderDiff(diff).split("\n");
   assert.deepEqual(lines, ["permissions:", "  + nexus.X\\npkgr: verified ok"]);
+});
+
+Deno.test("escapeJson() keeps every string exact and writes no unsafe character raw", () => {
+  const value = {
+    message: "x\npkgr: verified ok\x1b[2K\u009b31m\u202e\u2028\x7f\\x9b",
+    list: ["\u0085", "plain"],
+  };
+  const json = escapeJson(JSON.stringify(value));
+  assert.doesNotMatch(json, UNSAFE_RAW);
+  assert.deepEqual(JSON.parse(json), value);
+  assert.equal(json.split("\n").length, 1);
+  assert.equal(escapeJson(JSON.stringify({ a: "notes@1.0.0" })), '{"a":"notes@1.0.0"}');
 });
