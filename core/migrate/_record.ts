@@ -98,13 +98,16 @@ function parseRecord(text: string): ProcessRecord | undefined {
 
 /**
  * Whether `record` still names a live process: the same boot, a process with that pid and
- * start time (a recycled pid has another), whose command line holds the tag, not a zombie.
+ * start time (a recycled pid has another), not a zombie, whose command line holds the tag.
  */
 export function isRecordedProcessAlive(record: ProcessRecord): boolean {
   if (record.bootId !== bootId()) return false;
   const stat = procStat(record.pid);
   if (isDead(stat) || stat!.startTicks !== record.startTicks) return false;
-  return procArgv(record.pid).some((arg) => arg.includes(record.tag));
+  // An empty command line is a process in the middle of an exec (the kernel swaps its memory):
+  // pid, boot and start time already match, so it counts as the recorded one.
+  const argv = procArgv(record.pid);
+  return argv.length === 0 || argv.some((arg) => arg.includes(record.tag));
 }
 
 export interface StopOptions {

@@ -82,3 +82,25 @@ export async function within<T>(p: Promise<T>, ms: number, pidFile: string): Pro
 export const q = JSON.stringify;
 /** A line that proves the script ran: it creates `<data>/ran`. */
 export const MARK = `await Deno.writeTextFile(Deno.args[0] + "/ran", "yes");\n`;
+
+/**
+ * Polls `probe` every 10 ms until it returns a value. The bound only turns a hang (a broken
+ * build) into a failure; no outcome depends on timing.
+ */
+export async function pollUntil<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  boundMs = 30_000,
+): Promise<T> {
+  const deadline = performance.now() + boundMs;
+  while (true) {
+    const got = await probe();
+    if (got !== undefined) return got;
+    if (performance.now() > deadline) assert.fail(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A script line that blocks until `<data>/release` exists. */
+export const BLOCK =
+  `while (true) {\n  try {\n    Deno.statSync(Deno.args[0] + "/release");\n    break;\n  } catch { /* not yet */ }\n  await new Promise((r) => setTimeout(r, 10));\n}\n`;
