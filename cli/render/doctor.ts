@@ -6,13 +6,15 @@ export interface CleanReport {
   apps: number;
   files: number;
   recovered?: string;
-  repaired: readonly { kind: string; path: string }[];
+  repaired: readonly { kind: string; path: string; action?: string }[];
 }
 
 export function renderDoctor(report: CleanReport): string {
   return [
     `ok: ${report.apps} app(s), ${report.files} file(s) checked, no findings`,
     ...(report.recovered ? [`recovered: ${report.recovered}`] : []),
-    ...report.repaired.map((f) => `repaired ${f.kind}: ${f.path}`),
+    ...report.repaired.map((f) =>
+      `repaired ${f.kind}: ${f.path}${f.action ? `: ${f.action}` : ""}`
+    ),
   ].map(escapeText).join("\n");
 }

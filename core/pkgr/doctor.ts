@@ -1,244 +1,164 @@
 /**
- * `nx pkg doctor`: an fsck for a state root. Re-hashes every installed file against the registry,
- * checks `current` links, compares the registry with the tree, and finds staging leftovers.
- * `--repair` fixes what can be fixed without guessing; anything left makes doctor fail.
+ * `nx pkg doctor`: an fsck for a state root. Walks the whole root without following a link and
+ * holds every entry against the layout (links, special files, set-id and world-writable modes,
+ * foreign owners, hard links, strays), re-hashes every installed file against the registry,
+ * checks `current` links, compares the registry with the tree, finds leftovers, and notices a
+ * lost registry. `--repair` fixes what can be fixed without guessing — never outside the root,
+ * never through a link, never by deleting an install — and anything left makes doctor fail.
+ * The rules per finding kind: docs/transactions.md#doctor.
  */
-import { join } from "node:path";
 import { NxError } from "../errors.ts";
-import type { AppRecord } from "../registry/mod.ts";
-import {
-  appPaths,
-  exists,
-  listDir,
-  readBundle,
-  readCurrent,
-  removeTree,
-  replaceSymlink,
-} from "../store/mod.ts";
 import type { OpContext } from "./context.ts";
+import { adoptApp } from "./doctor/adopt.ts";
+import { type Check, checkRegistered, checkUnregistered, isInstall } from "./doctor/compare.ts";
+import { gateFindings } from "./doctor/gate.ts";
+import { describeMissing } from "./doctor/registry_missing.ts";
+import { repair, repairBeforeSession, type RepairOutcome } from "./doctor/repair.ts";
+import { type DoctorReport, type Finding, finding, type FindingKind } from "./doctor/types.ts";
+import { type RootTree, walkRoot } from "./doctor/walk.ts";
 import { type ServiceOptions, type Session, withSession } from "./session.ts";
 
-export interface Finding {
-  kind:
-    | "staging-leftover"
-    | "app-dir-missing"
-    | "current-mismatch"
-    | "version-missing"
-    | "file-missing"
-    | "file-unexpected"
-    | "file-digest-mismatch"
-    | "data-missing"
-    | "version-orphan"
-    | "data-orphan"
-    | "app-orphan";
-  app?: string;
-  path: string;
-  message: string;
-  repairable: boolean;
-}
+export type { DoctorReport, Finding, FindingKind } from "./doctor/types.ts";
 
-export interface DoctorReport {
-  ok: boolean;
+interface Inspection {
+  check: Check;
   apps: number;
-  files: number;
-  recovered?: string;
-  findings: Finding[];
-  repaired: Finding[];
+  tree: RootTree;
 }
 
-interface Check {
-  findings: Finding[];
-  files: number;
-}
-
-async function checkVersionFiles(
-  app: AppRecord,
-  dir: string,
-  version: AppRecord["versions"][number],
+/** A lost registry: one finding, plus the versions a rebuild could not register. */
+async function inspectLostRegistry(
+  s: Session,
+  ctx: OpContext,
+  tree: RootTree,
+  registry: string,
   check: Check,
-) {
-  const facts = await readBundle(dir, () => undefined);
-  const expected = new Map(version.files.map((f) => [f.path, f]));
-  for (const entry of facts.entries.filter((e) => e.type !== "dir")) {
-    const want = expected.get(entry.path);
-    const got = facts.files[entry.path];
-    check.files++;
-    const path = join(dir, entry.path);
-    if (!want) {
-      check.findings.push({
-        kind: "file-unexpected",
-        app: app.id,
-        path,
-        message: "not part of the installed bundle",
-        repairable: false,
-      });
-    } else if (!got || got.size !== want.size || got.sha256 !== want.sha256) {
-      check.findings.push({
-        kind: "file-digest-mismatch",
-        app: app.id,
-        path,
-        message: "content differs from the installed bundle",
-        repairable: false,
-      });
-    }
-    expected.delete(entry.path);
+): Promise<void> {
+  const adoptable: string[] = [];
+  const unverified: Finding[] = [];
+  for (const t of tree.apps.values()) {
+    if (!isInstall(t)) continue;
+    const adoption = await adoptApp(t, s, ctx, (v) => `${t.dir}/versions/${v}`);
+    if (adoption.record) adoptable.push(t.id);
+    unverified.push(...adoption.unverified);
   }
-  for (const f of expected.values()) {
-    check.findings.push({
-      kind: "file-missing",
-      app: app.id,
-      path: join(dir, f.path),
-      message: "missing",
-      repairable: false,
-    });
-  }
+  check.findings.push(finding(
+    "registry-missing",
+    registry,
+    `${describeMissing(s.registryMissing!)}: ${
+      adoptable.length > 0
+        ? `--repair registers ${adoptable.join(", ")} from the verified trees`
+        : "no installed app verifies under this root's policy (trust its publisher first)"
+    }`,
+    adoptable.length > 0,
+    { code: "registry.missing" },
+  ));
+  check.findings.push(...unverified);
 }
 
-async function checkApp(ctx: OpContext, app: AppRecord, check: Check): Promise<void> {
-  const paths = appPaths(ctx.paths, app.id);
-  if (!(await exists(paths.dir))) {
-    check.findings.push({
-      kind: "app-dir-missing",
-      app: app.id,
-      path: paths.dir,
-      message: "registered but not on disk",
-      repairable: false,
+async function inspect(s: Session, ctx: OpContext, registry: string): Promise<Inspection> {
+  const { findings, tree } = await walkRoot(ctx.paths);
+  const check: Check = { findings, files: 0 };
+  const apps = await s.registry.list();
+  if (s.registryMissing && apps.length === 0) {
+    // Compared with an empty registry every install would look like an orphan: not compared.
+    await inspectLostRegistry(s, ctx, tree, registry, check);
+    return { check, apps: 0, tree };
+  }
+  const known = new Set(apps.map((a) => a.id));
+  for (const app of apps) await checkRegistered(ctx.paths, app, tree, s, ctx, check);
+  for (const t of tree.apps.values()) {
+    if (!known.has(t.id)) await checkUnregistered(t, s, ctx, ctx.paths, check);
+  }
+  return { check, apps: apps.length, tree };
+}
+
+const UNSAFE: ReadonlySet<FindingKind> = new Set([
+  "unsafe-link",
+  "special-file",
+  "unsafe-mode",
+  "foreign-owner",
+  "hard-link",
+  "stray-entry",
+]);
+
+function failure(ctx: OpContext, report: DoctorReport, fix: boolean): NxError {
+  for (const f of report.findings) {
+    ctx.reporter.emit({
+      kind: "warning",
+      code: "doctor.findings",
+      message: `${f.kind}: ${f.path}: ${f.message}`,
     });
+  }
+  const repairable = report.findings.some((f) => f.repairable);
+  const hint = repairable && !fix
+    ? "run `nx pkg doctor --repair`"
+    : report.findings.some((f) => UNSAFE.has(f.kind))
+    ? "move or fix the reported entries by hand (nx deletes only what it made), then run `nx pkg doctor` again"
+    : "reinstall the affected apps";
+  const repaired = report.repaired.length > 0 ? ` (${report.repaired.length} repaired)` : "";
+  return new NxError(
+    "doctor.findings",
+    `cannot vouch for ${ctx.paths.root}: ${report.findings.length} finding(s)${repaired}`,
+    { details: { report }, hint },
+  );
+}
+
+/** Runs one repair; a refused repair leaves its finding and says why. */
+async function attempt(
+  ctx: OpContext,
+  f: Finding,
+  run: () => Promise<RepairOutcome>,
+  repaired: Finding[],
+): Promise<void> {
+  const outcome = await run();
+  if ("action" in outcome) {
+    repaired.push({ ...f, action: outcome.action });
     return;
   }
-  const current = await readCurrent(paths);
-  if (current !== `versions/${app.version}`) {
-    check.findings.push({
-      kind: "current-mismatch",
-      app: app.id,
-      path: paths.current,
-      message: `links to ${current ?? "nothing"}, registry says versions/${app.version}`,
-      repairable: await exists(paths.version(app.version)),
-    });
-  }
-  const retained = new Set(app.versions.map((v) => v.version));
-  for (const v of app.versions) {
-    const dir = paths.version(v.version);
-    if (!(await exists(dir))) {
-      check.findings.push({
-        kind: "version-missing",
-        app: app.id,
-        path: dir,
-        message: "retained version missing",
-        repairable: false,
-      });
-    } else {
-      await checkVersionFiles(app, dir, v, check);
-    }
-    if (!(await exists(paths.dataOf(v.version)))) {
-      check.findings.push({
-        kind: "data-missing",
-        app: app.id,
-        path: paths.dataOf(v.version),
-        message: "data of a retained version missing",
-        repairable: false,
-      });
-    }
-  }
-  for (const name of await listDir(paths.versions)) {
-    if (!retained.has(name)) {
-      check.findings.push({
-        kind: "version-orphan",
-        app: app.id,
-        path: paths.version(name),
-        message: "not in the registry",
-        repairable: true,
-      });
-    }
-  }
-  for (const name of await listDir(paths.data)) {
-    if (!retained.has(name)) {
-      check.findings.push({
-        kind: "data-orphan",
-        app: app.id,
-        path: paths.dataOf(name),
-        message: "data of no retained version",
-        repairable: true,
-      });
-    }
-  }
+  ctx.reporter.emit({
+    kind: "warning",
+    code: "doctor.findings",
+    message: `cannot repair ${f.kind} ${f.path}: ${outcome.refused}`,
+  });
 }
 
-async function inspect(s: Session, ctx: OpContext): Promise<{ check: Check; apps: number }> {
-  const check: Check = { findings: [], files: 0 };
-  for (const name of await listDir(ctx.paths.staging)) {
-    check.findings.push({
-      kind: "staging-leftover",
-      path: join(ctx.paths.staging, name),
-      message: "no transaction owns it",
-      repairable: true,
-    });
-  }
-  const apps = await s.registry.list();
-  const known = new Set(apps.map((a) => a.id));
-  for (const app of apps) await checkApp(ctx, app, check);
-  for (const name of await listDir(ctx.paths.apps)) {
-    if (known.has(name)) continue;
-    const entries = await listDir(join(ctx.paths.apps, name));
-    // An app dir holding only data/ is data kept by `uninstall --keep-data`.
-    if (entries.length === 1 && entries[0] === "data") continue;
-    check.findings.push({
-      kind: "app-orphan",
-      app: name,
-      path: join(ctx.paths.apps, name),
-      message: "on disk but not registered",
-      repairable: true,
-    });
-  }
-  return { check, apps: apps.length };
-}
-
-async function repair(f: Finding, s: Session, ctx: OpContext): Promise<void> {
-  switch (f.kind) {
-    case "staging-leftover":
-    case "version-orphan":
-    case "data-orphan":
-      await removeTree(f.path);
-      return;
-    case "current-mismatch": {
-      const record = await s.registry.get(f.app!);
-      const paths = appPaths(ctx.paths, f.app!);
-      await replaceSymlink(paths.current, `versions/${record!.version}`, "doctor");
-      return;
-    }
-    case "app-orphan": {
-      // Keep user data; remove what no registry entry accounts for.
-      for (const name of await listDir(f.path)) {
-        if (name !== "data") await removeTree(join(f.path, name));
-      }
-      if ((await listDir(f.path)).length === 0) await removeTree(f.path);
-      return;
-    }
-    default:
-      throw new NxError("internal.unexpected", `cannot repair ${f.kind}`);
-  }
-}
-
-export function doctor(
+export async function doctor(
   ctx: OpContext,
   options: ServiceOptions,
   fix: boolean,
 ): Promise<DoctorReport> {
+  const repaired: Finding[] = [];
+  // The session itself locks, reads and writes pkg/: what it would go through is checked first.
+  let gate = await gateFindings(ctx.paths);
+  if (fix && gate.some((f) => f.repairable)) {
+    for (const f of gate.filter((f) => f.repairable)) {
+      await attempt(ctx, f, () => repairBeforeSession(f, ctx.paths), repaired);
+    }
+    gate = await gateFindings(ctx.paths);
+  }
+  if (gate.length > 0) {
+    throw failure(ctx, { ok: false, apps: 0, files: 0, findings: gate, repaired }, fix);
+  }
+  const registry = options.registryUrl ?? ctx.paths.registryDb;
   // Always the writer's lock: a transaction in flight would otherwise look like leftovers.
   return withSession(
     ctx,
     options,
-    { mode: "write", op: "doctor", quarantineCorruptJournal: fix },
+    {
+      mode: "write",
+      op: "doctor",
+      quarantineCorruptJournal: fix,
+      allowMissingRegistry: true,
+    },
     async (s) => {
-      let { check, apps } = await inspect(s, ctx);
-      const repaired: Finding[] = [];
+      let { check, apps, tree } = await inspect(s, ctx, registry);
       if (fix) {
         for (const f of check.findings.filter((f) => f.repairable)) {
-          await repair(f, s, ctx);
-          repaired.push(f);
+          await attempt(ctx, f, () => repair(f, ctx.paths, tree, s, ctx), repaired);
         }
         if (repaired.length > 0) {
-          ({ check, apps } = await inspect(s, ctx));
+          ({ check, apps, tree } = await inspect(s, ctx, registry));
           await s.registry.audit({
             time: ctx.now.toISOString(),
             op: "repair",
@@ -258,25 +178,7 @@ export function doctor(
         findings: check.findings,
         repaired,
       };
-      if (!report.ok) {
-        for (const f of check.findings) {
-          ctx.reporter.emit({
-            kind: "warning",
-            code: "doctor.findings",
-            message: `${f.kind}: ${f.path}: ${f.message}`,
-          });
-        }
-        throw new NxError(
-          "doctor.findings",
-          `cannot vouch for ${ctx.paths.root}: ${check.findings.length} finding(s)`,
-          {
-            details: { report },
-            hint: check.findings.some((f) => f.repairable)
-              ? "run `nx pkg doctor --repair`"
-              : "reinstall the affected apps",
-          },
-        );
-      }
+      if (!report.ok) throw failure(ctx, report, fix);
       return report;
     },
   );

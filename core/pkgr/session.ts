@@ -24,6 +24,11 @@ import {
 import { NxError } from "../errors.ts";
 import { runMigrations } from "../migrate/mod.ts";
 import type { OpContext } from "./context.ts";
+import {
+  detectMissingRegistry,
+  type MissingRegistry,
+  missingRegistryError,
+} from "./doctor/registry_missing.ts";
 
 export interface ServiceOptions {
   /** A libSQL URL for a shared fleet registry; default file:<root>/pkg/registry.db. */
@@ -36,6 +41,8 @@ export interface Session {
   trust: TrustState;
   env: ApplyEnv;
   recovered?: Recovery;
+  /** Set when the registry was missing on a root with installed apps (doctor only). */
+  registryMissing?: MissingRegistry;
 }
 
 async function recoverWith(
@@ -89,6 +96,11 @@ export interface SessionMode {
   op: string;
   /** doctor --repair: move an unreadable journal aside instead of failing. */
   quarantineCorruptJournal?: boolean;
+  /**
+   * doctor: a missing registry (see doctor/registry_missing.ts) is handed to the body instead of
+   * refused with `registry.missing`.
+   */
+  allowMissingRegistry?: boolean;
 }
 
 /**
@@ -113,6 +125,11 @@ export async function withSession<T>(
   try {
     const trust = await loadTrust(ctx.paths);
     const url = options.registryUrl ?? registryUrlForFile(ctx.paths.registryDb);
+    // Before the open: a writer's open would create the missing database and hide the loss.
+    const registryMissing = await detectMissingRegistry(ctx.paths, url);
+    if (registryMissing && !how.allowMissingRegistry) {
+      throw missingRegistryError(registryMissing, url);
+    }
     registry = await openRegistry(url, { readOnly: !lock });
     const env: ApplyEnv = {
       paths: ctx.paths,
@@ -146,7 +163,7 @@ export async function withSession<T>(
         message: `took over a stale lock from pid ${lock.staleHolder}`,
       });
     }
-    return await body({ registry, trust, env, recovered });
+    return await body({ registry, trust, env, recovered, registryMissing });
   } finally {
     registry?.close();
     lock?.release();

@@ -9,7 +9,7 @@ export {
   type UninstallRequest,
 } from "./lifecycle.ts";
 export { migrationChain } from "./migration_chain.ts";
-export { permissionDiff } from "./records.ts";
+export { activate, permissionDiff, versionRecord } from "./records.ts";
 export { preflight, SYSTEM_TYPES } from "./preflight.ts";
 export {
   APP_STATES,

@@ -104,8 +104,10 @@ export const QueryHitSchema = z.strictObject({
   match: z.string(),
 });
 
+/** doctor's finding kinds (core/pkgr/doctor/types.ts; docs/transactions.md#doctor). */
 export const FINDING_KINDS = [
   "staging-leftover",
+  "temp-leftover",
   "app-dir-missing",
   "current-mismatch",
   "version-missing",
@@ -116,6 +118,14 @@ export const FINDING_KINDS = [
   "version-orphan",
   "data-orphan",
   "app-orphan",
+  "unsafe-link",
+  "special-file",
+  "unsafe-mode",
+  "foreign-owner",
+  "hard-link",
+  "stray-entry",
+  "registry-missing",
+  "version-unverified",
 ] as const;
 
 export const FindingSchema = z.strictObject({
@@ -124,6 +134,10 @@ export const FindingSchema = z.strictObject({
   path: z.string(),
   message: z.string(),
   repairable: z.boolean(),
+  /** The stable error code behind the finding (a verification failure, `registry.missing`). */
+  code: z.enum(ERROR_CODES).optional(),
+  /** On the entries of `repaired`: what `--repair` did. */
+  action: z.string().optional(),
 });
 
 export const DoctorReportSchema = z.strictObject({

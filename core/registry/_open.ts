@@ -144,3 +144,31 @@ export async function migrate(client: Client, url: string): Promise<void> {
     tx.close();
   }
 }
+
+/**
+ * What a local registry file holds, read without creating or changing anything: absent, without
+ * the nx schema (an empty or zero-length database), with the schema but no app, or with apps.
+ * Anything else (not a database, a foreign or newer schema, a remote URL) is `present`: the
+ * regular open decides and reports it with its own code.
+ */
+export type RegistryPresence = "absent" | "no-schema" | "no-apps" | "present";
+
+export async function probeRegistry(url: string): Promise<RegistryPresence> {
+  const path = localPathOf(url);
+  if (path === undefined) return "present";
+  if (!(await fileExists(path))) return "absent";
+  let client: Client | undefined;
+  try {
+    client = connect(url);
+    await client.execute("PRAGMA query_only = ON");
+    const version = await readVersion(client, url);
+    if (version === 0) return "no-schema";
+    if (version > REGISTRY_SCHEMA_VERSION) return "present";
+    const rs = await client.execute("SELECT EXISTS (SELECT 1 FROM apps) AS any");
+    return Number(rs.rows[0]?.any) === 0 ? "no-apps" : "present";
+  } catch {
+    return "present";
+  } finally {
+    client?.close();
+  }
+}
