@@ -6,8 +6,9 @@
 import type { MigrationStep } from "../bundle/mod.ts";
 import { NxError } from "../errors.ts";
 import { treeSize } from "../store/mod.ts";
-import { type ChildResult, runChild } from "./_child.ts";
+import { runChild } from "./_child.ts";
 import { confineTools } from "./_confine.ts";
+import { checkQuota, STDERR_TAIL_BYTES, stepFailure } from "./_outcome.ts";
 import {
   checkDataDirGrant,
   checkDataTree,
@@ -25,13 +26,14 @@ export interface MigrationLimits {
   maxOldSpaceMb?: number;
   /**
    * RLIMIT_AS of a step, MiB (default 65536). V8 reserves address space it never uses: a
-   * trivial `deno run` peaks near 48 GiB of virtual memory (the Oilpan heap cage), so this is
-   * only a backstop; below ~50 GiB Deno cannot start.
+   * trivial `deno run` peaks at 48.3 GiB of virtual memory (the Oilpan heap cage), and with a
+   * limit of 40 GiB or less it often cannot start, so this is only a backstop.
    */
   maxAddressSpaceMb?: number;
   /**
    * RLIMIT_DATA of a step, MiB (default 1024): private writable memory, which is what the V8
-   * heap, ArrayBuffers and malloc use. A trivial `deno run` needs ~540 MiB of it.
+   * heap, ArrayBuffers and malloc use. A trivial `deno run` maps ~540 MiB of it (and starts
+   * under 560 MiB); the default leaves a step ~480 MiB of ArrayBuffers.
    */
   maxDataMb?: number;
   /** RLIMIT_FSIZE of a step, MiB (default 1024): no file it writes may grow past this. */
@@ -76,8 +78,7 @@ export const DEFAULT_MAX_DATA_MB = 1024;
 export const DEFAULT_MAX_FILE_MB = 1024;
 /** Output kept per stream and step. */
 export const OUTPUT_CAP_BYTES = 64 * 1024;
-/** Bytes of stderr an error carries. */
-export const STDERR_TAIL_BYTES = 2 * 1024;
+export { limitHit, STDERR_TAIL_BYTES } from "./_outcome.ts";
 
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const tail = (bytes: Uint8Array, n: number) =>
@@ -102,7 +103,7 @@ export function stepArgs(script: string, dataDir: string, maxOldSpaceMb: number)
   ];
 }
 
-type CheckedLimits = Required<Omit<MigrationLimits, "denoPath">>;
+export type CheckedLimits = Required<Omit<MigrationLimits, "denoPath">>;
 
 function checkLimits(limits: MigrationLimits): CheckedLimits {
   const checked = {
@@ -129,27 +130,6 @@ function checkLimits(limits: MigrationLimits): CheckedLimits {
 
 const MIB = 1024 * 1024;
 
-/**
- * Which resource limit stopped a failed step, when that can be told: SIGXFSZ (or EFBIG, should
- * the script ignore the signal) is the file size limit; V8's and Rust's allocation failures are
- * the memory limits (RLIMIT_DATA/RLIMIT_AS, or the V8 heap). A script can print these lines
- * itself: that only changes the code of a step that failed anyway.
- */
-export function limitHit(
-  result: Pick<ChildResult, "signal" | "stderr">,
-): "file-size" | "memory" | undefined {
-  if (result.signal === "SIGXFSZ") return "file-size";
-  const stderr = decode(result.stderr);
-  if (/File too large|os error 27\b/.test(stderr)) return "file-size";
-  if (
-    /Array buffer allocation failed|out of memory|memory allocation of \d+ bytes failed|Cannot allocate memory/
-      .test(stderr)
-  ) {
-    return "memory";
-  }
-  return undefined;
-}
-
 function denoBinary(limits: MigrationLimits): string {
   if (limits.denoPath !== undefined) return limits.denoPath;
   if (Deno.build.standalone) {
@@ -160,91 +140,11 @@ function denoBinary(limits: MigrationLimits): string {
   return Deno.execPath();
 }
 
-function resourceLimit(
-  step: MigrationStep,
-  limit: "file-size" | "memory",
-  result: ChildResult,
-  limits: CheckedLimits,
-): NxError {
-  const what = limit === "file-size" ? "a file past its size limit" : "memory past its limit";
-  return new NxError(
-    "migration.resource_limit",
-    `cannot migrate ${label(step)}: the script wrote or allocated ${what} and was stopped`,
-    {
-      details: {
-        step,
-        limit,
-        ...(limit === "file-size" ? { maxFileMb: limits.maxFileMb } : {
-          maxDataMb: limits.maxDataMb,
-          maxAddressSpaceMb: limits.maxAddressSpaceMb,
-          maxOldSpaceMb: limits.maxOldSpaceMb,
-        }),
-        exitCode: result.code,
-        signal: result.signal,
-        stderrTail: tail(result.stderr, STDERR_TAIL_BYTES),
-      },
-    },
-  );
-}
-
-function stepFailure(step: MigrationStep, result: ChildResult, limits: CheckedLimits): NxError {
-  if (result.timedOut) {
-    return new NxError(
-      "migration.timeout",
-      `cannot migrate ${
-        label(step)
-      }: the script ran past ${limits.stepTimeoutMs} ms and was killed`,
-      {
-        details: {
-          step,
-          timeoutMs: limits.stepTimeoutMs,
-          signal: result.signal,
-          stderrTail: tail(result.stderr, STDERR_TAIL_BYTES),
-        },
-      },
-    );
-  }
-  const limit = limitHit(result);
-  if (limit) return resourceLimit(step, limit, result, limits);
-  const stderrTail = tail(result.stderr, STDERR_TAIL_BYTES);
-  const how = result.signal === null
-    ? `exited with code ${result.code}`
-    : `was killed by ${result.signal}`;
-  return new NxError("migration.failed", `cannot migrate ${label(step)}: the script ${how}`, {
-    details: {
-      step,
-      exitCode: result.code,
-      signal: result.signal,
-      // Deno 2 reports a refused permission as `NotCapable: Requires … access`.
-      permissionDenied: /\bNotCapable\b|Requires \w+ access/.test(stderrTail),
-      stderrTail,
-    },
-  });
-}
-
-async function checkQuota(
-  quota: MigrationQuota,
-  before: number,
-  data: string,
-  last: MigrationStep,
-): Promise<void> {
-  const after = await treeSize(data);
-  const bytes = quota.fixedBytes + before + after;
-  if (bytes > quota.limitBytes) {
-    throw new NxError(
-      "migration.quota",
-      `cannot migrate ${
-        label(last)
-      }: the app would hold ${bytes} bytes, over its quota of ${quota.limitBytes}`,
-      { details: { bytes, quota: quota.limitBytes, dataBefore: before, dataAfter: after } },
-    );
-  }
-}
-
 /**
  * Runs each step as its own `deno run` process (see {@link stepArgs}) with cwd = dataDir, a
  * cleared environment plus DENO_DIR (a private temp directory removed afterwards), NO_COLOR,
- * DENO_NO_UPDATE_CHECK, DENO_NO_PACKAGE_JSON and DENO_NO_PROMPT, and output captured; each
+ * DENO_NO_UPDATE_CHECK, DENO_NO_PACKAGE_JSON and DENO_NO_PROMPT, stdin at EOF and output
+ * captured; each
  * process is confined (_confine.ts: its own session, SIGKILL when nx dies, RLIMIT_AS, _DATA,
  * _FSIZE, no core dumps) and, with `recordPath`, recorded durably before it may start.
  * Before any step runs, every script must be a plain file of the bundle that imports nothing but
