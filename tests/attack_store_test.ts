@@ -259,6 +259,12 @@ Deno.test("root attacks: a link planted inside the root is never traversed, writ
       await Deno.writeTextFile(join(out, "precious"), "keep me");
       await Deno.symlink(join(out, "precious"), join(root, "pkg", "lock"));
     }, ["pkg", "uninstall", "notes", "--json"]],
+    ["pkg/registry.db", "a file", async (root, out) => {
+      const db = join(root, "pkg", "registry.db");
+      await Deno.copyFile(db, join(out, "registry.db"));
+      await Deno.remove(db);
+      await Deno.symlink(join(out, "registry.db"), db);
+    }, ["pkg", "uninstall", "notes", "--json"]],
     ["pkg/staging", "a dir", async (root, out) => {
       await Deno.remove(join(root, "pkg", "staging"), { recursive: true }).catch(() => {});
       await Deno.symlink(out, join(root, "pkg", "staging"));

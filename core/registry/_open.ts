@@ -67,11 +67,36 @@ export async function fileExists(path: string): Promise<boolean> {
 }
 
 /**
+ * trust: libSQL opens the database (and its -wal, -shm and -journal companions) by path, following
+ * links, so a link or special file planted there is refused before it can be written through.
+ */
+function refuseLinkedFiles(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(file);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) continue;
+      throw registryError("open registry", e);
+    }
+    if (!info.isFile) {
+      throw new NxError(
+        "root.unsafe_entry",
+        `cannot open registry ${file}: a link or special file stands where the database belongs`,
+        { details: { path: file }, hint: "run `nx pkg doctor` to list what does not belong" },
+      );
+    }
+  }
+}
+
+/**
  * One connection per client (`concurrency: 1`): `synchronous` and `query_only` are
  * per-connection pragmas, so they must hold on the only connection the client will use.
  * `timeout` is SQLite's busy timeout, applied by the client to every connection it opens.
  */
 export function connect(url: string): Client {
+  const path = localPathOf(url);
+  if (path !== undefined) refuseLinkedFiles(path);
   try {
     return createClient({ url, concurrency: 1, timeout: BUSY_TIMEOUT_MS, intMode: "number" });
   } catch (e) {
