@@ -437,7 +437,8 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
   },
   "data.unsafe_entry": {
     exitClass: "validation_reject",
-    summary: "the app data holds a special file, a hard link or an entry swapped while being copied",
+    summary:
+      "the app data holds a special file, a hard link or an entry swapped while being copied",
     installError: "eacces",
   },
   "dependency.missing": {
