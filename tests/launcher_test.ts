@@ -1,0 +1,216 @@
+/**
+ * bin/nx, the `nx` that `npm link` / `npm install -g .` put on PATH: it runs the pinned Deno with
+ * the `nx` task's permissions by exec (so the process is Deno's, with the caller's cwd, argv,
+ * stdio and signals), finds the repository through links, and says `run npm ci` without
+ * node_modules. Also: `npm run nx` is quiet, and the README's walk-through runs as written.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { copyFile, mkdir, symlink } from "node:fs/promises";
+import { copyFixture, REPO, tempDir, trustedRoot } from "./helpers.ts";
+
+const LAUNCHER = join(REPO, "bin", "nx");
+const PINNED_DENO = join(REPO, "node_modules", "@deno", "linux-x64-glibc", "deno");
+const text = new TextDecoder();
+
+/** A PATH directory whose `nx` reaches bin/nx through links, laid out as `npm link` does. */
+async function linkedPath(): Promise<string> {
+  const prefix = await tempDir("nx-prefix-");
+  await mkdir(join(prefix, "lib", "node_modules"), { recursive: true });
+  await mkdir(join(prefix, "bin"));
+  await symlink(REPO, join(prefix, "lib", "node_modules", "nx"));
+  await symlink("../lib/node_modules/nx/bin/nx", join(prefix, "bin", "nx"));
+  return join(prefix, "bin");
+}
+
+interface Run {
+  code: number;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; path?: string } = {},
+): Promise<Run> {
+  const env = { ...options.env };
+  if (options.path) env.PATH = `${options.path}:${Deno.env.get("PATH")}`;
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: options.cwd ?? REPO,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    signal: out.signal,
+    stdout: text.decode(out.stdout),
+    stderr: text.decode(out.stderr),
+  };
+}
+
+const permissionsOf = (line: string) => line.match(/--allow-[a-z]+/g) ?? [];
+
+Deno.test("bin/nx grants exactly the permissions of the nx task in deno.json", async () => {
+  const config = JSON.parse(await Deno.readTextFile(join(REPO, "deno.json")));
+  const task: string = config.tasks.nx;
+  assert.match(task, /^deno run .* cli\/main\.ts$/);
+  const launcher = await Deno.readTextFile(LAUNCHER);
+  assert.deepEqual(permissionsOf(launcher), permissionsOf(task));
+  assert.ok(permissionsOf(task).length > 0);
+});
+
+Deno.test("package.json names bin/nx as the nx bin and runs it for npm run nx", async () => {
+  const pkg = JSON.parse(await Deno.readTextFile(join(REPO, "package.json")));
+  assert.equal(pkg.bin.nx, "bin/nx");
+  assert.equal(pkg.scripts.nx, "bin/nx");
+  assert.ok(((await Deno.stat(LAUNCHER)).mode! & 0o111) !== 0, "bin/nx is not executable");
+});
+
+Deno.test("nx on PATH through links works from any directory, with paths relative to it", async () => {
+  const path = await linkedPath();
+  const cwd = await tempDir("nx-cwd-");
+  await copyFixture("notes-1.0.0", cwd);
+  const root = await trustedRoot(["dev"]);
+  const ok = await run("nx", ["pkg", "verify", "notes.nxb", "--root", root, "--json"], {
+    cwd,
+    path,
+  });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(JSON.parse(ok.stdout).code, "ok");
+  assert.equal(ok.stderr, "");
+  // stdout, stderr and the exit code are nx's own.
+  const missing = await run("nx", ["pkg", "verify", "nope.nxb", "--root", root], { cwd, path });
+  assert.equal(missing.code, 3);
+  assert.equal(missing.stdout, "");
+  assert.match(missing.stderr, /\[bundle\.not_found\]$/m);
+});
+
+function processState(pid: number): string {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+}
+
+function childrenOf(pid: number): number[] {
+  const list = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim();
+  return list ? list.split(" ").map(Number) : [];
+}
+
+Deno.test("bin/nx execs Deno: the launched process is Deno, in the caller's cwd, with the argv, and a signal reaches it", async () => {
+  const path = await linkedPath();
+  const cwd = await tempDir("nx-cwd-");
+  await copyFixture("notes-1.0.0", cwd);
+  const root = await trustedRoot(["dev"]);
+  const args = ["pkg", "install", "notes.nxb", "--root", root, "--json"];
+  const child = new Deno.Command(join(path, "nx"), {
+    args,
+    cwd,
+    env: { NX_FAULT: "stop:switch-current" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = child.output();
+  // nx stops itself before switch-current. Were bin/nx a parent that spawned Deno, its child
+  // would stop instead and the launcher would keep waiting: fail rather than hang.
+  for (;;) {
+    const state = processState(child.pid);
+    if (state === "T") break;
+    if (state === "Z") {
+      assert.fail(`nx exited before the stop: ${text.decode((await output).stderr)}`);
+    }
+    const stoppedChild = childrenOf(child.pid).find((c) => processState(c) === "T");
+    if (stoppedChild !== undefined) {
+      Deno.kill(stoppedChild, "SIGKILL");
+      await output;
+      assert.fail("bin/nx did not exec: its child is the nx process");
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(await Deno.realPath(`/proc/${child.pid}/exe`), await Deno.realPath(PINNED_DENO));
+  assert.equal(await Deno.realPath(`/proc/${child.pid}/cwd`), await Deno.realPath(cwd));
+  const argv = (await Deno.readTextFile(`/proc/${child.pid}/cmdline`)).split("\0").slice(0, -1);
+  assert.deepEqual(argv.slice(-args.length - 1), [join(REPO, "cli", "main.ts"), ...args]);
+  assert.ok(!argv.includes("task"), "no deno task: no Task banner");
+  child.kill("SIGTERM");
+  child.kill("SIGCONT");
+  const status = await output;
+  assert.equal(status.signal, "SIGTERM");
+});
+
+Deno.test("without node_modules, bin/nx says in one line to run npm ci in the repository", async () => {
+  const repo = await Deno.realPath(await tempDir("nx-fresh-clone-"));
+  await mkdir(join(repo, "bin"));
+  await copyFile(LAUNCHER, join(repo, "bin", "nx"));
+  await Deno.chmod(join(repo, "bin", "nx"), 0o755);
+  const path = await tempDir("nx-path-");
+  await symlink(join(repo, "bin", "nx"), join(path, "nx"));
+  const r = await run("nx", ["pkg", "list"], { path, cwd: path });
+  assert.equal(r.code, 4);
+  assert.equal(r.stdout, "");
+  assert.equal(r.stderr.split("\n").filter((l) => l).length, 1, r.stderr);
+  assert.ok(r.stderr.includes(`run npm ci in ${repo})`), r.stderr);
+});
+
+Deno.test("npm run nx prints no Task banner and no colour into a file", async () => {
+  const root = join(await tempDir(), "root");
+  // No NO_COLOR: nothing may be coloured when stdout and stderr are not terminals.
+  const r = await run("npm", ["run", "-s", "nx", "--", "pkg", "verify", "/nonexistent.nxb"], {
+    env: { NX_ROOT: root, NO_COLOR: "", FORCE_COLOR: "" },
+  });
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.doesNotMatch(r.stderr, /Task/);
+  assert.ok(!r.stderr.includes("\x1b"), "an escape sequence in stderr");
+  assert.match(r.stderr, /^error: .*\[bundle\.not_found\]\n$/);
+  const version = await run("npm", ["run", "-s", "nx", "--", "--version"]);
+  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  assert.equal(version.stderr, "");
+});
+
+Deno.test("npm link and npm install -g . put a working nx on PATH", async (t) => {
+  for (const install of [["link"], ["install", "-g", "."]]) {
+    await t.step(`npm ${install.join(" ")}`, async () => {
+      const prefix = await tempDir("nx-npm-prefix-");
+      const r = await run("npm", [...install, "--offline", "--no-audit", "--no-fund"], {
+        env: { npm_config_prefix: prefix },
+      });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const cwd = await tempDir();
+      const v = await run("nx", ["--version"], { cwd, path: join(prefix, "bin") });
+      assert.equal(v.code, 0, v.stderr);
+      assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
+    });
+  }
+});
+
+/** Untracked and ignored entries of the repository (directories collapsed). */
+async function untracked(): Promise<string[]> {
+  const r = await run("git", ["status", "--porcelain", "--ignored", "--untracked-files=normal"]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.split("\n").filter((l) => /^(\?\?|!!) /.test(l)).sort();
+}
+
+Deno.test("the README walk-through runs as written and writes nothing into the repository", async () => {
+  const readme = await Deno.readTextFile(join(REPO, "README.md"));
+  const block = readme.match(/```sh\n(W=\/tmp\/nx-walkthrough;[^\n]*\n[\s\S]*?)```/);
+  assert.ok(block, "README.md has no walk-through block starting with W=/tmp/nx-walkthrough");
+  const dir = join(await tempDir(), "nx-walkthrough");
+  const script = block[1].replace("W=/tmp/nx-walkthrough", `W=${dir}`);
+  const before = await untracked();
+  const r = await run("bash", ["-e", "-u", "-c", script], {
+    path: await linkedPath(),
+    env: { NO_COLOR: "1" },
+  });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stderr, /pkgr: verified ok/);
+  assert.match(r.stdout, /rolled back notes 1\.1\.0 → 1\.0\.0/);
+  for (const made of ["keys/me.key", "keys/me.pub", "notes-1.0.0.nxb", "root/pkg"]) {
+    await Deno.lstat(join(dir, made));
+  }
+  assert.deepEqual(await untracked(), before);
+});
