@@ -1,7 +1,11 @@
 /**
- * Completion through the real CLI: the candidates `nx complete -- <words…>` prints, and the
- * scripts of `nx completion bash|zsh|fish` run in the real shells against the `nx` on PATH (a
- * link to bin/nx, as `npm link` makes). zsh and fish tests run where those shells are installed.
+ * Completion: the candidates `nx complete -- <words…>` prints, and the scripts of
+ * `nx completion bash|zsh|fish` run in the real shells against the `nx` on PATH (a link to bin/nx,
+ * as `npm link` makes). zsh and fish tests run where those shells are installed.
+ *
+ * The tables call the same `complete()` in-process, on the real command tree, and read the same
+ * protocol text (milliseconds instead of a Deno start each); the steps that depend on the process
+ * (cwd, `$HOME`, `$NX_ROOT`) and the shells run the real CLI.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -10,6 +14,8 @@ import { POLICY_KEYS } from "../core/pkgr/trust_admin.ts";
 import { POLICY_MODES } from "../core/trust/mod.ts";
 import { DENO, FIXTURES, nx, REPO, tempDir } from "./helpers.ts";
 import { preparedRoot } from "./_roots.ts";
+import { buildProgram } from "../cli/program.ts";
+import { complete as completeWords, formatCompletions } from "../cli/completion.ts";
 
 interface Answer {
   values: string[];
@@ -18,17 +24,32 @@ interface Answer {
   directive: number;
 }
 
-async function complete(
-  words: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
-): Promise<Answer> {
-  const r = await nx(["complete", "--", ...words], options);
-  assert.equal(r.code, 0, r.stderr);
-  const lines = r.stdout.split("\n").filter((l) => l !== "");
+function parse(protocol: string): Answer {
+  const lines = protocol.split("\n").filter((l) => l !== "");
   const last = lines.pop() ?? "";
-  assert.match(last, /^:\d+$/, r.stdout);
+  assert.match(last, /^:\d+$/, protocol);
   const described = new Map(lines.map((l) => [l.split("\t")[0], l.split("\t")[1] ?? ""]));
   return { values: [...described.keys()], described, directive: Number(last.slice(1)) };
+}
+
+interface Where {
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+/** The real `nx complete -- <words…>`. */
+async function completeCli(words: string[], where: Where = {}): Promise<Answer> {
+  const r = await nx(["complete", "--", ...words], where);
+  assert.equal(r.code, 0, r.stderr);
+  return parse(r.stdout);
+}
+
+const program = buildProgram();
+
+/** The same, in-process; the environment is only what `where` gives. */
+async function complete(words: string[], where: Where = {}): Promise<Answer> {
+  const env = { env: (n: string) => where.env?.[n], cwd: where.cwd ?? REPO };
+  return parse(formatCompletions(await completeWords(program, words, env)));
 }
 
 async function denoDir(): Promise<string> {
@@ -68,7 +89,7 @@ const ws = await workspace();
 
 Deno.test("nx complete: commands, verbs and options", async (t) => {
   await t.step("top level offers pkg, demo and completion, not the hidden complete", async () => {
-    const a = await complete([""]);
+    const a = await completeCli([""]);
     assert.deepEqual(a.values.sort(), ["completion", "demo", "pkg"]);
     assert.equal(a.directive, NO_FILES);
   });
@@ -123,7 +144,7 @@ Deno.test("nx complete: installed app ids come from the root the command line na
     });
   }
   await t.step("$NX_ROOT when there is no --root", async () => {
-    const a = await complete(["pkg", "info", ""], { env: { NX_ROOT: root } });
+    const a = await completeCli(["pkg", "info", ""], { env: { NX_ROOT: root } });
     assert.deepEqual(a.values, ["notes"]);
   });
   await t.step("--root wins over $NX_ROOT, --root=DIR too", async () => {
@@ -136,10 +157,10 @@ Deno.test("nx complete: installed app ids come from the root the command line na
   await t.step("a relative --root is resolved from the cwd, ~/ from $HOME", async () => {
     const home = await tempDir("nx-home-");
     await symlink(root, join(home, "root-link"));
-    const a = await complete(["pkg", "info", "--root", "root-link", ""], { cwd: home });
+    const a = await completeCli(["pkg", "info", "--root", "root-link", ""], { cwd: home });
     assert.deepEqual(a.values, ["notes"]);
     // Deno's cache stays where it is (its default follows $HOME).
-    const b = await complete(["pkg", "info", "--root", "~/root-link", ""], {
+    const b = await completeCli(["pkg", "info", "--root", "~/root-link", ""], {
       env: { HOME: home, DENO_DIR: await denoDir() },
     });
     assert.deepEqual(b.values, ["notes"]);
