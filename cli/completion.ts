@@ -291,11 +291,14 @@ export function addCompletion(program: Command): void {
     .option("--json", "print the script inside one JSON envelope")
     .addHelpText(
       "after",
-      "\nInstall (bash, no bash-completion package needed):\n" +
-        "  nx completion bash > ~/.nx-completion.bash && " +
-        "echo '. ~/.nx-completion.bash' >> ~/.bashrc\n" +
-        'zsh: nx completion zsh > "${fpath[1]}/_nx"   ' +
-        "fish: nx completion fish > ~/.config/fish/completions/nx.fish",
+      [
+        "",
+        "Install:",
+        "  bash (plain bash; the bash-completion package is not needed):",
+        "    nx completion bash > ~/.nx-completion.bash && echo '. ~/.nx-completion.bash' >> ~/.bashrc",
+        '  zsh (after compinit): nx completion zsh > "${fpath[1]}/_nx"',
+        "  fish: nx completion fish > ~/.config/fish/completions/nx.fish",
+      ].join("\n"),
     )
     .action((shell, opts) =>
       runVerb({ json: opts.json }, () => {
