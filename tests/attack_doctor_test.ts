@@ -152,6 +152,21 @@ const CASES: AttackCase[] = [
     clean: true,
   },
   {
+    name: "a staging leftover holding a retired version's data is kept, never deleted",
+    plant: async (root) => {
+      await Deno.mkdir(join(root, "pkg/staging/tx/retired-data"), { recursive: true });
+      await Deno.writeTextFile(join(root, "pkg/staging/tx/retired-data/notes.json"), "[]");
+    },
+    kinds: ["staging-leftover"],
+    clean: false,
+    after: async (root) => {
+      assert.equal(
+        await Deno.readTextFile(join(root, "pkg/staging/tx/retired-data/notes.json")),
+        "[]",
+      );
+    },
+  },
+  {
     name: "pkg/lock linked to a file outside",
     plant: (root, out) => replaceWithLink(root, "pkg/lock", join(out, "file.txt")),
     kinds: ["unsafe-link"],

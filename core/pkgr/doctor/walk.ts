@@ -68,6 +68,16 @@ async function entries(dir: string): Promise<Entry[]> {
   return out;
 }
 
+/**
+ * What a staging leftover holds that is not a copy: a retired version or its data, or a detached
+ * app (steps retire-version and detach-app move them there). Repair never deletes those; only a
+ * person can tell whether they still matter (an undo that could not complete leaves them).
+ */
+async function heldFiles(dir: string): Promise<string[]> {
+  const moved = new Set(["retired-version", "retired-data", "app", "versions", "current"]);
+  return (await listDir(dir)).filter((name) => moved.has(name));
+}
+
 /** Owner, set-id and world-writable bits, special types: the checks every entry gets. */
 function checkEntry(w: Walk, e: Entry, app?: string): void {
   const extra = { app };
@@ -245,13 +255,18 @@ async function walkPkg(w: Walk, paths: RootPaths): Promise<void> {
       }
       if (e.name === "staging") {
         for (const s of await entries(e.path)) {
+          const held = s.info.type === "dir" ? await heldFiles(s.path) : [];
           w.findings.push(finding(
             "staging-leftover",
             s.path,
             s.info.type === "symlink"
               ? "a link no transaction owns (removing it leaves its target alone)"
+              : held.length > 0
+              ? `holds files an interrupted transaction moved out of an app (${
+                held.join(", ")
+              }): put them back or delete them by hand`
               : "no transaction owns it",
-            true,
+            held.length === 0,
           ));
         }
       } else if (e.name === "cache") await walkCache(w, e.path);
