@@ -118,8 +118,7 @@ export async function copyVerifiedBundle(
           throw changed(f.path, "its size differs", { expected: f.size, actual: info.size });
         }
         const output = to.openFile(at.name, { write: true, create: 0o444, exclusive: true });
-        durable.file(output);
-        const got = copyBytes(input, output, f.size, buffer);
+        const got = durable.fill(output, (out) => copyBytes(input, out, f.size, buffer));
         if (got.more || got.size !== f.size || got.sha256 !== f.sha256) {
           throw changed(f.path, "its content differs", {
             expected: f.sha256,
@@ -200,10 +199,11 @@ export async function copyDataTree(src: string, dst: string): Promise<void> {
       if (info.type !== "file") throw unsafeData(path, `it is a ${info.type}`);
       if (info.nlink !== 1) throw unsafeData(path, "it is a hard link");
       const output = to.openFile(name, { write: true, create: 0o600, exclusive: true });
-      durable.file(output);
-      output.chmod(info.perm & 0o777);
-      keepOwner(output, info);
-      copyBytes(input, output, info.size, buffer);
+      durable.fill(output, (out) => {
+        out.chmod(info.perm & 0o777);
+        keepOwner(out, info);
+        copyBytes(input, out, info.size, buffer);
+      });
     } finally {
       input.close();
     }

@@ -227,9 +227,22 @@ export class Durable {
   #files: FileHandle[] = [];
   #dirs = new Set<string>();
 
-  file(file: FileHandle): void {
+  /**
+   * Runs `write` on a newly created file, then keeps the file to sync later (it may be synced
+   * and closed at once when a batch is full, so nothing may write to it afterwards). A file
+   * whose `write` fails is closed.
+   */
+  fill<T>(file: FileHandle, write: (file: FileHandle) => T): T {
+    let result: T;
+    try {
+      result = write(file);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
     this.#files.push(file);
     if (this.#files.length >= SYNC_BATCH) this.#flush();
+    return result;
   }
 
   dir(path: string): void {

@@ -33,8 +33,7 @@ export async function writeTree(
           create: mode,
           exclusive: true,
         });
-        durable.file(file);
-        writeAll(file, bytes);
+        durable.fill(file, (f) => writeAll(f, bytes));
       } catch (e) {
         throw ioError("write", path, e);
       }
