@@ -4,34 +4,11 @@
  * quota. Each ends with the root exactly in its old state.
  */
 import assert from "node:assert/strict";
-import { cp } from "node:fs/promises";
 import { join } from "node:path";
-import { copyFixture, FIXTURES, nx, spawnNx, tempDir } from "./helpers.ts";
+import { copyFixture, notesWithMigration, nx, spawnNx, tempDir } from "./helpers.ts";
 import { cloneRoot, doctorClean, observe, preparedRoot } from "./_roots.ts";
 
-const SCRIPT = "migrations/1.0.0_to_1.1.0.ts";
 const RECORD = "migration-process.json";
-
-/** notes 1.1.0 whose 1.0.0 → 1.1.0 migration is `body`, signed by the dev key. */
-async function notesWithMigration(body: string): Promise<string> {
-  const work = await tempDir();
-  const src = join(work, "src");
-  await cp(join(FIXTURES, "src", "notes-1.1.0"), src, { recursive: true });
-  await Deno.writeTextFile(join(src, SCRIPT), body);
-  const out = join(work, "notes.nxb");
-  const r = await nx([
-    "pkg",
-    "pack",
-    src,
-    "--key",
-    join(FIXTURES, "keys", "dev.key"),
-    "--out",
-    out,
-    "--json",
-  ]);
-  assert.equal(r.json?.code, "ok", r.stdout);
-  return out;
-}
 
 /**
  * Polls `probe` every 10 ms until it returns a value. The bound only turns a hang (a broken

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES, nx, snapshotTree, stoppedAt, trustedRoot } from "./helpers.ts";
+import { FIXTURES, nx, packWithDevKey, snapshotTree, stoppedAt, trustedRoot } from "./helpers.ts";
 
 const SECRET = "nx-attack-secret-0f3c9a";
 
@@ -233,16 +233,7 @@ Deno.test("pack attacks: a linked assets/, migrations/ or payload is refused, ne
         await sh(`cp -r '${join(FIXTURES, "src", "notes-1.1.0")}' '${src}'`);
         await sh(`mv '${src}/${target}' '${dir}/real' && ln -s '${dir}/real' '${src}/${target}'`);
         const out = join(dir, "out.nxb");
-        const r = await nx([
-          "pkg",
-          "pack",
-          src,
-          "--key",
-          join(FIXTURES, "keys", "dev.key"),
-          "--out",
-          out,
-          "--json",
-        ]);
+        const r = await packWithDevKey(src, out);
         assert.equal(r.json?.code, "bundle.symlink", r.stdout);
         await assert.rejects(Deno.lstat(out));
       } finally {

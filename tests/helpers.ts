@@ -176,3 +176,29 @@ export async function stoppedAt(
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Runs `nx pkg pack <src> --key fixtures/keys/dev.key --out <out> --json`. */
+export function packWithDevKey(src: string, out: string): Promise<NxRun> {
+  return nx([
+    "pkg",
+    "pack",
+    src,
+    "--key",
+    join(FIXTURES, "keys", "dev.key"),
+    "--out",
+    out,
+    "--json",
+  ]);
+}
+
+/** notes 1.1.0 whose 1.0.0 → 1.1.0 migration script is `body`, packed and signed by dev. */
+export async function notesWithMigration(body: string): Promise<string> {
+  const work = await tempDir();
+  const src = join(work, "src");
+  await cp(join(FIXTURES, "src", "notes-1.1.0"), src, { recursive: true });
+  await Deno.writeTextFile(join(src, "migrations/1.0.0_to_1.1.0.ts"), body);
+  const out = join(work, "notes.nxb");
+  const r = await packWithDevKey(src, out);
+  if (r.json?.code !== "ok") throw new Error(`pack failed: ${r.stdout}${r.stderr}`);
+  return out;
+}

@@ -3,33 +3,9 @@
  * installed version, its data and the registry stay exactly as they were.
  */
 import assert from "node:assert/strict";
-import { cp } from "node:fs/promises";
 import { join } from "node:path";
-import { FIXTURES, nx, tempDir } from "./helpers.ts";
+import { notesWithMigration, nx } from "./helpers.ts";
 import { cloneRoot, doctorClean, observe, preparedRoot } from "./_roots.ts";
-
-const SCRIPT = "migrations/1.0.0_to_1.1.0.ts";
-
-/** notes 1.1.0 whose 1.0.0 → 1.1.0 migration is `body`, signed by the dev key. */
-async function notesWithMigration(body: string): Promise<string> {
-  const work = await tempDir();
-  const src = join(work, "src");
-  await cp(join(FIXTURES, "src", "notes-1.1.0"), src, { recursive: true });
-  await Deno.writeTextFile(join(src, SCRIPT), body);
-  const out = join(work, "notes.nxb");
-  const r = await nx([
-    "pkg",
-    "pack",
-    src,
-    "--key",
-    join(FIXTURES, "keys", "dev.key"),
-    "--out",
-    out,
-    "--json",
-  ]);
-  assert.equal(r.json?.code, "ok", r.stdout);
-  return out;
-}
 
 const CASES: [string, string, string][] = [
   ["exits non-zero", "Deno.exit(4);\n", "migration.failed"],
