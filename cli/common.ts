@@ -1,7 +1,7 @@
 /** Options every verb takes, and the one runner that turns a verb's result or error into output. */
 import type { Command, OptionValues } from "@commander-js/extra-typings";
-import type { OpContext } from "../core/pkgr/mod.ts";
-import { resolveRootDir, rootPaths } from "../core/store/paths.ts";
+import type { Reporter } from "../core/api/mod.ts";
+import { resolveRootDir, type RootPaths, rootPaths } from "../core/store/paths.ts";
 import { Output } from "./output.ts";
 import { type CommandResult, renderError, renderSuccess } from "./render/envelope.ts";
 
@@ -21,8 +21,13 @@ export interface CommonOptions {
   markers?: true;
 }
 
-export interface VerbContext extends OpContext {
+/** One command's run: where output goes, the root it names, and its reference time. */
+export interface VerbContext {
   out: Output;
+  paths: RootPaths;
+  reporter: Reporter;
+  /** Reference time, fixed once for the whole command. */
+  now: Date;
 }
 
 export function makeContext(opts: CommonOptions): VerbContext {
@@ -38,9 +43,7 @@ export async function runVerb(
 ): Promise<void> {
   const ctx = makeContext(opts);
   try {
-    const result = await verb(ctx);
-    for (const w of result.warnings ?? []) ctx.out.emit({ kind: "warning", ...w });
-    Deno.exitCode = renderSuccess(ctx.out, result);
+    Deno.exitCode = renderSuccess(ctx.out, await verb(ctx));
   } catch (e) {
     Deno.exitCode = renderError(ctx.out, e);
   }

@@ -12,6 +12,7 @@ import { runVerb, withCommon } from "./common.ts";
 import { renderBundle } from "./render/bundle.ts";
 import { opMessage, renderApps } from "./render/lifecycle.ts";
 import { pkgrFor } from "./service.ts";
+import type { CallContext } from "../core/api/mod.ts";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 const DEFAULT_DEMO_ROOT = ".nx-demo/root";
@@ -33,9 +34,8 @@ export function demoCommand() {
     ),
   ).action((opts) =>
     runVerb({ ...opts, root: opts.root ?? DEFAULT_DEMO_ROOT }, async (ctx) => {
-      const { loadSecretKey } = await import("../core/pkgr/keys.ts");
+      const { loadSecretKey, readPublicKeyText } = await import("../core/pkgr/keys.ts");
       const { pack } = await import("../core/pkgr/pack.ts");
-      const { trustAdd } = await import("../core/pkgr/trust_admin.ts");
       if (opts.root === undefined) {
         await Deno.remove(resolve(".nx-demo"), { recursive: true }).catch(() => {});
       } else if (!(await isEmptyOrMissing(ctx.paths.root))) {
@@ -49,11 +49,11 @@ export function demoCommand() {
       }
       const log = (line: string) => ctx.out.options.json || ctx.out.stderr(line);
       const bundles = join(ctx.paths.root, "..", "bundles");
-      const publisher = await trustAdd(ctx.paths, {
-        keyFile: join(FIXTURES, "keys", "dev.pub"),
-        name: "dev",
-        enabled: true,
-      });
+      // Every step on the root is a method of the contract, as the `nx pkg` verbs call them.
+      const pkgr = await pkgrFor(ctx.paths, {}, true);
+      const call: CallContext = { now: ctx.now, reporter: ctx.reporter };
+      const publicKey = await readPublicKeyText(join(FIXTURES, "keys", "dev.pub"));
+      const publisher = await pkgr.trustAdd({ publicKey, name: "dev", enabled: true }, call);
       log(`root ${ctx.paths.root}: trusted publisher dev (${publisher.id})`);
       const key = await loadSecretKey(join(FIXTURES, "keys", "dev.key"));
       const packed = [];
@@ -73,19 +73,19 @@ export function demoCommand() {
         );
         log(`packed notes@${version} → ${out}`);
       }
-      const pkgr = await pkgrFor(ctx, {});
-      const verified = await pkgr.verify(packed[0].out);
+      const path = (bundle: string) => ({ kind: "path" as const, path: bundle });
+      const verified = await pkgr.verify({ bundle: path(packed[0].out) }, call);
       log(`verified:\n${renderBundle(packed[0].out, verified)}`);
-      const steps = [await pkgr.install({ bundle: packed[0].out })];
+      const steps = [await pkgr.install({ bundle: path(packed[0].out) }, call)];
       const data = join(ctx.paths.apps, "notes", "data", "1.0.0", "notes.json");
       await Deno.writeTextFile(data, JSON.stringify([{ text: "groceries\nmilk, eggs" }]));
       log(`${opMessage(steps[0])}; wrote a note to ${data}`);
-      steps.push(await pkgr.upgrade({ bundle: packed[1].out }));
+      steps.push(await pkgr.upgrade({ bundle: path(packed[1].out) }, call));
       const migrated = join(ctx.paths.apps, "notes", "data", "1.1.0", "notes.json");
       log(`${opMessage(steps[1])}; migrated note: ${await Deno.readTextFile(migrated)}`);
-      steps.push(await pkgr.rollback({ app: "notes" }));
+      steps.push(await pkgr.rollback({ app: "notes" }, call));
       log(opMessage(steps[2]));
-      const apps = await pkgr.list();
+      const apps = await pkgr.list({}, call);
       return {
         message: "demo ok: notes packed, verified, installed, upgraded and rolled back",
         data: { root: ctx.paths.root, packed, verified, steps, apps },

@@ -8,7 +8,7 @@
  * {@link escapeText}, so a newline inside them cannot start a line of its own. The only escape
  * sequences written are nx's own: the colour of a record's label and the progress line.
  */
-import type { ProgressEvent, Reporter } from "../core/pkgr/mod.ts";
+import type { ProgressEvent, Reporter } from "../core/api/mod.ts";
 import { escapeJson, escapeLines, escapeText } from "./render/escape.ts";
 
 export interface OutputOptions {

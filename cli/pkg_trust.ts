@@ -1,7 +1,8 @@
 import { Command } from "@commander-js/extra-typings";
-import type { Publisher } from "../core/trust/mod.ts";
-import { runVerb, withCommon } from "./common.ts";
+import type { Publisher } from "../core/api/mod.ts";
+import { type CommonOptions, withCommon } from "./common.ts";
 import { table } from "./render/text.ts";
+import { type RootCommand, rootCommand } from "./root_command.ts";
 
 function renderPublishers(publishers: Publisher[]): string {
   if (publishers.length === 0) return "no trusted publishers";
@@ -19,11 +20,48 @@ function renderPublishers(publishers: Publisher[]): string {
   );
 }
 
+type AddOpts = CommonOptions & { publisher?: string; name?: string; disabled?: true };
+
+export const TRUST_ADD: RootCommand<"trustAdd", [keyFile: string, opts: AddOpts]> = {
+  method: "trustAdd",
+  // The request carries the public key's text: the file is read here, on the caller's side.
+  toRequest: async (keyFile, opts) => {
+    const { readPublicKeyText } = await import("../core/pkgr/keys.ts");
+    return {
+      publicKey: await readPublicKeyText(keyFile),
+      ...(opts.publisher !== undefined ? { publisher: opts.publisher } : {}),
+      ...(opts.name !== undefined ? { name: opts.name } : {}),
+      enabled: opts.disabled !== true,
+    };
+  },
+  render: (p) => ({ message: `trusted publisher ${p.id}`, data: p, human: renderPublishers([p]) }),
+};
+
+export const TRUST_REMOVE: RootCommand<"trustRemove", [id: string, opts: CommonOptions]> = {
+  method: "trustRemove",
+  toRequest: (id) => ({ id }),
+  render: (p) => ({
+    message: `removed publisher ${p.id}`,
+    data: p,
+    human: `removed publisher ${p.id}`,
+  }),
+};
+
+export const TRUST_LIST: RootCommand<"trustList", [opts: CommonOptions]> = {
+  method: "trustList",
+  toRequest: () => ({}),
+  render: (publishers) => ({
+    message: `${publishers.length} publisher(s)`,
+    data: { publishers },
+    human: renderPublishers(publishers),
+  }),
+};
+
 export function trustCommand() {
   const trust = new Command("trust").description(
     "manage the root's trusted publishers (pkg/publishers.toml)",
   );
-  trust.addCommand(
+  trust.addCommand(rootCommand(
     withCommon(
       new Command("add")
         .description("trust a publisher key (a .pub file, or the public half of a .key file)")
@@ -31,48 +69,22 @@ export function trustCommand() {
         .option("--publisher <id>", "add the key to this existing publisher (key rotation)")
         .option("--name <name>", "a label for the publisher")
         .option("--disabled", "add the publisher disabled"),
-    ).action((keyFile, opts) =>
-      runVerb(opts, async (ctx) => {
-        const { trustAdd } = await import("../core/pkgr/trust_admin.ts");
-        const p = await trustAdd(ctx.paths, {
-          keyFile,
-          publisher: opts.publisher,
-          name: opts.name,
-          enabled: opts.disabled !== true,
-        });
-        return { message: `trusted publisher ${p.id}`, data: p, human: renderPublishers([p]) };
-      })
     ),
-  );
-  trust.addCommand(
+    TRUST_ADD,
+  ));
+  trust.addCommand(rootCommand(
     withCommon(
       new Command("remove").description("stop trusting a publisher").argument(
         "<id>",
         "publisher id or name",
       ),
-    ).action((id, opts) =>
-      runVerb(opts, async (ctx) => {
-        const { trustRemove } = await import("../core/pkgr/trust_admin.ts");
-        const p = await trustRemove(ctx.paths, id);
-        return {
-          message: `removed publisher ${p.id}`,
-          data: p,
-          human: `removed publisher ${p.id}`,
-        };
-      })
     ),
-  );
+    TRUST_REMOVE,
+  ));
   trust.addCommand(
-    withCommon(new Command("list").description("list trusted publishers")).action((opts) =>
-      runVerb(opts, async (ctx) => {
-        const { trustList } = await import("../core/pkgr/trust_admin.ts");
-        const publishers = await trustList(ctx.paths);
-        return {
-          message: `${publishers.length} publisher(s)`,
-          data: { publishers },
-          human: renderPublishers(publishers),
-        };
-      })
+    rootCommand(
+      withCommon(new Command("list").description("list trusted publishers")),
+      TRUST_LIST,
     ),
   );
   return trust;

@@ -1,10 +1,11 @@
 /**
- * Builds the Pkgr service for a verb, with the test-only fault triggers from NX_FAULT. The
- * service (and libSQL behind it) is loaded only by the verbs that use it.
+ * Builds the service a root command calls: the contract's Pkgr for the local root (later, with a
+ * transport flag, a remote one). The service (and libSQL behind it) is loaded only when a
+ * command runs, and each method loads only its own implementation.
  */
 import type { Command, OptionValues } from "@commander-js/extra-typings";
-import type { Pkgr, ServiceOptions } from "../core/pkgr/mod.ts";
-import type { VerbContext } from "./common.ts";
+import type { Pkgr } from "../core/api/mod.ts";
+import type { RootPaths } from "../core/store/paths.ts";
 
 export function withRegistryUrl<A extends unknown[], O extends OptionValues>(cmd: Command<A, O>) {
   return cmd.option(
@@ -13,15 +14,18 @@ export function withRegistryUrl<A extends unknown[], O extends OptionValues>(cmd
   );
 }
 
-export async function serviceOptions(opts: { registryUrl?: string }): Promise<ServiceOptions> {
+/**
+ * The Pkgr for `paths`. A command that opens a session (install … query, doctor) also passes its
+ * registry URL and the test-only fault triggers of NX_FAULT (a malformed value is refused here).
+ */
+export async function pkgrFor(
+  paths: RootPaths,
+  opts: { registryUrl?: string },
+  session: boolean,
+): Promise<Pkgr> {
+  const { createPkgr } = await import("../core/pkgr/pkgr.ts");
+  if (!session) return createPkgr({ root: paths });
   const { parseFaults } = await import("../core/apply/faults.ts");
-  const { setIoFaults } = await import("../core/store/faults.ts");
   const faults = parseFaults(Deno.env.get("NX_FAULT"));
-  setIoFaults(faults.io);
-  return { registryUrl: opts.registryUrl, faults };
-}
-
-export async function pkgrFor(ctx: VerbContext, opts: { registryUrl?: string }): Promise<Pkgr> {
-  const { createPkgr } = await import("../core/pkgr/service.ts");
-  return createPkgr(ctx, await serviceOptions(opts));
+  return createPkgr({ root: paths, registryUrl: opts.registryUrl, faults });
 }

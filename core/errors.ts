@@ -117,6 +117,7 @@ export type ErrorCode =
   | "io.failed"
   | "io.no_space"
   | "tool.missing"
+  | "op.cancelled"
   | "internal.unexpected";
 
 export interface ErrorInfo {
@@ -530,6 +531,10 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
   "tool.missing": {
     exitClass: "missing_dependency",
     summary: "an external tool nx needs is not installed or not reachable",
+  },
+  "op.cancelled": {
+    exitClass: "delegate_failure",
+    summary: "the caller cancelled the operation; a transaction in progress was undone",
   },
   "internal.unexpected": { exitClass: "internal", summary: "an unexpected internal error" },
 };

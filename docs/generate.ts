@@ -13,20 +13,23 @@ import { MigrationsFileSchema } from "../core/bundle/meta.ts";
 import { PolicySchema, PublishersFileSchema } from "../core/trust/policy.ts";
 import {
   AppInfoSchema,
-  AppSummaryListSchema,
-  AuditEntryListSchema,
   AuditEntrySchema,
   DoctorReportSchema,
   InspectReportSchema,
-  KeygenResultSchema,
   OpResultSchema,
+  QueryHitSchema,
+  VerifiedBundleSchema,
+} from "../core/api/mod.ts";
+import {
+  AppSummaryListSchema,
+  AuditEntryListSchema,
+  KeygenResultSchema,
   PackResultSchema,
   PkgrCallSchema,
+  PkgrEventSchema,
   PkgrReplySchema,
   PublisherListSchema,
   QueryHitListSchema,
-  QueryHitSchema,
-  VerifiedBundleSchema,
 } from "../core/protocol/mod.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
@@ -40,6 +43,7 @@ export const SCHEMAS: Record<string, z.ZodType> = {
   "policy": PolicySchema,
   "publishers": PublishersFileSchema,
   "pkgr-call": PkgrCallSchema,
+  "pkgr-event": PkgrEventSchema,
   "pkgr-reply": PkgrReplySchema,
   "verified-bundle": VerifiedBundleSchema,
   "op-result": OpResultSchema,

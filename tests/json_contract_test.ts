@@ -1,28 +1,30 @@
 /**
  * The `--json` contract at run time: the real CLI's envelope `data` for each verb parses with
- * the published schema (core/protocol/pkgr.ts), strictly — an unknown key, a missing key or a
- * wrong type fails. Together with the type-level checks in pkgr.ts this is the drift check
- * between the code and the schemas.
+ * the published schema (core/api for the methods' results, core/protocol for the CLI's own data),
+ * strictly — an unknown key, a missing key or a wrong type fails. Together with the type-level
+ * checks beside the schemas this is the drift check between the code and the schemas.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { z } from "zod";
 import {
   AppInfoSchema,
+  DoctorReportSchema,
+  InspectReportSchema,
+  METHODS,
+  OpResultSchema,
+  VerifiedBundleSchema,
+} from "../core/api/mod.ts";
+import {
   AppSummaryListSchema,
   AuditEntryListSchema,
-  DoctorReportSchema,
   EnvelopeSchema,
-  InspectReportSchema,
   KeygenResultSchema,
-  OpResultSchema,
   PackResultSchema,
-  PKGR_RESULT_SCHEMAS,
   PublisherListSchema,
   QueryHitListSchema,
-  VerifiedBundleSchema,
 } from "../core/protocol/mod.ts";
-import { PolicySchema } from "../core/trust/policy.ts";
+import { PolicySchema, PublisherSchema } from "../core/trust/policy.ts";
 import { copyFixture, FIXTURES, nx, type NxOptions, tempDir, trustedRoot } from "./helpers.ts";
 
 /** Runs `nx <args> --json`, expects success, and returns `data` parsed with `schema`. */
@@ -81,7 +83,7 @@ Deno.test("every --json verb's data matches its schema (pack → uninstall)", as
 
   await t.step("verify", async () => {
     const v = await data(["pkg", "verify", v1], VerifiedBundleSchema, opts);
-    PKGR_RESULT_SCHEMAS.verify.parse(v);
+    METHODS.verify.result.parse(v);
     assert.equal(v.signer.trusted, true);
   });
 
@@ -110,7 +112,7 @@ Deno.test("every --json verb's data matches its schema (pack → uninstall)", as
 
   await t.step("install", async () => {
     const r = await data(["pkg", "install", v1], OpResultSchema, opts);
-    PKGR_RESULT_SCHEMAS.install.parse(r);
+    METHODS.install.result.parse(r);
     assert.equal(r.toVersion, "1.0.0");
   });
 
@@ -127,7 +129,7 @@ Deno.test("every --json verb's data matches its schema (pack → uninstall)", as
 
   await t.step("list", async () => {
     const r = await data(["pkg", "list"], AppSummaryListSchema, opts);
-    PKGR_RESULT_SCHEMAS.list.parse(r.apps);
+    METHODS.list.result.parse(r.apps);
     assert.deepEqual(r.apps.map((a) => a.id), ["notes"]);
   });
 
@@ -138,7 +140,7 @@ Deno.test("every --json verb's data matches its schema (pack → uninstall)", as
 
   await t.step("history", async () => {
     const all = await data(["pkg", "history"], AuditEntryListSchema, opts);
-    PKGR_RESULT_SCHEMAS.history.parse(all.entries);
+    METHODS.history.result.parse(all.entries);
     const last = await data(
       ["pkg", "history", "notes", "--limit", "1"],
       AuditEntryListSchema,
@@ -156,7 +158,7 @@ Deno.test("every --json verb's data matches its schema (pack → uninstall)", as
       ]
     ) {
       const r = await data(["pkg", "query", ...q], QueryHitListSchema, opts);
-      PKGR_RESULT_SCHEMAS.query.parse(r.hits);
+      METHODS.query.result.parse(r.hits);
       assert.equal(r.hits.length, 1, q.join(" "));
     }
   });
@@ -185,12 +187,27 @@ Deno.test("every --json verb's data matches its schema (pack → uninstall)", as
     assert.equal(r.toVersion, null);
   });
 
-  await t.step("policy show", async () => {
+  await t.step("policy show, policy set", async () => {
     await data(["pkg", "policy", "show"], PolicySchema, opts);
+    const p = await data(["pkg", "policy", "set", "retain-versions", "3"], PolicySchema, opts);
+    assert.equal(p.retain_versions, 3);
   });
 
-  await t.step("trust list", async () => {
-    const r = await data(["pkg", "trust", "list"], PublisherListSchema, opts);
-    assert.equal(r.publishers.length, 1);
-  });
+  await t.step(
+    "trust list, trust add (of a secret key file: its public half), trust remove",
+    async () => {
+      const r = await data(["pkg", "trust", "list"], PublisherListSchema, opts);
+      assert.equal(r.publishers.length, 1);
+      METHODS.trustList.result.parse(r.publishers);
+      const added = await data(
+        ["pkg", "trust", "add", join(work, "keys", "k.key"), "--name", "k"],
+        PublisherSchema,
+        opts,
+      );
+      METHODS.trustAdd.result.parse(added);
+      assert.equal(added.name, "k");
+      const removed = await data(["pkg", "trust", "remove", "k"], PublisherSchema, opts);
+      assert.equal(removed.id, added.id);
+    },
+  );
 });

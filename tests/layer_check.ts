@@ -6,7 +6,17 @@ import { dirname, join, relative, resolve } from "node:path";
 import { REPO } from "./helpers.ts";
 
 /** Folders of core/ that must stay pure (no I/O). */
-export const PURE = ["bundle", "trust", "version", "pack", "bytes", "protocol", "plan", "solver"];
+export const PURE = [
+  "bundle",
+  "trust",
+  "version",
+  "pack",
+  "bytes",
+  "api",
+  "protocol",
+  "plan",
+  "solver",
+];
 /** Folders of core/ that perform effects. */
 export const EFFECT = [
   "store",
@@ -26,6 +36,7 @@ export const START_UP_IMPORTS = [
   "core/store/paths.ts",
   "core/version/nx_version.ts",
   "core/errors.ts",
+  "core/api/failure.ts",
 ];
 const EFFECT_NODE_MODULES =
   /^node:(fs|fs\/promises|child_process|net|http|https|os|process|worker_threads|dgram|tls)$/;

@@ -1,6 +1,6 @@
 /** Human rendering of a verified (or inspected) bundle, and of a packed one. */
-import type { InspectReport, PackResult } from "../../core/pkgr/mod.ts";
-import type { VerifiedBundle } from "../../core/trust/mod.ts";
+import type { InspectReport, VerifiedBundle } from "../../core/api/mod.ts";
+import type { PackResult } from "../../core/protocol/mod.ts";
 import { escapeText } from "./escape.ts";
 import { bytes, keyValues, list, table } from "./text.ts";
 

@@ -1,21 +1,17 @@
 /** Errors and results become output here and nowhere else. */
-import { EXIT_CLASSES, type ExitClass, NxError } from "../../core/errors.ts";
+import { EXIT_CLASSES, type ExitClass } from "../../core/errors.ts";
+import { toNxError } from "../../core/api/failure.ts";
 import type { Envelope } from "../../core/protocol/mod.ts";
-import type { PolicyWarning } from "../../core/trust/mod.ts";
 import type { Output } from "../output.ts";
 
-/** What a verb hands back: a one-line summary, the data, and its human rendering. */
+/**
+ * What a verb hands back: a one-line summary, the `--json` data, and its human rendering. A root
+ * command builds it from the method's result value alone (cli/root_command.ts).
+ */
 export interface CommandResult {
   message: string;
   data: unknown;
   human: string;
-  warnings?: PolicyWarning[];
-}
-
-export function toNxError(e: unknown): NxError {
-  if (e instanceof NxError) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  return new NxError("internal.unexpected", `cannot continue: ${message}`, { cause: e });
 }
 
 export function renderSuccess(out: Output, result: CommandResult): number {

@@ -1,7 +1,14 @@
 /** Human rendering of lifecycle results: plans (dry runs), outcomes, apps, history. */
-import type { AppInfo, AppSummary, OpResult } from "../../core/pkgr/mod.ts";
-import type { PostStep, Step } from "../../core/plan/mod.ts";
-import type { AuditEntry, PermissionDiff, QueryHit } from "../../core/registry/mod.ts";
+import type {
+  AppInfo,
+  AppSummary,
+  AuditEntry,
+  OpResult,
+  PermissionDiff,
+  PostStep,
+  QueryHit,
+  Step,
+} from "../../core/api/mod.ts";
 import { bytes, escapeText, keyValues, list, table } from "./text.ts";
 
 function describeStep(step: Step | PostStep): string {

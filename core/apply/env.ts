@@ -1,9 +1,9 @@
 /** What executing a plan needs: the root, the registry, runners and hooks, all injected. */
 import { join } from "node:path";
+import type { Reporter } from "../api/mod.ts";
 import type { MigrationStep } from "../bundle/mod.ts";
 import type { Plan } from "../plan/mod.ts";
 import type { Registry } from "../registry/mod.ts";
-import type { Reporter } from "../pkgr/mod.ts";
 import type { RootPaths } from "../store/mod.ts";
 import type { Faults } from "./faults.ts";
 
@@ -21,6 +21,8 @@ export interface ApplyEnv {
   reporter: Reporter;
   faults: Faults;
   runMigrations: MigrationRunner;
+  /** The caller's cancellation: checked before each step (the begun ones are then undone). */
+  signal?: AbortSignal;
 }
 
 /**

@@ -3,6 +3,7 @@
  * steps are undone in reverse; after the commit mark only post-commit steps remain.
  */
 import { NxError } from "../errors.ts";
+import { throwIfCancelled } from "../api/mod.ts";
 import type { Plan } from "../plan/mod.ts";
 import { removeTree, stagingPaths } from "../store/mod.ts";
 import type { ApplyEnv } from "./env.ts";
@@ -90,6 +91,7 @@ export async function applyPlan(plan: Plan, env: ApplyEnv): Promise<ApplyOutcome
   const begun: number[] = [];
   try {
     for (const [i, step] of plan.steps.entries()) {
+      throwIfCancelled(env.signal);
       await trigger(env.faults, "before", step.kind);
       await journal.append({ begin: i });
       begun.push(i);

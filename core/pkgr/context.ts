@@ -1,24 +1,16 @@
-/** What every operation receives: the root, a reporter for events, and a fixed reference time. */
+/**
+ * What every operation inside the service runs with: the instance's root and one call's context
+ * (reference time, reporter, cancellation), joined per call by createPkgr (service.ts).
+ */
+import type { CallContext, Reporter } from "../api/mod.ts";
 import type { RootPaths } from "../store/mod.ts";
 
-export type ProgressEvent =
-  | { kind: "marker"; text: string }
-  | { kind: "warning"; code: string; message: string }
-  | { kind: "progress"; phase: string; done: number; total: number };
+export type { ProgressEvent, Reporter } from "../api/mod.ts";
+export { silentReporter } from "../api/mod.ts";
 
-/** Core never prints: events flow through an injected reporter (cli/render decides how). */
-export interface Reporter {
-  emit(event: ProgressEvent): void;
-}
-
-export interface OpContext {
+export interface OpContext extends CallContext {
   paths: RootPaths;
-  reporter: Reporter;
-  /** Reference time, fixed once per operation. */
-  now: Date;
 }
-
-export const silentReporter: Reporter = { emit() {} };
 
 export function marker(ctx: { reporter: Reporter }, text: string): void {
   ctx.reporter.emit({ kind: "marker", text });

@@ -1,9 +1,9 @@
 /** Key files on disk: `nx pkg keygen`, and loading keys named on the command line. */
 import { join } from "node:path";
 import { NxError } from "../errors.ts";
+import type { KeygenResult } from "../protocol/mod.ts";
 import { exists, mkdirp, readFileOr, writeFileAtomic } from "../store/mod.ts";
 import {
-  decodePublicKey,
   decodeSecretKey,
   encodePublicKey,
   encodeSecretKey,
@@ -11,13 +11,6 @@ import {
   type KeyPair,
   keyPairFromSeed,
 } from "../trust/mod.ts";
-
-export interface KeygenResult {
-  name: string;
-  publisher: string;
-  secretKey: string;
-  publicKey: string;
-}
 
 export async function keygen(
   outDir: string,
@@ -60,8 +53,12 @@ export async function loadSecretKey(path: string): Promise<KeyPair> {
   return decodeSecretKey(await readKeyText(path));
 }
 
-/** A public key file, or the public half of a secret key file. */
-export async function loadPublicKey(path: string): Promise<Uint8Array> {
+/**
+ * The public key of a key file as PEM text, for a `trustAdd` request: a public key file as it
+ * is (the service decodes it), or the public half of a secret key file — the secret never
+ * leaves the caller.
+ */
+export async function readPublicKeyText(path: string): Promise<string> {
   const text = await readKeyText(path);
-  return text.includes("PRIVATE KEY") ? decodeSecretKey(text).publicKey : decodePublicKey(text);
+  return text.includes("PRIVATE KEY") ? encodePublicKey(decodeSecretKey(text).publicKey) : text;
 }

@@ -5,6 +5,7 @@ import { ASSETS_DIR, MIGRATIONS_DIR, payloadFileFor } from "../bundle/mod.ts";
 import { assembleBundle, parseManifestToml } from "../pack/mod.ts";
 import { publishTree, readSourceFile, readTree } from "../store/mod.ts";
 import type { KeyPair } from "../trust/mod.ts";
+import type { PackResult } from "../protocol/mod.ts";
 import { marker, type Reporter } from "./context.ts";
 import { NX_VERSION } from "../version/mod.ts";
 
@@ -14,15 +15,6 @@ export interface PackRequest {
   key?: KeyPair;
   force: boolean;
   sourceDateEpoch: number;
-}
-
-export interface PackResult {
-  name: string;
-  version: string;
-  out: string;
-  publisher: string;
-  scheme: "nx-index" | "payload-only";
-  files: { path: string; size: number }[];
 }
 
 async function mustRead(source: string, name: string): Promise<Uint8Array> {

@@ -1,18 +1,7 @@
-/** Result values of the lifecycle operations (plain data: the CLI and the agent serialise them). */
-import type { Plan, PostStep, Step } from "../plan/mod.ts";
-import type { AppRecord, AppSummaryRow, AuditEntry, PermissionDiff } from "../registry/mod.ts";
-
-export interface OpResult {
-  op: Plan["op"];
-  appId: string;
-  fromVersion: string | null;
-  toVersion: string | null;
-  dryRun: boolean;
-  steps: Step[];
-  post: PostStep[];
-  diff?: PermissionDiff;
-  warnings: { code: string; message: string }[];
-}
+/** Building the contract's result values (core/api/results.ts) from plans and registry rows. */
+import type { AppRecord, AppSummary, OpResult } from "../api/mod.ts";
+import type { Plan } from "../plan/mod.ts";
+import type { AppSummaryRow } from "../registry/mod.ts";
 
 export function opResult(
   plan: Plan,
@@ -30,28 +19,6 @@ export function opResult(
     ...(plan.diff ? { diff: plan.diff } : {}),
     warnings,
   };
-}
-
-export interface AppSummary {
-  id: string;
-  version: string;
-  state: AppRecord["state"];
-  publisher: string;
-  bundleType: string;
-  sku?: string;
-  retained: string[];
-  size: number;
-}
-
-export interface AppInfo extends AppSummary {
-  dataSize: number;
-  capabilities: string[];
-  abilities: string[];
-  exports: { ability: string; permission: string }[];
-  lastDiff?: PermissionDiff;
-  installedAt: string;
-  updatedAt: string;
-  history: AuditEntry[];
 }
 
 export function summary(app: AppSummaryRow, pending: boolean): AppSummary {

@@ -1,57 +1,35 @@
 /**
- * `Pkgr`: the one typed service behind `nx pkg` (and, later, `nx agent`). Each operation runs
- * in a session (lock + recovery + registry), plans purely, applies as one transaction, and
- * records its outcome — success or refusal — in the audit log.
+ * The methods of the contract that run in a session on the root (lock + recovery + registry):
+ * install, upgrade, rollback and uninstall plan purely, apply as one transaction and record their
+ * outcome — success or refusal — in the audit log; list, info, history and query read the
+ * registry. createPkgr (pkgr.ts) loads this module only for these methods.
  */
 import { basename, resolve } from "node:path";
 import { NxError } from "../errors.ts";
-import { applyPlan, readJournal } from "../apply/mod.ts";
-import { type Plan, planInstall, planRollback, planUninstall } from "../plan/mod.ts";
-import type { AuditEntry, QueryHit, RegistryQuery } from "../registry/mod.ts";
-import { appPaths, treeSize } from "../store/mod.ts";
-import type { VerifiedBundle } from "../trust/mod.ts";
-import { marker, type OpContext } from "./context.ts";
 import {
   type AppInfo,
   type AppSummary,
+  type AuditEntry,
+  type HistoryRequest,
+  type InfoRequest,
+  type InstallRequest,
+  type ListRequest,
   type OpResult,
-  opResult,
-  summary,
-  summaryRowOf,
-} from "./results.ts";
+  type QueryHit,
+  type QueryRequest,
+  type RollbackRequest,
+  throwIfCancelled,
+  type UninstallRequest,
+  type UpgradeRequest,
+} from "../api/mod.ts";
+import { applyPlan, readJournal } from "../apply/mod.ts";
+import { type Plan, planInstall, planRollback, planUninstall } from "../plan/mod.ts";
+import { appPaths, treeSize } from "../store/mod.ts";
+import { marker, type OpContext } from "./context.ts";
+import { opResult, summary, summaryRowOf } from "./results.ts";
 import { type ServiceOptions, type Session, withSession } from "./session.ts";
 import { snapshotFor } from "./snapshot.ts";
-import { verifyAt } from "./verify.ts";
-
-export interface InstallOptions {
-  bundle: string;
-  dryRun?: boolean;
-  /** Permit a lower version than the active one (upgrade) or than kept data (install). */
-  allowDowngrade?: boolean;
-}
-export type UpgradeOptions = InstallOptions;
-export interface RollbackOptions {
-  app: string;
-  to?: string;
-  dryRun?: boolean;
-}
-export interface UninstallOptions {
-  app: string;
-  keepData?: boolean;
-  dryRun?: boolean;
-}
-
-export interface Pkgr {
-  verify(bundle: string): Promise<VerifiedBundle>;
-  install(req: InstallOptions): Promise<OpResult>;
-  upgrade(req: UpgradeOptions): Promise<OpResult>;
-  rollback(req: RollbackOptions): Promise<OpResult>;
-  uninstall(req: UninstallOptions): Promise<OpResult>;
-  list(): Promise<AppSummary[]>;
-  info(app: string): Promise<AppInfo>;
-  history(app?: string, limit?: number): Promise<AuditEntry[]>;
-  query(q: RegistryQuery): Promise<QueryHit[]>;
-}
+import { bundlePath, verifyAt } from "./verify.ts";
 
 function newTxid(now: Date): string {
   const rand = crypto.getRandomValues(new Uint8Array(4));
@@ -98,16 +76,24 @@ async function audited<T extends OpResult>(
 
 async function apply(plan: Plan, s: Session, ctx: OpContext, dryRun: boolean): Promise<OpResult> {
   if (dryRun) return opResult(plan, true);
+  throwIfCancelled(ctx.signal);
   const { warnings } = await applyPlan(plan, s.env);
   for (const w of warnings) ctx.reporter.emit({ kind: "warning", ...w });
   return opResult(plan, false, warnings);
 }
 
-export function createPkgr(ctx: OpContext, options: ServiceOptions = {}): Pkgr {
-  const session = <T>(mode: "read" | "write", op: string, body: (s: Session) => Promise<T>) =>
-    withSession(ctx, options, { mode, op }, body);
+/** The session methods, for one call's context (createPkgr joins the root and the call). */
+export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
+  const session = async <T>(
+    mode: "read" | "write",
+    op: string,
+    body: (s: Session) => Promise<T>,
+  ): Promise<T> => {
+    throwIfCancelled(ctx.signal);
+    return await withSession(ctx, options, { mode, op }, body);
+  };
 
-  const installOrUpgrade = (op: "install" | "upgrade", req: UpgradeOptions) =>
+  const installOrUpgrade = (op: "install" | "upgrade", req: UpgradeRequest) =>
     session(
       "write",
       op,
@@ -116,9 +102,9 @@ export function createPkgr(ctx: OpContext, options: ServiceOptions = {}): Pkgr {
           s,
           ctx,
           req.dryRun === true,
-          { op, appId: basename(req.bundle).replace(/\.nxb$/, "") },
+          { op, appId: basename(bundlePath(req.bundle)).replace(/\.nxb$/, "") },
           async (setApp) => {
-            const source = resolve(req.bundle);
+            const source = resolve(bundlePath(req.bundle));
             const bundle = await verifyAt(source, ctx, s.trust);
             setApp(bundle.manifest.name);
             const snap = await snapshotFor(bundle.manifest.name, s, ctx);
@@ -143,10 +129,9 @@ export function createPkgr(ctx: OpContext, options: ServiceOptions = {}): Pkgr {
     );
 
   return {
-    verify: (bundle) => verifyAt(resolve(bundle), ctx),
-    install: (req) => installOrUpgrade("install", req),
-    upgrade: (req) => installOrUpgrade("upgrade", req),
-    rollback: (req) =>
+    install: (req: InstallRequest): Promise<OpResult> => installOrUpgrade("install", req),
+    upgrade: (req: UpgradeRequest): Promise<OpResult> => installOrUpgrade("upgrade", req),
+    rollback: (req: RollbackRequest): Promise<OpResult> =>
       session(
         "write",
         "rollback",
@@ -164,7 +149,7 @@ export function createPkgr(ctx: OpContext, options: ServiceOptions = {}): Pkgr {
             return result;
           }),
       ),
-    uninstall: (req) =>
+    uninstall: (req: UninstallRequest): Promise<OpResult> =>
       session(
         "write",
         "uninstall",
@@ -177,12 +162,12 @@ export function createPkgr(ctx: OpContext, options: ServiceOptions = {}): Pkgr {
             return await apply(plan, s, ctx, req.dryRun === true);
           }),
       ),
-    list: () =>
+    list: (_req: ListRequest): Promise<AppSummary[]> =>
       session("read", "list", async (s) => {
         const pending = (await readJournal(ctx.paths.journal).catch(() => undefined))?.plan.appId;
         return (await s.registry.summaries()).map((a) => summary(a, a.id === pending));
       }),
-    info: (app) =>
+    info: ({ app }: InfoRequest): Promise<AppInfo> =>
       session("read", "info", async (s) => {
         const record = await s.registry.get(app);
         if (!record) {
@@ -204,7 +189,9 @@ export function createPkgr(ctx: OpContext, options: ServiceOptions = {}): Pkgr {
           history: await s.registry.history(app, 20),
         };
       }),
-    history: (app, limit) => session("read", "history", (s) => s.registry.history(app, limit)),
-    query: (q) => session("read", "query", (s) => s.registry.query(q)),
+    history: ({ app, limit }: HistoryRequest): Promise<AuditEntry[]> =>
+      session("read", "history", (s) => s.registry.history(app, limit)),
+    query: (q: QueryRequest): Promise<QueryHit[]> =>
+      session("read", "query", (s) => s.registry.query(q)),
   };
 }

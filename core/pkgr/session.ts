@@ -136,6 +136,7 @@ export async function withSession<T>(
       registry,
       reporter: ctx.reporter,
       faults: options.faults ?? NO_FAULTS,
+      signal: ctx.signal,
       runMigrations: (chain, bundleDir, dataDir, plan) => {
         const quotaMib = trust.policy.app_quota_mib;
         return runMigrations(

@@ -1,5 +1,6 @@
 /** `nx pkg trust add|remove|list` and `nx pkg policy show|set`: edits of the root's policy. */
 import { NxError } from "../errors.ts";
+import type { TrustAddRequest } from "../api/mod.ts";
 import { toHex } from "../bytes/mod.ts";
 import {
   exists,
@@ -11,6 +12,7 @@ import {
   withRootLock,
 } from "../store/mod.ts";
 import {
+  decodePublicKey,
   fingerprint,
   type Policy,
   PolicySchema,
@@ -19,18 +21,10 @@ import {
   withoutPublisher,
   withPublisher,
 } from "../trust/mod.ts";
-import { loadPublicKey } from "./keys.ts";
 
-export interface TrustAddRequest {
-  keyFile: string;
-  /** Add the key to this existing publisher (key rotation) instead of the key's own id. */
-  publisher?: string;
-  name?: string;
-  enabled: boolean;
-}
-
+/** Trusts the request's public key (its text: the caller read the file, see keys.ts). */
 export async function trustAdd(paths: RootPaths, req: TrustAddRequest): Promise<Publisher> {
-  const key = await loadPublicKey(req.keyFile);
+  const key = decodePublicKey(req.publicKey);
   await initRoot(paths);
   return await withRootLock(paths, "trust add", () => addKey(paths, req, key));
 }
@@ -46,7 +40,7 @@ async function addKey(paths: RootPaths, req: TrustAddRequest, key: Uint8Array): 
   const entry: Publisher = {
     id,
     ...(req.name ?? existing?.name ? { name: req.name ?? existing?.name } : {}),
-    enabled: req.enabled,
+    enabled: req.enabled !== false,
     allowed_algs: existing?.allowed_algs ?? [...SUPPORTED_ALGS],
     keys,
   };

@@ -1,8 +1,17 @@
-/** `nx pkg verify` and `nx pkg inspect`: one read of the bundle, then pure verification. */
+/** `verify` and `inspect`: one read of the bundle, then pure verification. No session. */
+import type { BundleRef, InspectReport } from "../api/mod.ts";
 import { loadTrust, readBundle, type TrustState } from "../store/mod.ts";
 import { planChallenge, type VerifiedBundle, verifyBundle } from "../trust/mod.ts";
 import { NxError } from "../errors.ts";
-import { marker, type OpContext } from "./context.ts";
+import { marker, type OpContext, silentReporter } from "./context.ts";
+
+/** The bundle directory a reference names on this machine. */
+export function bundlePath(ref: BundleRef): string {
+  switch (ref.kind) {
+    case "path":
+      return ref.path;
+  }
+}
 
 export async function verifyAt(
   bundlePath: string,
@@ -18,20 +27,12 @@ export async function verifyAt(
   return verified;
 }
 
-export interface InspectReport {
-  path: string;
-  verified: boolean;
-  /** The stable code verification failed with (absent when verified). */
-  code?: string;
-  message?: string;
-  bundle?: VerifiedBundle;
-}
-
 /** Like verify, but a verification failure is data, not an error. */
 export async function inspectAt(bundlePath: string, ctx: OpContext): Promise<InspectReport> {
   const trust = await loadTrust(ctx.paths);
+  const quiet = { ...ctx, reporter: silentReporter };
   try {
-    const bundle = await verifyAt(bundlePath, { ...ctx, reporter: { emit() {} } }, trust);
+    const bundle = await verifyAt(bundlePath, quiet, trust);
     return { path: bundlePath, verified: true, bundle };
   } catch (e) {
     const notABundle = e instanceof NxError &&
@@ -39,8 +40,13 @@ export async function inspectAt(bundlePath: string, ctx: OpContext): Promise<Ins
     if (!(e instanceof NxError) || e.exitClass !== "validation_reject" || notABundle) throw e;
     // Show what can be shown: the same bundle read in audit-only mode, marked untrusted.
     const audit = { ...trust, policy: { ...trust.policy, mode: "audit-only" as const } };
-    const bundle = await verifyAt(bundlePath, { ...ctx, reporter: { emit() {} } }, audit)
-      .catch(() => undefined);
-    return { path: bundlePath, verified: false, code: e.code, message: e.message, bundle };
+    const bundle = await verifyAt(bundlePath, quiet, audit).catch(() => undefined);
+    return {
+      path: bundlePath,
+      verified: false,
+      code: e.code,
+      message: e.message,
+      ...(bundle ? { bundle } : {}),
+    };
   }
 }

@@ -8,7 +8,7 @@ import { activate, iconPost, permissionDiff, versionRecord } from "./records.ts"
 import type { Snapshot } from "./snapshot.ts";
 import type { Plan, PostStep, Step } from "./types.ts";
 
-export interface InstallRequest {
+export interface InstallPlanInput {
   op: "install" | "upgrade";
   txid: string;
   /** Absolute path of the verified bundle. */
@@ -18,7 +18,7 @@ export interface InstallRequest {
 }
 
 /** install refuses an installed app; upgrade needs one and a greater version (or a gated downgrade). */
-function checkVersions(req: InstallRequest, snap: Snapshot): void {
+function checkVersions(req: InstallPlanInput, snap: Snapshot): void {
   const { name, version } = req.bundle.manifest;
   const installed = snap.installed;
   if (req.op === "install") {
@@ -77,7 +77,7 @@ function dataOrigin(snap: Snapshot): string | null {
   return kept.at(-1) ?? null;
 }
 
-export function planInstall(req: InstallRequest, snap: Snapshot): Plan {
+export function planInstall(req: InstallPlanInput, snap: Snapshot): Plan {
   checkVersions(req, snap);
   preflight(req.bundle, snap);
   const m = req.bundle.manifest;

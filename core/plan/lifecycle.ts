@@ -5,7 +5,7 @@ import { activate, iconPost, permissionDiff } from "./records.ts";
 import type { Snapshot } from "./snapshot.ts";
 import type { Plan } from "./types.ts";
 
-export interface RollbackRequest {
+export interface RollbackPlanInput {
   txid: string;
   appId: string;
   to?: string;
@@ -19,7 +19,7 @@ function installedOrThrow(appId: string, snap: Snapshot, action: string) {
 }
 
 /** Re-links a retained version and its data: no re-download, no re-extraction. */
-export function planRollback(req: RollbackRequest, snap: Snapshot): Plan {
+export function planRollback(req: RollbackPlanInput, snap: Snapshot): Plan {
   const installed = installedOrThrow(req.appId, snap, "roll back");
   const candidates = installed.versions.filter((v) => v.version !== installed.version);
   if (candidates.length === 0) {
@@ -74,14 +74,14 @@ export function planRollback(req: RollbackRequest, snap: Snapshot): Plan {
   };
 }
 
-export interface UninstallRequest {
+export interface UninstallPlanInput {
   txid: string;
   appId: string;
   keepData: boolean;
 }
 
 /** Detaches the app (one rename) and unregisters it; the detached tree is purged after commit. */
-export function planUninstall(req: UninstallRequest, snap: Snapshot): Plan {
+export function planUninstall(req: UninstallPlanInput, snap: Snapshot): Plan {
   const installed = installedOrThrow(req.appId, snap, "uninstall");
   checkDependents(req.appId, null, snap);
   return {

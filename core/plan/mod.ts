@@ -1,12 +1,12 @@
 export type { Operation, Plan, PostStep, Step, StepKind } from "./types.ts";
 export { POST_KINDS, STEP_KINDS } from "./types.ts";
 export type { Snapshot } from "./snapshot.ts";
-export { type InstallRequest, planInstall } from "./install.ts";
+export { type InstallPlanInput, planInstall } from "./install.ts";
 export {
   planRollback,
   planUninstall,
-  type RollbackRequest,
-  type UninstallRequest,
+  type RollbackPlanInput,
+  type UninstallPlanInput,
 } from "./lifecycle.ts";
 export { migrationChain } from "./migration_chain.ts";
 export { activate, permissionDiff, versionRecord } from "./records.ts";

@@ -1,7 +1,7 @@
 /** Registry records derived from a verified bundle, and permission diffs between versions. */
 import type { VerifiedBundle } from "../trust/mod.ts";
 import type { ManifestView } from "../bundle/mod.ts";
-import type { AppRecord, PermissionDiff, VersionRecord } from "../registry/mod.ts";
+import type { AppRecord, PermissionDiff, VersionRecord } from "../api/mod.ts";
 import type { PostStep } from "./types.ts";
 
 /** The launcher's icon cache follows the active version (post-commit hook). */

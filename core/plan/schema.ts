@@ -1,23 +1,40 @@
 /**
- * The plan as data: zod schemas of its steps, post-commit steps, registry records and the plan
- * itself, strict at every level. The Pkgr protocol reuses the step schemas; the journal
+ * The plan as data: zod schemas of its registry records and of the plan itself, strict at every
+ * level. The step schemas are the contract's (core/api/record_schemas.ts); the journal
  * (core/apply/journal.ts) parses its plan with {@link PlanSchema}, so every value recovery turns
  * into a path is held to the grammar nx generates it from and fits the file system's name limit.
  */
 import { z } from "zod";
 import {
+  APP_STATES,
+  type AppRecord,
+  OPERATIONS,
+  PermissionDiffSchema,
+  PostStepSchema,
+  SCHEMES,
+  StepSchema,
+  VersionNameSchema,
+  type VersionRecord,
+} from "../api/mod.ts";
+import {
   APP_ID,
   BUNDLE_TYPES,
   IndexEntrySchema,
   isSafeRelativePath,
-  MigrationStepSchema,
-  NAME_MAX,
   StrictManifestViewSchema,
   utf8Length,
 } from "../bundle/mod.ts";
-import { isStrictSemver } from "../version/mod.ts";
-import type { AppRecord, PermissionDiff, VersionRecord } from "../registry/mod.ts";
-import type { Operation, Plan } from "./types.ts";
+import type { Plan } from "./types.ts";
+
+export {
+  APP_STATES,
+  OPERATIONS,
+  PermissionDiffSchema,
+  PostStepSchema,
+  SCHEMES,
+  StepSchema,
+  VersionNameSchema,
+};
 
 /**
  * A transaction id as nx makes them (core/pkgr/service.ts newTxid): the reference time in
@@ -28,52 +45,8 @@ export const TXID = /^[0-9a-z]{1,11}-[0-9a-f]{8}$/;
 /** PATH_MAX of Linux: bytes of a whole path, NUL included. */
 const PATH_MAX = 4096;
 
-export const OPERATIONS = ["install", "upgrade", "rollback", "uninstall"] as const;
-export const APP_STATES = ["active", "inactive", "pending"] as const;
-export const SCHEMES = ["nx-index", "payload-only"] as const;
-
-/** A version as it becomes `versions/<ver>` and `data/<ver>`: strict SemVer (ASCII, no `/`,
- * never `.` or `..`) that fits one path component. Kept data a reinstall found on disk may use
- * all of NAME_MAX; verification holds new bundles to MANIFEST_NAME_MAX. */
-export const VersionNameSchema = z.string().refine(
-  (v) => isStrictSemver(v) && v.length <= NAME_MAX,
-  `must be strict SemVer of at most ${NAME_MAX} characters`,
-);
 const version = VersionNameSchema;
 export const AppIdSchema = z.string().regex(APP_ID);
-const relativePath = z.string().refine(isSafeRelativePath, "must be a safe relative path");
-
-/** Pre-commit steps (core/plan/types.ts `Step`). */
-export const StepSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("create-app-dir") }),
-  z.strictObject({ kind: z.literal("retire-version"), version }),
-  z.strictObject({ kind: z.literal("stage-version"), version }),
-  z.strictObject({ kind: z.literal("prepare-data"), from: version.nullable() }),
-  z.strictObject({ kind: z.literal("run-migrations"), chain: z.array(MigrationStepSchema) }),
-  z.strictObject({ kind: z.literal("publish-version"), version }),
-  z.strictObject({ kind: z.literal("publish-data"), version }),
-  z.strictObject({ kind: z.literal("switch-current"), to: version, from: version.nullable() }),
-  z.strictObject({ kind: z.literal("commit-registry") }),
-  z.strictObject({ kind: z.literal("detach-app"), keepData: z.boolean() }),
-]);
-
-/** Post-commit steps (core/plan/types.ts `PostStep`). */
-export const PostStepSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("gc-versions"), versions: z.array(version) }),
-  z.strictObject({ kind: z.literal("warm-icon-cache"), version, icon: relativePath }),
-  z.strictObject({ kind: z.literal("drop-icon-cache") }),
-  z.strictObject({ kind: z.literal("notify-registry") }),
-  z.strictObject({ kind: z.literal("purge-staging") }),
-]);
-
-export const PermissionDiffSchema = z.strictObject({
-  from: version.nullable(),
-  to: version,
-  added: z.array(z.string()),
-  removed: z.array(z.string()),
-  exportsAdded: z.array(z.string()),
-  exportsRemoved: z.array(z.string()),
-});
 
 /** One retained version as the registry holds it (core/registry/types.ts `VersionRecord`). */
 export const VersionRecordSchema = z.strictObject({
@@ -145,15 +118,12 @@ export const PlanSchema = z.strictObject({
   }
 });
 
-// Compile-time agreement with the TypeScript types (core/protocol/pkgr.ts asserts the steps and
-// the diff exactly): what the schemas accept is a value of the type.
+// Compile-time agreement with the TypeScript types (core/api asserts the steps and the diff
+// exactly): what the schemas accept is a value of the type.
 type Extends<A, B> = [A] extends [B] ? true : false;
 type Assert<T extends true> = T;
 type _Types = [
   Assert<Extends<z.infer<typeof PlanSchema>, Plan>>,
   Assert<Extends<z.infer<typeof AppRecordSchema>, AppRecord>>,
   Assert<Extends<z.infer<typeof VersionRecordSchema>, VersionRecord>>,
-  Assert<Extends<z.infer<typeof PermissionDiffSchema>, PermissionDiff>>,
-  Assert<Extends<(typeof OPERATIONS)[number], Operation>>,
-  Assert<Extends<Operation, (typeof OPERATIONS)[number]>>,
 ];

@@ -1,6 +1,6 @@
 /** What planning reads: the loaded state of the root, gathered by the service before planning. */
 import type { Policy } from "../trust/mod.ts";
-import type { AppRecord, KeptDataRecord } from "../registry/mod.ts";
+import type { AppRecord, KeptDataRecord } from "../api/mod.ts";
 import type { Dependency } from "../bundle/mod.ts";
 
 export interface InstalledApp {

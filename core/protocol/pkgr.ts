@@ -1,130 +1,103 @@
 /**
- * The `Pkgr` service interface as data: one zod schema per request and per result, the call and
- * reply frames of the agent protocol (`nx agent`), and the `data` of the `--json` envelopes.
- * The schemas are the source of the published JSON Schemas (docs/schemas/); the type-level
- * checks at the end make `deno check` fail when a schema and its TypeScript type drift apart.
+ * The messages of the agent protocol (`nx agent`), one schema each, built from the method table
+ * (core/api METHODS): a call names a method and carries its request; while it runs the agent
+ * sends the call's events; a reply carries the method's result or the failure as a value. No
+ * envelope crosses: the caller's CLI builds the envelope and the human text from the result, as
+ * it does for a local call. How messages are framed, authenticated and streamed is the
+ * transport's (docs/protocol.md, once it exists); these are the bodies it carries.
  *
- * Every object is strict: an unknown key is an error, in a call and in a result.
+ * Every object is strict: an unknown key is an error, in a call and in a reply.
  */
 import { z } from "zod";
-import type {
-  AppInfo,
-  AppSummary,
-  DoctorReport,
-  Finding,
-  InspectReport,
-  InstallOptions,
-  KeygenResult,
-  OpResult,
-  PackResult,
-  Pkgr,
-  RollbackOptions,
-  UninstallOptions,
-  UpgradeOptions,
-} from "../pkgr/mod.ts";
-import type {
-  AppState,
-  AuditEntry,
-  PermissionDiff,
-  QueryHit,
-  RegistryQuery,
-} from "../registry/mod.ts";
-import type { Operation, PostStep, Step } from "../plan/mod.ts";
-import type { PolicyWarning, VerifiedBundle } from "../trust/mod.ts";
-import type { ManifestView } from "../bundle/mod.ts";
-export * from "./pkgr_requests.ts";
-export * from "./pkgr_results.ts";
 import {
-  type HistoryRequest,
-  type InfoRequest,
-  type InstallRequest,
-  type ListRequest,
-  type PkgrCall,
-  type PkgrMethod,
-  type PkgrRequest,
-  type QueryRequest,
-  type RollbackRequest,
-  type UninstallRequest,
-  type UpgradeRequest,
-  type VerifyRequest,
-} from "./pkgr_requests.ts";
-import {
-  APP_STATES,
-  AppInfoSchema,
-  AppSummarySchema,
-  AuditEntrySchema,
-  DoctorReportSchema,
-  FindingSchema,
-  InspectReportSchema,
-  KeygenResultSchema,
-  OPERATIONS,
-  OpResultSchema,
-  PackResultSchema,
-  PermissionDiffSchema,
-  PKGR_RESULT_SCHEMAS,
-  PolicyWarningSchema,
-  PostStepSchema,
-  QueryHitSchema,
-  StepSchema,
-  StrictManifestViewSchema,
-  VerifiedBundleSchema,
-} from "./pkgr_results.ts";
+  type Assert,
+  type Equals,
+  ErrorValueSchema,
+  EventSchema,
+  type Method,
+  METHODS,
+  type RequestOf,
+  type ResultOf,
+} from "../api/mod.ts";
 
-// ---------------------------------------------------------------------------------------------
-// Compile-time agreement with the TypeScript types: each line fails `deno check` on drift.
-// `Equals` is exact type identity (not mere assignability): a key added, removed, made optional
-// or widened on either side breaks it.
+/** The version of these messages; a message of any other version is refused. */
+export const PKGR_PROTOCOL_VERSION = 1;
 
-type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
-  : false;
-type Assert<T extends true> = T;
-type Result<M extends keyof Pkgr> = Awaited<ReturnType<Pkgr[M]>>;
-type Infer<M extends PkgrMethod> = z.infer<(typeof PKGR_RESULT_SCHEMAS)[M]>;
+const nonEmpty = z.string().min(1);
+const header = {
+  version: z.literal(PKGR_PROTOCOL_VERSION),
+  /** Chosen by the caller; echoed in the call's events and its reply. */
+  id: nonEmpty,
+};
 
-type _Requests = [
-  Assert<Equals<PkgrMethod, keyof Pkgr>>,
-  Assert<Equals<[VerifyRequest["bundle"]], Parameters<Pkgr["verify"]>>>,
-  Assert<Equals<InstallRequest, InstallOptions>>,
-  Assert<Equals<[InstallRequest], Parameters<Pkgr["install"]>>>,
-  Assert<Equals<UpgradeRequest, UpgradeOptions>>,
-  Assert<Equals<[UpgradeRequest], Parameters<Pkgr["upgrade"]>>>,
-  Assert<Equals<RollbackRequest, RollbackOptions>>,
-  Assert<Equals<[RollbackRequest], Parameters<Pkgr["rollback"]>>>,
-  Assert<Equals<UninstallRequest, UninstallOptions>>,
-  Assert<Equals<[UninstallRequest], Parameters<Pkgr["uninstall"]>>>,
-  Assert<Equals<[], Parameters<Pkgr["list"]>>>,
-  Assert<Equals<ListRequest, Record<string, never>>>,
-  Assert<Equals<[InfoRequest["app"]], Parameters<Pkgr["info"]>>>,
-  Assert<
-    Equals<
-      [app?: HistoryRequest["app"], limit?: HistoryRequest["limit"]],
-      Parameters<Pkgr["history"]>
-    >
-  >,
-  Assert<Equals<QueryRequest, RegistryQuery>>,
-  Assert<Equals<[QueryRequest], Parameters<Pkgr["query"]>>>,
-  Assert<Equals<PkgrRequest["method"], keyof Pkgr>>,
-  Assert<Equals<PkgrCall["method"], keyof Pkgr>>,
-];
+const call = <M extends Method, S extends z.ZodType>(method: M, params: S) =>
+  z.strictObject({ ...header, method: z.literal(method), params });
 
-type _Results = [
-  Assert<Equals<{ [M in PkgrMethod]: Infer<M> }, { [M in PkgrMethod]: Result<M> }>>,
-  Assert<Equals<z.infer<typeof StrictManifestViewSchema>, ManifestView>>,
-  Assert<Equals<z.infer<typeof PolicyWarningSchema>, PolicyWarning>>,
-  Assert<Equals<z.infer<typeof VerifiedBundleSchema>, VerifiedBundle>>,
-  Assert<Equals<z.infer<typeof StepSchema>, Step>>,
-  Assert<Equals<z.infer<typeof PostStepSchema>, PostStep>>,
-  Assert<Equals<(typeof OPERATIONS)[number], Operation>>,
-  Assert<Equals<(typeof APP_STATES)[number], AppState>>,
-  Assert<Equals<z.infer<typeof PermissionDiffSchema>, PermissionDiff>>,
-  Assert<Equals<z.infer<typeof OpResultSchema>, OpResult>>,
-  Assert<Equals<z.infer<typeof AppSummarySchema>, AppSummary>>,
-  Assert<Equals<z.infer<typeof AppInfoSchema>, AppInfo>>,
-  Assert<Equals<z.infer<typeof AuditEntrySchema>, AuditEntry>>,
-  Assert<Equals<z.infer<typeof QueryHitSchema>, QueryHit>>,
-  Assert<Equals<z.infer<typeof FindingSchema>, Finding>>,
-  Assert<Equals<z.infer<typeof DoctorReportSchema>, DoctorReport>>,
-  Assert<Equals<z.infer<typeof InspectReportSchema>, InspectReport>>,
-  Assert<Equals<z.infer<typeof PackResultSchema>, PackResult>>,
-  Assert<Equals<z.infer<typeof KeygenResultSchema>, KeygenResult>>,
+/** A call: `{version: 1, id, method, params}`, discriminated on `method`. */
+export const PkgrCallSchema = z.discriminatedUnion("method", [
+  call("verify", METHODS.verify.request),
+  call("inspect", METHODS.inspect.request),
+  call("install", METHODS.install.request),
+  call("upgrade", METHODS.upgrade.request),
+  call("rollback", METHODS.rollback.request),
+  call("uninstall", METHODS.uninstall.request),
+  call("list", METHODS.list.request),
+  call("info", METHODS.info.request),
+  call("history", METHODS.history.request),
+  call("query", METHODS.query.request),
+  call("doctor", METHODS.doctor.request),
+  call("trustAdd", METHODS.trustAdd.request),
+  call("trustRemove", METHODS.trustRemove.request),
+  call("trustList", METHODS.trustList.request),
+  call("policyShow", METHODS.policyShow.request),
+  call("policySet", METHODS.policySet.request),
+]);
+export type PkgrCall = z.infer<typeof PkgrCallSchema>;
+
+/** One event of a running call: `{version: 1, id, event}`. */
+export const PkgrEventSchema = z.strictObject({ ...header, event: EventSchema });
+export type PkgrEvent = z.infer<typeof PkgrEventSchema>;
+
+const done = <M extends Method, S extends z.ZodType>(method: M, result: S) =>
+  z.strictObject({ ...header, method: z.literal(method), ok: z.literal(true), result });
+
+/** A call that succeeded: `{version: 1, id, method, ok: true, result}`. */
+export const PkgrResultReplySchema = z.discriminatedUnion("method", [
+  done("verify", METHODS.verify.result),
+  done("inspect", METHODS.inspect.result),
+  done("install", METHODS.install.result),
+  done("upgrade", METHODS.upgrade.result),
+  done("rollback", METHODS.rollback.result),
+  done("uninstall", METHODS.uninstall.result),
+  done("list", METHODS.list.result),
+  done("info", METHODS.info.result),
+  done("history", METHODS.history.result),
+  done("query", METHODS.query.result),
+  done("doctor", METHODS.doctor.result),
+  done("trustAdd", METHODS.trustAdd.result),
+  done("trustRemove", METHODS.trustRemove.result),
+  done("trustList", METHODS.trustList.result),
+  done("policyShow", METHODS.policyShow.result),
+  done("policySet", METHODS.policySet.result),
+]);
+
+/** A call that failed: `{version: 1, id, method, ok: false, error: {code, message, hint?, details?}}`. */
+export const PkgrErrorReplySchema = z.strictObject({
+  ...header,
+  method: z.enum(Object.keys(METHODS) as [Method, ...Method[]]),
+  ok: z.literal(false),
+  error: ErrorValueSchema,
+});
+
+/** The last message of a call. */
+export const PkgrReplySchema = z.union([PkgrResultReplySchema, PkgrErrorReplySchema]);
+export type PkgrReply = z.infer<typeof PkgrReplySchema>;
+
+type Request<M extends Method> = Extract<PkgrCall, { method: M }>["params"];
+type Reply<M extends Method> = Extract<PkgrReply, { method: M; ok: true }>["result"];
+type _Messages = [
+  Assert<Equals<PkgrCall["method"], Method>>,
+  Assert<Equals<Extract<PkgrReply, { ok: true }>["method"], Method>>,
+  Assert<Equals<{ [M in Method]: Request<M> }, { [M in Method]: RequestOf<M> }>>,
+  Assert<Equals<{ [M in Method]: Reply<M> }, { [M in Method]: ResultOf<M> }>>,
 ];

@@ -1,7 +1,12 @@
 /**
  * I/O fault injection for tests (NX_FAULT=enospc:write, eio:fsync …, parsed in core/apply).
- * Only ever makes operations fail; set once at start-up by the CLI.
+ * Only ever makes operations fail. There is no process-wide setting: a caller runs an operation
+ * inside {@link withIoFaults}, and the faults hold for that operation's own asynchronous calls
+ * (an AsyncLocalStorage scope), so two operations in one process — two calls to a long-lived
+ * agent — never see each other's faults.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
+
 export interface IoFault {
   op: "write" | "fsync";
   error: "ENOSPC" | "EIO";
@@ -9,14 +14,17 @@ export interface IoFault {
   pathContains?: string;
 }
 
-let active: IoFault[] = [];
+const scope = new AsyncLocalStorage<readonly IoFault[]>();
 
-export function setIoFaults(faults: IoFault[]): void {
-  active = faults;
+/** Runs `body` with `faults` in force for everything it awaits (and nothing else). */
+export function withIoFaults<T>(faults: readonly IoFault[], body: () => Promise<T>): Promise<T> {
+  return faults.length === 0 && scope.getStore() === undefined ? body() : scope.run(faults, body);
 }
 
 export function checkIoFault(op: IoFault["op"], path: string): void {
-  const hit = active.find((f) => f.op === op && (!f.pathContains || path.includes(f.pathContains)));
+  const hit = scope.getStore()?.find((f) =>
+    f.op === op && (!f.pathContains || path.includes(f.pathContains))
+  );
   if (!hit) return;
   throw new Error(
     hit.error === "ENOSPC"

@@ -15,7 +15,7 @@
  */
 import { join } from "node:path";
 import { silentReporter } from "../../core/pkgr/context.ts";
-import { createPkgr } from "../../core/pkgr/service.ts";
+import { createPkgr } from "../../core/pkgr/pkgr.ts";
 import { verifyAt } from "../../core/pkgr/verify.ts";
 import { loadTrust, rootPaths } from "../../core/store/root.ts";
 import { buildDeb, dpkgAvailable, dpkgInstallCmd, freshDpkgRoot } from "./_deb.ts";
@@ -144,9 +144,10 @@ export const installSuite: Suite = {
         const dir = await fresh("inproc");
         const root = await cloneRoot(template, join(dir, "root"));
         const split = await splitOp((reporter) =>
-          createPkgr({ paths: rootPaths(root), reporter, now: new Date() }).install({
-            bundle: BIG_BUNDLE,
-          })
+          createPkgr({ root: rootPaths(root) }).install(
+            { bundle: { kind: "path", path: BIG_BUNDLE } },
+            { reporter, now: new Date() },
+          )
         );
         splits.push(split);
         await Deno.remove(dir, { recursive: true });
@@ -172,7 +173,7 @@ export const installSuite: Suite = {
     const name = `install big-1.0.0.nxb (${files.length} files, ${mib(bytes)})`;
     const nxLabel =
       "deno run <perms> cli/main.ts pkg install big-1.0.0.nxb --root <fresh trusted " +
-      "root> --json (in-process: createPkgr().install() from core/pkgr/service.ts, warm JIT)";
+      "root> --json (in-process: createPkgr().install() from core/pkgr/pkgr.ts, warm JIT)";
     const floorLabel = "cp -r <bundle> <fresh> + sha256sum of the copied files + sync <every " +
       "copied file and dir, and the parent> (3 processes, summed)";
     const outcomes: Outcome[] = [metric({

@@ -19,7 +19,7 @@
  */
 import { join } from "node:path";
 import { silentReporter } from "../../core/pkgr/context.ts";
-import { createPkgr } from "../../core/pkgr/service.ts";
+import { createPkgr } from "../../core/pkgr/pkgr.ts";
 import { openRegistry, registryUrlForFile } from "../../core/registry/mod.ts";
 import { acquireLock } from "../../core/store/lock.ts";
 import { rootPaths } from "../../core/store/root.ts";
@@ -187,7 +187,9 @@ export const listSuite: Suite = {
     const paths = rootPaths(root);
     const inProcess = await sample(ctx.plan, {
       pkgr: () =>
-        timed(() => createPkgr({ paths, reporter: silentReporter, now: new Date() }).list()),
+        timed(() =>
+          createPkgr({ root: paths }).list({}, { reporter: silentReporter, now: new Date() })
+        ),
       registry: () =>
         timed(async () => {
           const registry = await openRegistry(registryUrlForFile(paths.registryDb), {
@@ -208,7 +210,7 @@ export const listSuite: Suite = {
         name: `list --json with ${APPS} apps vs nx --version`,
         unit: "ms",
         nxLabel: `deno run <perms> cli/main.ts pkg list --root <root with ${APPS} apps> --json ` +
-          "(in-process: createPkgr().list() from core/pkgr/service.ts, warm JIT)",
+          "(in-process: createPkgr().list() from core/pkgr/pkgr.ts, warm JIT)",
         wholeProcess: whole.list,
         inProcess: inProcess.pkgr,
         floorLabel: versionFloor,

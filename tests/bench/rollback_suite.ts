@@ -20,7 +20,7 @@
  */
 import { join } from "node:path";
 import { type Reporter, silentReporter } from "../../core/pkgr/context.ts";
-import { createPkgr } from "../../core/pkgr/service.ts";
+import { createPkgr } from "../../core/pkgr/pkgr.ts";
 import { openRegistry, registryUrlForFile } from "../../core/registry/mod.ts";
 import { rootPaths } from "../../core/store/root.ts";
 import { metric, type Outcome, runProcess, sample, type Suite } from "./_measure.ts";
@@ -138,10 +138,12 @@ export const rollbackSuite: Suite = {
       const dir = join(ctx.scratch, `${app.id}-${seq++}`);
       await Deno.mkdir(dir);
       const paths = rootPaths(await cloneRoot(template, join(dir, "root")));
-      const pkgr = (reporter: Reporter) => createPkgr({ paths, reporter, now: new Date() });
-      await pkgr(silentReporter).install({ bundle: app.v1 });
-      await pkgr(silentReporter).upgrade({ bundle: app.v2 });
-      const split = await splitOp((reporter) => pkgr(reporter).rollback({ app: app.id }));
+      const pkgr = createPkgr({ root: paths });
+      const call = (reporter: Reporter) => ({ reporter, now: new Date() });
+      const bundle = (path: string) => ({ kind: "path" as const, path });
+      await pkgr.install({ bundle: bundle(app.v1) }, call(silentReporter));
+      await pkgr.upgrade({ bundle: bundle(app.v2) }, call(silentReporter));
+      const split = await splitOp((reporter) => pkgr.rollback({ app: app.id }, call(reporter)));
       splits[app.id].push(split);
       await Deno.remove(dir, { recursive: true });
       return split.total;

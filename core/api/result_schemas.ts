@@ -1,30 +1,35 @@
-/** The Pkgr protocol: result schemas, and the CLI's wrappers of list-like results. */
+/**
+ * Schemas of the results (results.ts), of a failure (failure.ts) and of the events a call
+ * reports (events.ts), strict at every level: an unknown key is an error.
+ */
 import { z } from "zod";
 import { ERROR_CODES } from "../errors.ts";
 import { IndexEntrySchema, MigrationStepSchema, StrictManifestViewSchema } from "../bundle/mod.ts";
+import type { ManifestView } from "../bundle/mod.ts";
+import type { PolicyWarning, VerifiedBundle } from "../trust/mod.ts";
 import {
   APP_STATES,
+  type Assert,
+  AuditEntrySchema,
+  type Equals,
   OPERATIONS,
   PermissionDiffSchema,
   PostStepSchema,
   StepSchema,
-} from "../plan/mod.ts";
-import { PublisherSchema } from "../trust/mod.ts";
-import type { PkgrMethod } from "./pkgr_requests.ts";
+} from "./record_schemas.ts";
+import type { ProgressEvent } from "./events.ts";
+import type { ErrorValue } from "./failure.ts";
+import type {
+  AppInfo,
+  AppSummary,
+  DoctorReport,
+  Finding,
+  FindingKind,
+  InspectReport,
+  OpResult,
+} from "./results.ts";
 
-// The manifest view (core/bundle/validate.ts) and the plan's steps (core/plan/schema.ts), strict
-// at every level, are defined beside their types and published here with the results.
-export {
-  APP_STATES,
-  OPERATIONS,
-  PermissionDiffSchema,
-  PostStepSchema,
-  StepSchema,
-  StrictManifestViewSchema,
-};
-
-// ---------------------------------------------------------------------------------------------
-// Results.
+export { StrictManifestViewSchema };
 
 export const PolicyWarningSchema = z.strictObject({
   code: z.enum(ERROR_CODES),
@@ -73,18 +78,6 @@ export const AppSummarySchema = z.strictObject({
   size: z.number().int().nonnegative(),
 });
 
-export const AuditEntrySchema = z.strictObject({
-  seq: z.number().int().optional(),
-  time: z.string(),
-  op: z.enum(["install", "upgrade", "rollback", "uninstall", "recover", "repair"]),
-  appId: z.string(),
-  fromVersion: version.optional(),
-  toVersion: version.optional(),
-  /** "ok" or a stable error code. */
-  result: z.string(),
-  details: z.record(z.string(), z.unknown()).optional(),
-});
-
 export const AppInfoSchema = AppSummarySchema.extend({
   dataSize: z.number().int().nonnegative(),
   capabilities: z.array(z.string()),
@@ -96,15 +89,7 @@ export const AppInfoSchema = AppSummarySchema.extend({
   history: z.array(AuditEntrySchema),
 });
 
-export const QueryHitSchema = z.strictObject({
-  appId: z.string(),
-  version,
-  state: z.enum(APP_STATES),
-  /** The matching ability, capability or export permission. */
-  match: z.string(),
-});
-
-/** doctor's finding kinds (core/pkgr/doctor/types.ts; docs/transactions.md#doctor). */
+/** doctor's finding kinds (results.ts `FindingKind`; docs/transactions.md#doctor). */
 export const FINDING_KINDS = [
   "staging-leftover",
   "temp-leftover",
@@ -158,39 +143,37 @@ export const InspectReportSchema = z.strictObject({
   bundle: VerifiedBundleSchema.optional(),
 });
 
-export const PackResultSchema = z.strictObject({
-  name: z.string(),
-  version,
-  out: z.string(),
-  publisher: z.string(),
-  scheme: z.enum(["nx-index", "payload-only"]),
-  files: z.array(z.strictObject({ path: z.string(), size: z.number().int().nonnegative() })),
+/** A failed call (failure.ts `ErrorValue`). */
+export const ErrorValueSchema = z.strictObject({
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+  hint: z.string().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
 });
 
-export const KeygenResultSchema = z.strictObject({
-  name: z.string(),
-  publisher: z.string(),
-  secretKey: z.string(),
-  publicKey: z.string(),
-});
+/** One event a call reports while it runs (events.ts `ProgressEvent`). */
+export const EventSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("marker"), text: z.string() }),
+  z.strictObject({ kind: z.literal("warning"), code: z.string(), message: z.string() }),
+  z.strictObject({
+    kind: z.literal("progress"),
+    phase: z.string(),
+    done: z.number().int().nonnegative(),
+    total: z.number().int().nonnegative(),
+  }),
+]);
 
-/** What each Pkgr method resolves to, keyed by method name. */
-export const PKGR_RESULT_SCHEMAS = {
-  verify: VerifiedBundleSchema,
-  install: OpResultSchema,
-  upgrade: OpResultSchema,
-  rollback: OpResultSchema,
-  uninstall: OpResultSchema,
-  list: z.array(AppSummarySchema),
-  info: AppInfoSchema,
-  history: z.array(AuditEntrySchema),
-  query: z.array(QueryHitSchema),
-} as const satisfies Record<PkgrMethod, z.ZodType>;
-
-// ---------------------------------------------------------------------------------------------
-// `--json` data where the CLI wraps a Pkgr result (list, history, query) or has no Pkgr method.
-
-export const AppSummaryListSchema = z.strictObject({ apps: z.array(AppSummarySchema) });
-export const AuditEntryListSchema = z.strictObject({ entries: z.array(AuditEntrySchema) });
-export const QueryHitListSchema = z.strictObject({ hits: z.array(QueryHitSchema) });
-export const PublisherListSchema = z.strictObject({ publishers: z.array(PublisherSchema) });
+type _Results = [
+  Assert<Equals<z.infer<typeof StrictManifestViewSchema>, ManifestView>>,
+  Assert<Equals<z.infer<typeof PolicyWarningSchema>, PolicyWarning>>,
+  Assert<Equals<z.infer<typeof VerifiedBundleSchema>, VerifiedBundle>>,
+  Assert<Equals<z.infer<typeof OpResultSchema>, OpResult>>,
+  Assert<Equals<z.infer<typeof AppSummarySchema>, AppSummary>>,
+  Assert<Equals<z.infer<typeof AppInfoSchema>, AppInfo>>,
+  Assert<Equals<(typeof FINDING_KINDS)[number], FindingKind>>,
+  Assert<Equals<z.infer<typeof FindingSchema>, Finding>>,
+  Assert<Equals<z.infer<typeof DoctorReportSchema>, DoctorReport>>,
+  Assert<Equals<z.infer<typeof InspectReportSchema>, InspectReport>>,
+  Assert<Equals<z.infer<typeof ErrorValueSchema>, ErrorValue>>,
+  Assert<Equals<z.infer<typeof EventSchema>, ProgressEvent>>,
+];

@@ -1,0 +1,58 @@
+/**
+ * A root command is one method of the contract (core/api METHODS), described in one place:
+ * `{method, toRequest, render}`. `toRequest` turns the command line into the method's request
+ * (reading whatever host file the request carries as content, e.g. a key's text); `render` turns
+ * the method's result — a plain value — into the envelope's message and data and the human text.
+ * Nothing else reaches the output, so a result that crossed a wire renders exactly as a local one.
+ *
+ * Only types of the contract are imported here: start-up stays free of schemas; the service is
+ * loaded when the command runs (cli/service.ts).
+ */
+import type { Command, OptionValues } from "@commander-js/extra-typings";
+import type { CallContext, Method, RequestOf, ResultOf } from "../core/api/mod.ts";
+import { type CommonOptions, runVerb } from "./common.ts";
+import type { CommandResult } from "./render/envelope.ts";
+
+export interface RootCommand<M extends Method, I extends unknown[]> {
+  method: M;
+  /** The request for this command line (`input`: the command's arguments, then its options). */
+  toRequest(...input: I): RequestOf<M> | Promise<RequestOf<M>>;
+  /** The output of a result (the same command line at hand, for how it is shown). */
+  render(result: ResultOf<M>, ...input: I): CommandResult;
+}
+
+const METHOD_OF = new WeakMap<object, Method>();
+
+/** The method a command of the tree runs (undefined: the command touches no root). */
+export function methodOf(cmd: object): Method | undefined {
+  return METHOD_OF.get(cmd);
+}
+
+/** The commands that take `--registry-url` open a session on the root (and honour NX_FAULT). */
+function opensSession(cmd: { options: readonly { long?: string }[] }): boolean {
+  return cmd.options.some((o) => o.long === "--registry-url");
+}
+
+/** Makes `cmd` run `spec`: its action builds the request, calls the method, renders the result. */
+export function rootCommand<
+  A extends unknown[],
+  O extends OptionValues & CommonOptions,
+  M extends Method,
+>(
+  cmd: Command<A, O>,
+  spec: RootCommand<M, [...A, O]>,
+): Command<A, O> {
+  METHOD_OF.set(cmd, spec.method);
+  return cmd.action((...args) => {
+    const input = args.slice(0, -1) as [...A, O];
+    const opts = input.at(-1) as O & { registryUrl?: string };
+    return runVerb(opts, async (ctx) => {
+      const request = await spec.toRequest(...input);
+      const { pkgrFor } = await import("./service.ts");
+      const pkgr = await pkgrFor(ctx.paths, opts, opensSession(cmd));
+      const call: CallContext = { now: ctx.now, reporter: ctx.reporter };
+      const method = pkgr[spec.method] as (r: RequestOf<M>, c: CallContext) => Promise<ResultOf<M>>;
+      return spec.render(await method(request, call), ...input);
+    });
+  });
+}

@@ -1,0 +1,246 @@
+/** Representative values of the contract for the schema tests (core/api, core/protocol). */
+import type { ManifestView } from "../bundle/mod.ts";
+import type { Policy, Publisher, VerifiedBundle } from "../trust/mod.ts";
+import type { AuditEntry, QueryHit } from "./records.ts";
+import type { AppInfo, DoctorReport, Finding, InspectReport, OpResult } from "./results.ts";
+import type { Method, RequestOf, ResultOf } from "./methods.ts";
+
+export const hex = (n: number, c = "a") => c.repeat(n * 2);
+/** JSON out and back in: what a value looks like after crossing the wire. */
+export const wire = <T>(v: T): T => JSON.parse(JSON.stringify(v));
+
+export const MANIFEST: ManifestView = {
+  schemaVersion: 2,
+  name: "notes",
+  version: "1.1.0",
+  abilities: ["notes.open"],
+  capabilities: ["nexus.permission.STORAGE"],
+  minSdk: "1.0.0",
+  publisher: hex(16),
+  signature: hex(64, "b"),
+  payloadDigest: hex(32, "c"),
+  payloadSize: 4608,
+  sbomDigest: hex(32, "d"),
+  reproDigest: "",
+  bundleType: "app",
+  dependencies: [{ name: "textkit", versionConstraint: "^1.0.0" }],
+  providedServices: [],
+  resources: [{ path: "assets/icon.svg", kind: "icon" }],
+  payloadKind: "elf",
+  exports: [{ ability: "notes.share", permission: "app.notes.SHARE" }],
+  sku: "NOTES-1",
+};
+
+export const MIGRATION = { from: "1.0.0", to: "1.1.0", script: "migrations/1.0.0_to_1.1.0.ts" };
+
+export const VERIFIED: VerifiedBundle = {
+  manifest: MANIFEST,
+  scheme: "nx-index",
+  signer: { publisher: hex(16), key: hex(16), trusted: false },
+  files: [{ path: "payload.elf", size: 4608, sha256: hex(32, "c") }],
+  totalSize: 4608,
+  migrations: [MIGRATION],
+  warnings: [{ code: "policy.publisher_unknown", message: "cannot trust publisher" }],
+};
+
+export const DIFF = {
+  from: "1.0.0",
+  to: "1.1.0",
+  added: ["nexus.permission.NET"],
+  removed: [],
+  exportsAdded: [],
+  exportsRemoved: ["app.notes.OLD"],
+};
+
+/** Every step and post-step kind once. */
+export const OP: OpResult = {
+  op: "upgrade",
+  appId: "notes",
+  fromVersion: "1.0.0",
+  toVersion: "1.1.0",
+  dryRun: false,
+  steps: [
+    { kind: "create-app-dir" },
+    { kind: "stage-version", version: "1.1.0" },
+    { kind: "prepare-data", from: "1.0.0" },
+    { kind: "prepare-data", from: null },
+    { kind: "run-migrations", chain: [MIGRATION] },
+    { kind: "retire-version", version: "1.1.0" },
+    { kind: "publish-version", version: "1.1.0" },
+    { kind: "publish-data", version: "1.1.0" },
+    { kind: "switch-current", to: "1.1.0", from: null },
+    { kind: "commit-registry" },
+    { kind: "detach-app", keepData: true },
+  ],
+  post: [
+    { kind: "gc-versions", versions: ["0.9.0"] },
+    { kind: "warm-icon-cache", version: "1.1.0", icon: "assets/icon.svg" },
+    { kind: "drop-icon-cache" },
+    { kind: "notify-registry" },
+    { kind: "purge-staging" },
+  ],
+  diff: DIFF,
+  warnings: [{ code: "registry.failed", message: "cannot write the audit entry" }],
+};
+
+export const AUDIT: AuditEntry = {
+  seq: 3,
+  time: "2024-01-01T00:00:00.000Z",
+  op: "repair",
+  appId: "*",
+  fromVersion: "1.0.0",
+  toVersion: "1.1.0",
+  result: "doctor.findings",
+  details: { repaired: ["version-orphan /x"], nested: { n: 1 } },
+};
+
+export const INFO: AppInfo = {
+  id: "notes",
+  version: "1.1.0",
+  state: "pending",
+  publisher: hex(16),
+  bundleType: "app",
+  sku: "NOTES-1",
+  retained: ["1.0.0"],
+  size: 9000,
+  dataSize: 12,
+  capabilities: ["nexus.permission.STORAGE"],
+  abilities: ["notes.open"],
+  exports: [{ ability: "notes.share", permission: "app.notes.SHARE" }],
+  lastDiff: DIFF,
+  installedAt: "2024-01-01T00:00:00.000Z",
+  updatedAt: "2024-01-02T00:00:00.000Z",
+  history: [AUDIT, { time: "t", op: "install", appId: "notes", result: "ok" }],
+};
+
+export const HIT: QueryHit = {
+  appId: "notes",
+  version: "1.1.0",
+  state: "active",
+  match: "notes.open",
+};
+
+export const FINDING: Finding = {
+  kind: "version-orphan",
+  app: "notes",
+  path: "/r/apps/notes/versions/0.1.0",
+  message: "not in the registry",
+  repairable: true,
+};
+
+export const DOCTOR: DoctorReport = {
+  ok: true,
+  apps: 1,
+  files: 5,
+  recovered: "upgrade of notes: rolled back",
+  findings: [],
+  repaired: [FINDING, {
+    kind: "staging-leftover",
+    path: "/r/pkg/staging/x",
+    message: "m",
+    repairable: true,
+    action: "removed",
+  }],
+};
+
+export const INSPECT: InspectReport = {
+  path: "notes.nxb",
+  verified: false,
+  code: "policy.publisher_unknown",
+  message: "cannot trust publisher",
+  bundle: VERIFIED,
+};
+
+export const PUBLISHER: Publisher = {
+  id: hex(16),
+  name: "dev",
+  enabled: true,
+  allowed_algs: ["ed25519"],
+  keys: [hex(32, "e")],
+};
+
+export const POLICY: Policy = {
+  version: 1,
+  mode: "strict",
+  dev_mode: false,
+  allow_payload_only_signatures: false,
+  sdk_version: "1.0.0",
+  root_role: "system",
+  retain_versions: 2,
+  migration_max_steps: 64,
+  migration_step_timeout_ms: 4000,
+  app_quota_mib: 0,
+};
+
+const bundle = { kind: "path" as const, path: "notes.nxb" };
+const PEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n";
+
+/** At least one request and one result of every method (the compiler keeps the table complete). */
+export const SAMPLES: { [M in Method]: { requests: RequestOf<M>[]; results: ResultOf<M>[] } } = {
+  verify: { requests: [{ bundle }], results: [VERIFIED] },
+  inspect: {
+    requests: [{ bundle }],
+    results: [INSPECT, { path: "n.nxb", verified: true, bundle: VERIFIED }],
+  },
+  install: {
+    requests: [{ bundle }, { bundle, dryRun: true }, { bundle, allowDowngrade: true }],
+    results: [{ ...OP, op: "install", fromVersion: null, dryRun: true, warnings: [] }],
+  },
+  upgrade: { requests: [{ bundle, dryRun: false, allowDowngrade: true }], results: [OP] },
+  rollback: {
+    requests: [{ app: "notes" }, { app: "notes", to: "1.0.0", dryRun: true }],
+    results: [{ ...OP, op: "rollback" }],
+  },
+  uninstall: {
+    requests: [{ app: "notes", keepData: true }],
+    results: [{ ...OP, op: "uninstall", toVersion: null }],
+  },
+  list: {
+    requests: [{}],
+    results: [[], [{
+      id: "notes",
+      version: "1.1.0",
+      state: "active",
+      publisher: hex(16),
+      bundleType: "app",
+      retained: [],
+      size: 1,
+    }]],
+  },
+  info: { requests: [{ app: "notes" }], results: [INFO] },
+  history: { requests: [{}, { app: "notes", limit: 5 }], results: [[AUDIT]] },
+  query: {
+    requests: [
+      { ability: "notes.open" },
+      { capability: "nexus.permission.STORAGE" },
+      { export: "app.notes.SHARE" },
+    ],
+    results: [[HIT], []],
+  },
+  doctor: { requests: [{}, { repair: true }], results: [DOCTOR] },
+  trustAdd: {
+    requests: [{ publicKey: PEM }, {
+      publicKey: PEM,
+      publisher: hex(16),
+      name: "dev",
+      enabled: false,
+    }],
+    results: [PUBLISHER],
+  },
+  trustRemove: { requests: [{ id: "dev" }], results: [PUBLISHER] },
+  trustList: { requests: [{}], results: [[PUBLISHER], []] },
+  policyShow: { requests: [{}], results: [POLICY] },
+  policySet: {
+    requests: [{ key: "dev-mode", value: "on" }],
+    results: [{ ...POLICY, dev_mode: true }],
+  },
+};
+
+/** Every object node of a JSON Schema that allows other keys (any with `properties` must not). */
+export function looseObjects(node: unknown, path = "#"): string[] {
+  if (Array.isArray(node)) return node.flatMap((n, i) => looseObjects(n, `${path}/${i}`));
+  if (node === null || typeof node !== "object") return [];
+  const obj = node as Record<string, unknown>;
+  const here = "properties" in obj && obj.additionalProperties !== false ? [path] : [];
+  return [...here, ...Object.entries(obj).flatMap(([k, v]) => looseObjects(v, `${path}/${k}`))];
+}

@@ -1,0 +1,137 @@
+/**
+ * The one table of methods: every command that touches a state root is exactly one method here,
+ * with its request schema, its result schema, whether it writes, whether it takes a bundle, and
+ * whether it changes the root's trust. The service (core/pkgr `createPkgr`) implements
+ * {@link Pkgr} for a local root; the CLI (cli/root_command.ts) maps each command to one method;
+ * the agent protocol (core/protocol) builds its call and reply messages from this table.
+ */
+import { z } from "zod";
+import { PolicySchema, PublisherSchema } from "../trust/mod.ts";
+import type { Policy, Publisher, VerifiedBundle } from "../trust/mod.ts";
+import type { Reporter } from "./events.ts";
+import type { AuditEntry, QueryHit } from "./records.ts";
+import { type Assert, AuditEntrySchema, type Equals, QueryHitSchema } from "./record_schemas.ts";
+import {
+  DoctorRequestSchema,
+  HistoryRequestSchema,
+  InfoRequestSchema,
+  InspectRequestSchema,
+  InstallRequestSchema,
+  ListRequestSchema,
+  PolicySetRequestSchema,
+  PolicyShowRequestSchema,
+  QueryRequestSchema,
+  RollbackRequestSchema,
+  TrustAddRequestSchema,
+  TrustListRequestSchema,
+  TrustRemoveRequestSchema,
+  UninstallRequestSchema,
+  UpgradeRequestSchema,
+  VerifyRequestSchema,
+} from "./requests.ts";
+import {
+  AppInfoSchema,
+  AppSummarySchema,
+  DoctorReportSchema,
+  InspectReportSchema,
+  OpResultSchema,
+  VerifiedBundleSchema,
+} from "./result_schemas.ts";
+import type { AppInfo, AppSummary, DoctorReport, InspectReport, OpResult } from "./results.ts";
+
+export interface MethodSpec {
+  request: z.ZodType;
+  result: z.ZodType;
+  /** Changes the root, or takes its writer lock (doctor): one writer at a time. */
+  writes: boolean;
+  /** Its request names a bundle (`bundle: BundleRef`), which a transport uploads first. */
+  bundle: boolean;
+  /** Changes what the root trusts (publishers, policy): an agent refuses it unless allowed. */
+  admin: boolean;
+}
+
+const reader = { writes: false, bundle: false, admin: false } as const;
+const writer = { writes: true, bundle: false, admin: false } as const;
+const admin = { writes: true, bundle: false, admin: true } as const;
+
+export const METHODS = {
+  verify: { request: VerifyRequestSchema, result: VerifiedBundleSchema, ...reader, bundle: true },
+  inspect: { request: InspectRequestSchema, result: InspectReportSchema, ...reader, bundle: true },
+  install: { request: InstallRequestSchema, result: OpResultSchema, ...writer, bundle: true },
+  upgrade: { request: UpgradeRequestSchema, result: OpResultSchema, ...writer, bundle: true },
+  rollback: { request: RollbackRequestSchema, result: OpResultSchema, ...writer },
+  uninstall: { request: UninstallRequestSchema, result: OpResultSchema, ...writer },
+  list: { request: ListRequestSchema, result: z.array(AppSummarySchema), ...reader },
+  info: { request: InfoRequestSchema, result: AppInfoSchema, ...reader },
+  history: { request: HistoryRequestSchema, result: z.array(AuditEntrySchema), ...reader },
+  query: { request: QueryRequestSchema, result: z.array(QueryHitSchema), ...reader },
+  doctor: { request: DoctorRequestSchema, result: DoctorReportSchema, ...writer },
+  trustAdd: { request: TrustAddRequestSchema, result: PublisherSchema, ...admin },
+  trustRemove: { request: TrustRemoveRequestSchema, result: PublisherSchema, ...admin },
+  trustList: { request: TrustListRequestSchema, result: z.array(PublisherSchema), ...reader },
+  policyShow: { request: PolicyShowRequestSchema, result: PolicySchema, ...reader },
+  policySet: { request: PolicySetRequestSchema, result: PolicySchema, ...admin },
+} as const satisfies Record<string, MethodSpec>;
+
+export type Method = keyof typeof METHODS;
+export const METHOD_NAMES = Object.keys(METHODS) as Method[];
+
+/** What each method resolves to (the result schemas infer exactly these: checked below). */
+export interface Results {
+  verify: VerifiedBundle;
+  inspect: InspectReport;
+  install: OpResult;
+  upgrade: OpResult;
+  rollback: OpResult;
+  uninstall: OpResult;
+  list: AppSummary[];
+  info: AppInfo;
+  history: AuditEntry[];
+  query: QueryHit[];
+  doctor: DoctorReport;
+  trustAdd: Publisher;
+  trustRemove: Publisher;
+  trustList: Publisher[];
+  policyShow: Policy;
+  policySet: Policy;
+}
+
+export type RequestOf<M extends Method> = z.infer<(typeof METHODS)[M]["request"]>;
+export type ResultOf<M extends Method> = Results[M];
+
+/**
+ * What one call runs with, chosen by the caller for that call alone: a long-lived service (an
+ * agent) serves many calls with one instance, each with its own time, reporter and cancellation.
+ */
+export interface CallContext {
+  /** The reference time of the operation (audit entries, transaction ids, signature windows). */
+  now: Date;
+  /** Where the call's events go (markers, warnings, progress). */
+  reporter: Reporter;
+  /**
+   * Cancels the call: checked before the root is touched and before each step of a transaction,
+   * whose begun steps are then undone (`op.cancelled`). A running migration step is not
+   * interrupted; its own time limit bounds it.
+   */
+  signal?: AbortSignal;
+}
+
+/** The service: one function per method. */
+export type Pkgr = {
+  readonly [M in Method]: (request: RequestOf<M>, ctx: CallContext) => Promise<ResultOf<M>>;
+};
+
+/** Calls `method` on `pkgr` (the one place a method name becomes a call). */
+export function callMethod<M extends Method>(
+  pkgr: Pkgr,
+  method: M,
+  request: RequestOf<M>,
+  ctx: CallContext,
+): Promise<ResultOf<M>> {
+  return (pkgr[method] as (r: RequestOf<M>, c: CallContext) => Promise<ResultOf<M>>)(request, ctx);
+}
+
+type _Methods = [
+  Assert<Equals<keyof Results, Method>>,
+  Assert<Equals<{ [M in Method]: z.infer<(typeof METHODS)[M]["result"]> }, Results>>,
+];

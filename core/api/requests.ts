@@ -1,0 +1,87 @@
+/**
+ * The request of every method, as one strict object (an unknown key is an error). A request means
+ * the same on any side of a wire: it names no file of the caller's machine that the service would
+ * open. A bundle is a {@link BundleRef} a transport can replace by an upload; `trustAdd` carries
+ * the public key's text, never a key file's path (and never a secret key).
+ */
+import { z } from "zod";
+import { RegistryQuerySchema } from "./record_schemas.ts";
+
+const nonEmpty = z.string().min(1);
+const flag = z.boolean().optional();
+
+/**
+ * A bundle the service reads: `{kind: "path", path}` is a bundle directory the service can open
+ * itself (a local call, or a path on the agent's side). A transport that ships the bundle's bytes
+ * adds its own kind (`{kind: "upload", id}`) and turns a host path into one before the call.
+ */
+export const BundleRefSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("path"), path: nonEmpty }),
+]);
+export type BundleRef = z.infer<typeof BundleRefSchema>;
+
+export const VerifyRequestSchema = z.strictObject({ bundle: BundleRefSchema });
+export const InspectRequestSchema = z.strictObject({ bundle: BundleRefSchema });
+/** install and upgrade; a downgrade means adopting newer kept data (install) or a lower version. */
+export const InstallRequestSchema = z.strictObject({
+  bundle: BundleRefSchema,
+  dryRun: flag,
+  allowDowngrade: flag,
+});
+export const UpgradeRequestSchema = InstallRequestSchema;
+export const RollbackRequestSchema = z.strictObject({
+  app: nonEmpty,
+  to: nonEmpty.optional(),
+  dryRun: flag,
+});
+export const UninstallRequestSchema = z.strictObject({
+  app: nonEmpty,
+  keepData: flag,
+  dryRun: flag,
+});
+export const ListRequestSchema = z.strictObject({});
+export const InfoRequestSchema = z.strictObject({ app: nonEmpty });
+export const HistoryRequestSchema = z.strictObject({
+  app: nonEmpty.optional(),
+  limit: z.number().int().positive().optional(),
+});
+export const QueryRequestSchema = RegistryQuerySchema;
+export const DoctorRequestSchema = z.strictObject({ repair: flag });
+export const TrustAddRequestSchema = z.strictObject({
+  /** The key as SPKI PEM text (what `nx pkg keygen` writes to NAME.pub). */
+  publicKey: z.string(),
+  /** Add the key to this existing publisher (key rotation) instead of the key's own id. */
+  publisher: nonEmpty.optional(),
+  name: z.string().optional(),
+  /** false: add the publisher disabled (default true). */
+  enabled: flag,
+});
+export const TrustRemoveRequestSchema = z.strictObject({
+  /** Publisher id or name. */
+  id: nonEmpty,
+});
+export const TrustListRequestSchema = z.strictObject({});
+export const PolicyShowRequestSchema = z.strictObject({});
+export const PolicySetRequestSchema = z.strictObject({
+  /** As the command line spells it: `dev-mode`, `retain-versions`, … */
+  key: z.string(),
+  /** on|off for switches, a number, or a word such as strict (parsed by the service). */
+  value: z.string(),
+});
+
+export type VerifyRequest = z.infer<typeof VerifyRequestSchema>;
+export type InspectRequest = z.infer<typeof InspectRequestSchema>;
+export type InstallRequest = z.infer<typeof InstallRequestSchema>;
+export type UpgradeRequest = z.infer<typeof UpgradeRequestSchema>;
+export type RollbackRequest = z.infer<typeof RollbackRequestSchema>;
+export type UninstallRequest = z.infer<typeof UninstallRequestSchema>;
+export type ListRequest = z.infer<typeof ListRequestSchema>;
+export type InfoRequest = z.infer<typeof InfoRequestSchema>;
+export type HistoryRequest = z.infer<typeof HistoryRequestSchema>;
+export type QueryRequest = z.infer<typeof QueryRequestSchema>;
+export type DoctorRequest = z.infer<typeof DoctorRequestSchema>;
+export type TrustAddRequest = z.infer<typeof TrustAddRequestSchema>;
+export type TrustRemoveRequest = z.infer<typeof TrustRemoveRequestSchema>;
+export type TrustListRequest = z.infer<typeof TrustListRequestSchema>;
+export type PolicyShowRequest = z.infer<typeof PolicyShowRequestSchema>;
+export type PolicySetRequest = z.infer<typeof PolicySetRequestSchema>;

@@ -1,0 +1,116 @@
+/**
+ * What the methods of the contract resolve to (methods.ts maps each method to one of these).
+ * Plain data: a result is rendered by the CLI (cli/render) from the value alone, so a result that
+ * crossed a wire renders exactly as a local one. Types only; the schemas are in result_schemas.ts.
+ */
+import type { ErrorCode } from "../errors.ts";
+import type { VerifiedBundle } from "../trust/mod.ts";
+import type {
+  AppRecord,
+  AuditEntry,
+  Operation,
+  PermissionDiff,
+  PostStep,
+  Step,
+} from "./records.ts";
+
+export type { Policy, Publisher, VerifiedBundle } from "../trust/mod.ts";
+
+/** install, upgrade, rollback, uninstall: the plan that ran (or, on a dry run, would run). */
+export interface OpResult {
+  op: Operation;
+  appId: string;
+  fromVersion: string | null;
+  toVersion: string | null;
+  dryRun: boolean;
+  steps: Step[];
+  post: PostStep[];
+  diff?: PermissionDiff;
+  warnings: { code: string; message: string }[];
+}
+
+/** One row of `list`. */
+export interface AppSummary {
+  id: string;
+  version: string;
+  state: AppRecord["state"];
+  publisher: string;
+  bundleType: string;
+  sku?: string;
+  /** Retained versions other than the active one. */
+  retained: string[];
+  /** Bytes of every retained version's bundle content. */
+  size: number;
+}
+
+/** `info`: the summary plus the active version's permissions and the app's recent history. */
+export interface AppInfo extends AppSummary {
+  dataSize: number;
+  capabilities: string[];
+  abilities: string[];
+  exports: { ability: string; permission: string }[];
+  lastDiff?: PermissionDiff;
+  installedAt: string;
+  updatedAt: string;
+  history: AuditEntry[];
+}
+
+/** `inspect`: like verify, but a verification failure is data, not an error. */
+export interface InspectReport {
+  /** The bundle as the request named it. */
+  path: string;
+  verified: boolean;
+  /** The stable code verification failed with (absent when verified). */
+  code?: string;
+  message?: string;
+  /** The bundle as far as it could be read (in audit-only mode when verification failed). */
+  bundle?: VerifiedBundle;
+}
+
+/** Stable doctor finding kinds (docs/transactions.md#doctor lists what each means and repairs). */
+export type FindingKind =
+  // Registry against tree.
+  | "staging-leftover"
+  | "temp-leftover"
+  | "app-dir-missing"
+  | "current-mismatch"
+  | "version-missing"
+  | "file-missing"
+  | "file-unexpected"
+  | "file-digest-mismatch"
+  | "data-missing"
+  | "version-orphan"
+  | "data-orphan"
+  | "app-orphan"
+  // Unsafe or undefined entries of the layout.
+  | "unsafe-link"
+  | "special-file"
+  | "unsafe-mode"
+  | "foreign-owner"
+  | "hard-link"
+  | "stray-entry"
+  // A lost registry.
+  | "registry-missing"
+  | "version-unverified";
+
+export interface Finding {
+  kind: FindingKind;
+  app?: string;
+  path: string;
+  message: string;
+  repairable: boolean;
+  /** The stable error code behind the finding (a verification failure, `registry.missing`). */
+  code?: ErrorCode;
+  /** Set on the entries of `repaired`: what `--repair` did. */
+  action?: string;
+}
+
+/** `doctor`: also the `details.report` of a `doctor.findings` failure. */
+export interface DoctorReport {
+  ok: boolean;
+  apps: number;
+  files: number;
+  recovered?: string;
+  findings: Finding[];
+  repaired: Finding[];
+}

@@ -1,0 +1,75 @@
+/**
+ * `createPkgr`: the contract's {@link Pkgr} for one local state root — every method of
+ * core/api METHODS. The instance holds only the root, the registry URL and the injected faults;
+ * each call brings its own context (reference time, reporter, cancellation), so one instance
+ * serves any number of calls, one after another or at once (a long-lived agent). Each method
+ * loads its implementation when first called: `verify` never loads libSQL.
+ */
+import { type CallContext, type Pkgr, throwIfCancelled } from "../api/mod.ts";
+import type { Faults } from "../apply/mod.ts";
+import { type RootPaths, withIoFaults } from "../store/mod.ts";
+import type { OpContext } from "./context.ts";
+import type { ServiceOptions } from "./session.ts";
+
+export interface PkgrOptions {
+  /** The state root every call acts on. */
+  root: RootPaths;
+  /** A libSQL URL for a shared fleet registry; default file:<root>/pkg/registry.db. */
+  registryUrl?: string;
+  /** Test-only fault triggers (NX_FAULT); they hold for this instance's calls alone. */
+  faults?: Faults;
+}
+
+export function createPkgr(options: PkgrOptions): Pkgr {
+  const service: ServiceOptions = { registryUrl: options.registryUrl, faults: options.faults };
+  const io = options.faults?.io ?? [];
+  /** Joins the root and one call's context; the I/O faults hold for that call only. */
+  const run = <T>(call: CallContext, body: (ctx: OpContext) => Promise<T>): Promise<T> =>
+    withIoFaults(io, async () => {
+      throwIfCancelled(call.signal);
+      const ctx: OpContext = {
+        paths: options.root,
+        now: call.now,
+        reporter: call.reporter,
+        signal: call.signal,
+      };
+      return await body(ctx);
+    });
+  const session = async (ctx: OpContext) =>
+    (await import("./service.ts")).sessionMethods(ctx, service);
+  const verify = () => import("./verify.ts");
+  const admin = () => import("./trust_admin.ts");
+
+  return {
+    verify: (req, call) =>
+      run(call, async (ctx) => {
+        const { bundlePath, verifyAt } = await verify();
+        return verifyAt(bundlePath(req.bundle), ctx);
+      }),
+    inspect: (req, call) =>
+      run(call, async (ctx) => {
+        const { bundlePath, inspectAt } = await verify();
+        return inspectAt(bundlePath(req.bundle), ctx);
+      }),
+    install: (req, call) => run(call, async (ctx) => (await session(ctx)).install(req)),
+    upgrade: (req, call) => run(call, async (ctx) => (await session(ctx)).upgrade(req)),
+    rollback: (req, call) => run(call, async (ctx) => (await session(ctx)).rollback(req)),
+    uninstall: (req, call) => run(call, async (ctx) => (await session(ctx)).uninstall(req)),
+    list: (req, call) => run(call, async (ctx) => (await session(ctx)).list(req)),
+    info: (req, call) => run(call, async (ctx) => (await session(ctx)).info(req)),
+    history: (req, call) => run(call, async (ctx) => (await session(ctx)).history(req)),
+    query: (req, call) => run(call, async (ctx) => (await session(ctx)).query(req)),
+    doctor: (req, call) =>
+      run(call, async (ctx) => {
+        const { doctor } = await import("./doctor.ts");
+        return doctor(ctx, service, req.repair === true);
+      }),
+    trustAdd: (req, call) => run(call, async (ctx) => (await admin()).trustAdd(ctx.paths, req)),
+    trustRemove: (req, call) =>
+      run(call, async (ctx) => (await admin()).trustRemove(ctx.paths, req.id)),
+    trustList: (_req, call) => run(call, async (ctx) => (await admin()).trustList(ctx.paths)),
+    policyShow: (_req, call) => run(call, async (ctx) => (await admin()).policyShow(ctx.paths)),
+    policySet: (req, call) =>
+      run(call, async (ctx) => (await admin()).policySet(ctx.paths, req.key, req.value)),
+  };
+}
