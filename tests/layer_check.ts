@@ -1,8 +1,25 @@
 /**
- * The layer rule of HOUSE_STYLE.md, checked from source: pure folders never touch `Deno.*`,
- * effectful `node:` modules or the effect folders; `core` never imports `cli`; no import cycles.
+ * The layer rule of HOUSE_STYLE.md and docs/architecture.md, checked on the real module graph:
+ * `deno info --json` (the resolver Deno itself runs, as denoland/std's dependency check reads it)
+ * lists every module of cli/ and core/ with each import, static or dynamic, code or type-only.
+ *
+ * - A pure folder depends on no effect folder, no cli module and no effectful `node:` module or
+ *   libSQL — not even by type — and its text never uses `Deno.*`.
+ * - core never depends on cli.
+ * - Another folder is entered through its mod.ts, except by a dynamic import (lazy loading) and
+ *   for the few light modules start-up uses ({@link START_UP_IMPORTS}).
+ * - No cycle between folders (type edges included), and no cycle between modules at run time.
+ * - The CLI reaches the service only through the contract: core/pkgr and the effect folders are
+ *   imported by cli/ only where {@link CLI_EFFECT_IMPORTS} allows (cli/service.ts builds the Pkgr;
+ *   the verbs that touch no root, and completion, use what they need).
+ * - Start-up stays lean: the static run-time graph of cli/main.ts holds no npm package but the
+ *   command-line parser and the completion engine, and no core module outside START_UP_IMPORTS and
+ *   what they import (no zod schemas, no libSQL: `nx --version` loads neither).
+ *
+ * `deno run --allow-read --allow-run tests/layer_check.ts` prints `layers ok`.
  */
-import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { join, relative } from "node:path";
 import { REPO } from "./helpers.ts";
 
 /** Folders of core/ that must stay pure (no I/O). */
@@ -30,7 +47,7 @@ export const EFFECT = [
 ];
 /**
  * Modules the CLI may import directly instead of through their folder's mod.ts, to keep start-up
- * light (a face re-exports its whole folder). Verbs load core/pkgr/* lazily with import().
+ * light (a face re-exports its whole folder, schemas included).
  */
 export const START_UP_IMPORTS = [
   "core/store/paths.ts",
@@ -38,8 +55,43 @@ export const START_UP_IMPORTS = [
   "core/errors.ts",
   "core/api/failure.ts",
 ];
+/** npm packages start-up may load: the command-line parser and the completion engine. */
+export const START_UP_PACKAGES = ["@commander-js/extra-typings/", "commander/", "@bomb.sh/tab/"];
+/**
+ * The CLI's only run-time imports of core/pkgr and the effect folders. Root commands never call
+ * core/pkgr: cli/root_command.ts sends their requests to the Pkgr that cli/service.ts builds.
+ */
+export const CLI_EFFECT_IMPORTS: Record<string, string[]> = {
+  "cli/service.ts": ["core/pkgr/pkgr.ts", "core/apply/faults.ts"],
+  // Reads a key file on the caller's side: the request carries the public key's text.
+  "cli/pkg_trust.ts": ["core/pkgr/keys.ts"],
+  // Not root commands: they use no state root (keygen, pack), or build their own (demo, whose
+  // steps on the root are Pkgr calls).
+  "cli/pkg_keygen.ts": ["core/pkgr/keys.ts"],
+  "cli/pkg_pack.ts": ["core/pkgr/keys.ts", "core/pkgr/pack.ts"],
+  "cli/demo.ts": ["core/pkgr/keys.ts", "core/pkgr/pack.ts"],
+  // Completion reads the root's publishers without a lock on every Tab.
+  "cli/completion.ts": ["core/pkgr/trust_admin.ts", "core/store/paths.ts"],
+};
 const EFFECT_NODE_MODULES =
-  /^node:(fs|fs\/promises|child_process|net|http|https|os|process|worker_threads|dgram|tls)$/;
+  /^node:(fs|fs\/promises|child_process|net|http|https|os|process|worker_threads|dgram|tls|async_hooks)$/;
+
+export interface Edge {
+  from: string;
+  to: string;
+  /** Run time (a value is imported), or type-only (erased at run time). */
+  code: boolean;
+  dynamic: boolean;
+}
+
+interface InfoModule {
+  specifier: string;
+  dependencies?: {
+    code?: { specifier: string };
+    type?: { specifier: string };
+    isDynamic?: boolean;
+  }[];
+}
 
 async function sources(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -48,87 +100,177 @@ async function sources(dir: string): Promise<string[]> {
     if (e.isDirectory) out.push(...await sources(path));
     else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) out.push(path);
   }
-  return out;
+  return out.sort();
 }
 
-/** Runtime imports only: `import type` / `export type` create no dependency at run time. */
-function importsOf(text: string): string[] {
-  return [
-    ...text.matchAll(/(?:import|export)\s(?!type\s)[^;]*?from\s+"([^"]+)"|import\("([^"]+)"\)/g),
-  ]
-    .map((m) => m[1] ?? m[2]);
+/** A module's name in messages: repository-relative for files, the specifier otherwise. */
+function nameOf(specifier: string): string {
+  return specifier.startsWith("file:") ? relative(REPO, fileURLToPath(specifier)) : specifier;
 }
 
-function isDynamic(text: string, spec: string): boolean {
-  return text.includes(`import("${spec}")`);
+/** The module graph of `files`, from one `deno info --json` of a module importing them all. */
+export async function moduleGraph(files: string[]): Promise<Edge[]> {
+  const root = files.map((f) => `import "${pathToFileURL(f).href}";`).join("\n");
+  const entry = `data:application/typescript;base64,${btoa(root)}`;
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: REPO,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!run.success) throw new Error(`deno info failed: ${new TextDecoder().decode(run.stderr)}`);
+  const info: { modules: InfoModule[] } = JSON.parse(new TextDecoder().decode(run.stdout));
+  const edges: Edge[] = [];
+  for (const m of info.modules) {
+    if (m.specifier === entry) continue;
+    for (const d of m.dependencies ?? []) {
+      const to = d.code?.specifier ?? d.type?.specifier;
+      if (!to) continue;
+      edges.push({
+        from: nameOf(m.specifier),
+        to: nameOf(to),
+        code: d.code !== undefined,
+        dynamic: d.isDynamic === true,
+      });
+    }
+  }
+  return edges;
 }
 
-function folderOf(file: string): string | undefined {
-  const rel = relative(join(REPO, "core"), file);
-  return rel.startsWith("..") ? undefined : rel.split("/")[0];
+/** The unit the folder rules are about: `core/<folder>`, `core/errors.ts`, `cli`, or none. */
+function unitOf(module: string): string | undefined {
+  if (module.startsWith("cli/")) return "cli";
+  if (!module.startsWith("core/")) return undefined;
+  const parts = module.split("/");
+  return parts.length === 2 ? module : `core/${parts[1]}`;
 }
 
-export async function checkLayers(): Promise<string[]> {
+const folderOf = (module: string) => unitOf(module)?.replace(/^core\//, "");
+const isPure = (module: string) => PURE.includes(folderOf(module) ?? "");
+const isEffect = (module: string) => EFFECT.includes(folderOf(module) ?? "");
+const npmPackage = (module: string) => module.match(/^node_modules\/((?:@[^/]+\/)?[^/]+\/)/)?.[1];
+
+function layerProblems(edges: Edge[]): string[] {
   const problems: string[] = [];
-  const files = [...await sources(join(REPO, "core")), ...await sources(join(REPO, "cli"))];
-  const graph = new Map<string, string[]>();
-  for (const file of files) {
-    const text = await Deno.readTextFile(file);
-    const rel = relative(REPO, file);
-    const folder = folderOf(file);
-    const pure = folder !== undefined && PURE.includes(folder);
-    const local: string[] = [];
-    for (const spec of importsOf(text)) {
-      if (spec.startsWith(".")) {
-        const target = resolve(dirname(file), spec);
-        local.push(target);
-        const targetFolder = folderOf(target);
-        const targetRel = relative(REPO, target);
-        const crossFolder = targetFolder !== undefined && targetFolder !== folder &&
-          !targetRel.endsWith("/mod.ts");
-        const allowed = START_UP_IMPORTS.includes(targetRel) || targetRel === "core/errors.ts";
-        if (crossFolder && !allowed && !isDynamic(text, spec)) {
-          problems.push(`${rel}: imports ${spec} instead of its folder's mod.ts`);
-        }
-        if (pure && targetFolder && EFFECT.includes(targetFolder)) {
-          problems.push(`${rel}: pure module imports ${spec}`);
-        }
-        if (folder !== undefined && relative(REPO, target).startsWith("cli/")) {
-          problems.push(`${rel}: core imports cli (${spec})`);
-        }
-      } else if (pure && EFFECT_NODE_MODULES.test(spec)) {
-        problems.push(`${rel}: pure module imports ${spec}`);
-      } else if (pure && spec.startsWith("@libsql/")) {
-        problems.push(`${rel}: pure module imports ${spec}`);
+  for (const e of edges) {
+    const kind = e.code ? "imports" : "imports (type only)";
+    const from = unitOf(e.from);
+    const to = unitOf(e.to);
+    if (isPure(e.from)) {
+      if (isEffect(e.to) || to === "cli") problems.push(`${e.from}: pure module ${kind} ${e.to}`);
+      if (EFFECT_NODE_MODULES.test(e.to) || npmPackage(e.to)?.startsWith("@libsql/")) {
+        problems.push(`${e.from}: pure module ${kind} ${e.to}`);
       }
     }
-    if (pure && /\bDeno\.(?!test\b)/.test(text.replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, ""))) {
-      problems.push(`${rel}: pure module uses Deno.*`);
+    if (from?.startsWith("core/") && to === "cli") problems.push(`${e.from}: core ${kind} ${e.to}`);
+    const crossFolder = from !== undefined && to !== undefined && from !== to &&
+      to.startsWith("core/") && to !== "core/errors.ts";
+    if (
+      crossFolder && !e.to.endsWith("/mod.ts") && !e.dynamic && !START_UP_IMPORTS.includes(e.to)
+    ) {
+      problems.push(`${e.from}: imports ${e.to} instead of its folder's mod.ts`);
     }
-    graph.set(file, local);
+    if (from === "cli" && e.code && isEffect(e.to) && !START_UP_IMPORTS.includes(e.to)) {
+      if (!(CLI_EFFECT_IMPORTS[e.from] ?? []).includes(e.to)) {
+        problems.push(
+          `${e.from}: imports ${e.to}: the CLI calls the service only through the contract (cli/service.ts)`,
+        );
+      }
+    }
   }
-  problems.push(
-    ...findCycles(graph).map((c) => `import cycle: ${c.map((f) => relative(REPO, f)).join(" → ")}`),
-  );
   return problems;
 }
 
-function findCycles(graph: Map<string, string[]>): string[][] {
-  const cycles: string[][] = [];
+function cycles(graph: Map<string, Set<string>>): string[][] {
+  const found: string[][] = [];
   const state = new Map<string, "visiting" | "done">();
   const stack: string[] = [];
   const visit = (node: string) => {
     state.set(node, "visiting");
     stack.push(node);
-    for (const next of graph.get(node) ?? []) {
-      if (state.get(next) === "visiting") cycles.push([...stack.slice(stack.indexOf(next)), next]);
-      else if (!state.has(next) && graph.has(next)) visit(next);
+    for (const next of [...(graph.get(node) ?? [])].sort()) {
+      if (state.get(next) === "visiting") found.push([...stack.slice(stack.indexOf(next)), next]);
+      else if (!state.has(next)) visit(next);
     }
     stack.pop();
     state.set(node, "done");
   };
-  for (const node of graph.keys()) if (!state.has(node)) visit(node);
-  return cycles;
+  for (const node of [...graph.keys()].sort()) if (!state.has(node)) visit(node);
+  return found;
+}
+
+function add(graph: Map<string, Set<string>>, from: string, to: string): void {
+  if (!graph.has(from)) graph.set(from, new Set());
+  graph.get(from)!.add(to);
+}
+
+function cycleProblems(edges: Edge[]): string[] {
+  const folders = new Map<string, Set<string>>();
+  const modules = new Map<string, Set<string>>();
+  for (const e of edges) {
+    const from = unitOf(e.from);
+    const to = unitOf(e.to);
+    if (from && to && from !== to) add(folders, from, to);
+    if (from && to && e.code) add(modules, e.from, e.to);
+  }
+  return [
+    ...cycles(folders).map((c) => `folder cycle: ${c.join(" → ")}`),
+    ...cycles(modules).map((c) => `import cycle: ${c.join(" → ")}`),
+  ];
+}
+
+/** Everything `entry` loads before it runs: static run-time imports, transitively. */
+function staticClosure(edges: Edge[], entries: string[]): Set<string> {
+  const next = new Map<string, string[]>();
+  for (const e of edges) {
+    if (e.code && !e.dynamic) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
+  }
+  const seen = new Set<string>();
+  const todo = [...entries];
+  while (todo.length > 0) {
+    const m = todo.pop()!;
+    if (seen.has(m)) continue;
+    seen.add(m);
+    todo.push(...(next.get(m) ?? []));
+  }
+  return seen;
+}
+
+function startUpProblems(edges: Edge[]): string[] {
+  const loaded = staticClosure(edges, ["cli/main.ts"]);
+  const allowed = staticClosure(edges, START_UP_IMPORTS);
+  const problems: string[] = [];
+  for (const m of [...loaded].sort()) {
+    const pkg = npmPackage(m);
+    if (pkg && !START_UP_PACKAGES.includes(pkg)) {
+      problems.push(`start-up loads ${pkg.slice(0, -1)} (${m}): import it lazily`);
+    } else if (m.startsWith("core/") && !allowed.has(m)) {
+      problems.push(`start-up loads ${m}: import it lazily (or only its types)`);
+    }
+  }
+  return problems;
+}
+
+function pureTextProblems(file: string, text: string): string[] {
+  const code = text.replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, "");
+  return /\bDeno\.(?!test\b)/.test(code) ? [`${file}: pure module uses Deno.*`] : [];
+}
+
+/** Every problem of a graph and the text of its pure modules (module name → source). */
+export function problemsOf(edges: Edge[], pureTexts: Map<string, string>): string[] {
+  const problems = [...layerProblems(edges), ...cycleProblems(edges), ...startUpProblems(edges)];
+  for (const [module, text] of pureTexts) problems.push(...pureTextProblems(module, text));
+  return [...new Set(problems)];
+}
+
+export async function checkLayers(): Promise<string[]> {
+  const files = [...await sources(join(REPO, "core")), ...await sources(join(REPO, "cli"))];
+  const texts = new Map<string, string>();
+  for (const file of files) {
+    const rel = relative(REPO, file);
+    if (isPure(rel)) texts.set(rel, await Deno.readTextFile(file));
+  }
+  return problemsOf(await moduleGraph(files), texts);
 }
 
 if (import.meta.main) {
