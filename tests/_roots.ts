@@ -2,6 +2,12 @@
 import assert from "node:assert/strict";
 import { cp } from "node:fs/promises";
 import { join } from "node:path";
+import {
+  type AuditEntry,
+  openRegistry,
+  type Registry,
+  registryUrlForFile,
+} from "../core/registry/mod.ts";
 import { copyFixture, nx, snapshotTree, tempDir, trustedRoot } from "./helpers.ts";
 
 /** A root that trusts dev, with fixtures installed/upgraded (or an app rolled back) in order. */
@@ -29,20 +35,36 @@ export async function cloneRoot(root: string): Promise<string> {
   return copy;
 }
 
-/** The observable state: the apps tree (hashes, link targets) and the registry's app view. */
+/**
+ * The observable state: the apps tree (hashes, link targets) and everything the registry holds
+ * for every app (versions, files, manifests, permission diff, state), times left out. Read
+ * in-process (read-only), so an observation costs no CLI run; the first command after a crash
+ * is the test's own (doctorClean), which recovers and checks the root.
+ */
 export async function observe(root: string): Promise<string> {
   const tree = [...(await snapshotTree(join(root, "apps")))].map(([k, v]) => `${k} ${v}`).join(
     "\n",
   );
-  const list = await nx(["pkg", "list", "--json"], { root });
-  assert.equal(list.code, 0, list.stdout + list.stderr);
-  const infos = [];
-  for (const app of list.json!.data.apps) {
-    const info = await nx(["pkg", "info", app.id, "--json"], { root });
-    const { history: _h, installedAt: _i, updatedAt: _u, ...stable } = info.json!.data;
-    infos.push(stable);
+  const apps = await readRegistry(root, (r) => r.list());
+  const timeless = (key: string, value: unknown) =>
+    key === "installedAt" || key === "updatedAt" ? undefined : value;
+  return `${tree}\n${JSON.stringify(apps, timeless)}`;
+}
+
+/** Reads the root's registry in-process, read-only (no CLI run, no recovery). */
+async function readRegistry<T>(root: string, read: (r: Registry) => Promise<T>): Promise<T> {
+  const url = registryUrlForFile(join(root, "pkg", "registry.db"));
+  const registry = await openRegistry(url, { readOnly: true });
+  try {
+    return await read(registry);
+  } finally {
+    registry.close();
   }
-  return `${tree}\n${JSON.stringify(infos)}`;
+}
+
+/** The audit log, oldest first, read in-process. */
+export function auditLog(root: string): Promise<AuditEntry[]> {
+  return readRegistry(root, (r) => r.history());
 }
 
 export async function doctorClean(root: string): Promise<void> {

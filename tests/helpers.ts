@@ -158,13 +158,16 @@ function processState(pid: number): string {
  * Starts `nx <args> --root <root> --json` frozen right before `step` (`NX_FAULT=stop:<step>`)
  * and resolves once it has stopped itself: the test then changes the world at exactly that point
  * and sends SIGCONT (or SIGKILL). Polls the process state, a condition rather than a deadline.
+ * `moreFaults` are further NX_FAULT items (e.g. `delay:<step>:<ms>`).
  */
 export async function stoppedAt(
   step: string,
   args: string[],
   root: string,
+  moreFaults: string[] = [],
 ): Promise<{ child: Deno.ChildProcess; output: Promise<Deno.CommandOutput> }> {
-  const child = spawnNx(args, root, { NX_FAULT: `stop:${step}` }, "piped");
+  const faults = [`stop:${step}`, ...moreFaults].join(",");
+  const child = spawnNx(args, root, { NX_FAULT: faults }, "piped");
   const output = child.output();
   for (;;) {
     const state = processState(child.pid);

@@ -6,22 +6,21 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { copyFixture, nx, snapshotTree, stoppedAt, tempDir } from "./helpers.ts";
-import { cloneRoot, doctorClean, observe, preparedRoot } from "./_roots.ts";
-
-const STEPS = [
-  "stage-version",
-  "prepare-data",
-  "run-migrations",
-  "publish-version",
-  "publish-data",
-  "switch-current",
-  "commit-registry",
-];
+import { auditLog, cloneRoot, doctorClean, observe, preparedRoot } from "./_roots.ts";
 
 Deno.test("a failure injected at any upgrade step is undone and reported with its code", async (t) => {
   const base = await preparedRoot([["install", "notes-1.0.0"]]);
   const old = await observe(await cloneRoot(base));
-  for (const step of STEPS) {
+  // The plan's own steps, so a step the planner gains is failed at too.
+  const dry = await nx(
+    ["pkg", "upgrade", await copyFixture("notes-1.1.0"), "--dry-run", "--json"],
+    {
+      root: await cloneRoot(base),
+    },
+  );
+  const steps: string[] = dry.json?.data.steps.map((s: { kind: string }) => s.kind);
+  assert.ok(steps.includes("run-migrations") && steps.includes("commit-registry"), dry.stdout);
+  for (const step of steps) {
     await t.step(`fail at ${step}`, async () => {
       const root = await cloneRoot(base);
       const r = await nx(["pkg", "upgrade", await copyFixture("notes-1.1.0"), "--json"], {
@@ -85,6 +84,10 @@ Deno.test("a second writer gets lock.busy; readers neither block nor see a half 
     "a reader saw uncommitted state",
   );
   assert.equal(app.state, "pending");
+  // info says the same of the app: its last committed version, pending.
+  const info = await nx(["pkg", "info", "notes", "--json"], { root });
+  assert.equal(info.code, 0, info.stdout);
+  assert.deepEqual([info.json?.data.state, info.json?.data.version], ["pending", "1.0.0"]);
   writer.child.kill("SIGCONT");
   const status = await writer.output;
   assert.equal(status.code, 0, new TextDecoder().decode(status.stdout));
@@ -107,12 +110,20 @@ Deno.test("a lock left by a killed writer is taken over and its transaction undo
   writer.child.kill("SIGKILL");
   await writer.output;
   assert.match(await Deno.readTextFile(join(root, "pkg", "lock")), /^pid=\d+/);
-  const r = await nx(["pkg", "upgrade", await copyFixture("notes-1.1.0"), "--json"], { root });
-  assert.equal(r.json?.code, "ok", r.stdout);
+  // The next writer takes the lock over and undoes the killed transaction before its own, which
+  // fails at its first step and is undone too: what is left is exactly the recovered state.
+  const r = await nx(["pkg", "upgrade", await copyFixture("notes-1.1.0"), "--json"], {
+    root,
+    env: { NX_FAULT: "fail:stage-version" },
+  });
+  assert.equal(r.json?.code, "fault.injected", r.stdout);
   assert.match(r.stderr, /recovered an interrupted upgrade of notes: rolled-back/);
-  const rolledBack = await cloneRoot(root);
-  assert.notEqual(await observe(rolledBack), old);
+  assert.doesNotMatch(r.stderr, /stale lock/, "a recovered lock is reported as the recovery");
+  assert.equal(await observe(root), old, "the killed upgrade was not undone");
   await doctorClean(root);
+  const again = await nx(["pkg", "upgrade", await copyFixture("notes-1.1.0"), "--json"], { root });
+  assert.equal(again.json?.code, "ok", again.stdout);
+  assert.doesNotMatch(again.stderr, /recovered|stale lock/, "nothing was left to recover");
 });
 
 Deno.test("reads on a fresh root create nothing", async () => {
@@ -180,8 +191,60 @@ Deno.test("--dry-run prints the plan and permission diff and changes nothing", a
   assert.equal(history.json?.data.entries.length, 1, "a dry run was audited");
 });
 
+Deno.test("a refused dry run is not audited; the same refusal without --dry-run is", async (t) => {
+  const root = await preparedRoot([["install", "notes-1.0.0"]]);
+  const entries = async () => (await auditLog(root)).length;
+  const before = await entries();
+  const refusals: [string, () => Promise<string[]>, string][] = [
+    [
+      "install of an untrusted publisher's bundle",
+      async () => ["pkg", "install", await copyFixture("ledger-1.0.0")],
+      "policy.publisher_unknown",
+    ],
+    [
+      "install of an installed app",
+      async () => ["pkg", "install", await copyFixture("notes-1.0.0")],
+      "app.already_installed",
+    ],
+    [
+      "upgrade to the installed version",
+      async () => ["pkg", "upgrade", await copyFixture("notes-1.0.0")],
+      "upgrade.same_version",
+    ],
+    [
+      "rollback with nothing retained",
+      () => Promise.resolve(["pkg", "rollback", "notes"]),
+      "rollback.nothing_retained",
+    ],
+    [
+      "uninstall of an app that is not installed",
+      () => Promise.resolve(["pkg", "uninstall", "nope"]),
+      "app.not_installed",
+    ],
+  ];
+  for (const [name, args, code] of refusals) {
+    await t.step(name, async () => {
+      const r = await nx([...await args(), "--dry-run", "--json"], { root });
+      assert.equal(r.json?.code, code, r.stdout);
+      assert.equal(await entries(), before, "a refused dry run was audited");
+    });
+  }
+  await t.step("control: the refusal is audited without --dry-run", async () => {
+    const r = await nx(["pkg", "upgrade", await copyFixture("notes-1.0.0"), "--json"], { root });
+    assert.equal(r.json?.code, "upgrade.same_version", r.stdout);
+    const last = (await auditLog(root)).at(-1);
+    assert.deepEqual([last?.op, last?.appId, last?.result], [
+      "upgrade",
+      "notes",
+      "upgrade.same_version",
+    ]);
+    assert.equal(await entries(), before + 1);
+  });
+});
+
 Deno.test("doctor finds a tampered installed file and a wrong current link; --repair fixes the link", async () => {
-  const root = await preparedRoot([["install", "notes-1.0.0"], ["upgrade", "notes-1.1.0"]]);
+  const base = await preparedRoot([["install", "notes-1.0.0"], ["upgrade", "notes-1.1.0"]]);
+  const root = await cloneRoot(base);
   const payload = join(root, "apps/notes/versions/1.1.0/payload.elf");
   await Deno.chmod(payload, 0o644);
   await Deno.writeTextFile(payload, "tampered", { append: true });
@@ -191,7 +254,7 @@ Deno.test("doctor finds a tampered installed file and a wrong current link; --re
   const kinds = tampered.json?.data.details.report.findings.map((f: { kind: string }) => f.kind);
   assert.deepEqual(kinds, ["file-digest-mismatch"]);
 
-  const other = await preparedRoot([["install", "notes-1.0.0"], ["upgrade", "notes-1.1.0"]]);
+  const other = await cloneRoot(base);
   await Deno.remove(join(other, "apps/notes/current"));
   await Deno.symlink("versions/1.0.0", join(other, "apps/notes/current"));
   await Deno.mkdir(join(other, "pkg/staging/leftover"), { recursive: true });
@@ -216,16 +279,18 @@ Deno.test("a failing post-commit step is a warning: the change stands", async ()
 });
 
 Deno.test("NX_FAULT refuses points that do not exist and failures after the commit mark", async (t) => {
+  const root = await preparedRoot([]);
+  const before = await snapshotTree(root);
   for (
     const spec of ["fail:no-such-step", "fail:commit", "crash:nowhere", "delay:stage-version:x"]
   ) {
     await t.step(spec, async () => {
-      const root = await preparedRoot([]);
       const r = await nx(["pkg", "install", await copyFixture("notes-1.0.0"), "--json"], {
         root,
         env: { NX_FAULT: spec },
       });
       assert.equal(r.json?.code, "usage.invalid_argument", r.stdout);
+      assert.deepEqual(await snapshotTree(root), before, "a refused NX_FAULT changed the root");
     });
   }
 });
@@ -267,9 +332,10 @@ Deno.test("a root, policy or journal of an unknown format version is refused wit
       "journal.corrupt",
     ],
   ];
+  const base = await preparedRoot([["install", "notes-1.0.0"]]);
   for (const [name, path, text, code] of cases) {
     await t.step(name, async () => {
-      const root = await preparedRoot([["install", "notes-1.0.0"]]);
+      const root = await cloneRoot(base);
       await Deno.writeTextFile(join(root, path), text);
       const r = await nx(["pkg", "uninstall", "notes", "--json"], { root });
       assert.equal(r.json?.code, code, r.stdout);
