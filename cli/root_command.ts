@@ -21,11 +21,13 @@ export interface RootCommand<M extends Method, I extends unknown[]> {
   render(result: ResultOf<M>, ...input: I): CommandResult;
 }
 
-const METHOD_OF = new WeakMap<object, Method>();
+// deno-lint-ignore no-explicit-any
+type AnyRootCommand = RootCommand<Method, any[]>;
+const SPEC_OF = new WeakMap<object, AnyRootCommand>();
 
-/** The method a command of the tree runs (undefined: the command touches no root). */
-export function methodOf(cmd: object): Method | undefined {
-  return METHOD_OF.get(cmd);
+/** The root command a command of the tree runs (undefined: the command touches no root). */
+export function rootCommandOf(cmd: object): AnyRootCommand | undefined {
+  return SPEC_OF.get(cmd);
 }
 
 /** The commands that take `--registry-url` open a session on the root (and honour NX_FAULT). */
@@ -42,7 +44,7 @@ export function rootCommand<
   cmd: Command<A, O>,
   spec: RootCommand<M, [...A, O]>,
 ): Command<A, O> {
-  METHOD_OF.set(cmd, spec.method);
+  SPEC_OF.set(cmd, spec as unknown as AnyRootCommand);
   return cmd.action((...args) => {
     const input = args.slice(0, -1) as [...A, O];
     const opts = input.at(-1) as O & { registryUrl?: string };
