@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { copyFixture, FIXTURES, nx, REPO, snapshotTree, tempDir } from "./helpers.ts";
+import { copyFixture, FIXTURES, nx, REPO, tempDir } from "./helpers.ts";
+import { observe } from "./_roots.ts";
 
 interface Scenario {
   name: string;
@@ -48,14 +49,8 @@ async function resolveArgs(args: string[], work: string): Promise<string[]> {
   return out;
 }
 
-/** The apps tree plus the registry's app tables, for "nothing changed" checks. */
-async function stateOf(root: string): Promise<string> {
-  const tree = [...(await snapshotTree(join(root, "apps")))].map(([k, v]) => `${k}=${v}`).join(
-    "\n",
-  );
-  const list = await nx(["pkg", "list", "--json"], { root });
-  return `${tree}\n${JSON.stringify(list.json?.data)}`;
-}
+/** The apps tree plus the registry's app tables (read in-process), for "nothing changed" checks. */
+const stateOf = observe;
 
 async function runStep(step: ScenarioStep, root: string, work: string): Promise<void> {
   if ("run" in step) {
