@@ -10,7 +10,13 @@ import { PolicySchema, PublisherSchema } from "../trust/mod.ts";
 import type { Policy, Publisher, VerifiedBundle } from "../trust/mod.ts";
 import type { Reporter } from "./events.ts";
 import type { AuditEntry, QueryHit } from "./records.ts";
-import { type Assert, AuditEntrySchema, type Equals, QueryHitSchema } from "./record_schemas.ts";
+import {
+  type Assert,
+  AuditEntrySchema,
+  type Equals,
+  QueryHitSchema,
+  RegistryQuerySchema,
+} from "./record_schemas.ts";
 import {
   DoctorRequestSchema,
   HistoryRequestSchema,
@@ -20,7 +26,6 @@ import {
   ListRequestSchema,
   PolicySetRequestSchema,
   PolicyShowRequestSchema,
-  QueryRequestSchema,
   RollbackRequestSchema,
   TrustAddRequestSchema,
   TrustListRequestSchema,
@@ -64,7 +69,7 @@ export const METHODS = {
   list: { request: ListRequestSchema, result: z.array(AppSummarySchema), ...reader },
   info: { request: InfoRequestSchema, result: AppInfoSchema, ...reader },
   history: { request: HistoryRequestSchema, result: z.array(AuditEntrySchema), ...reader },
-  query: { request: QueryRequestSchema, result: z.array(QueryHitSchema), ...reader },
+  query: { request: RegistryQuerySchema, result: z.array(QueryHitSchema), ...reader },
   doctor: { request: DoctorRequestSchema, result: DoctorReportSchema, ...writer },
   trustAdd: { request: TrustAddRequestSchema, result: PublisherSchema, ...admin },
   trustRemove: { request: TrustRemoveRequestSchema, result: PublisherSchema, ...admin },

@@ -5,7 +5,6 @@
  * the public key's text, never a key file's path (and never a secret key).
  */
 import { z } from "zod";
-import { RegistryQuerySchema } from "./record_schemas.ts";
 
 const nonEmpty = z.string().min(1);
 const flag = z.boolean().optional();
@@ -22,7 +21,10 @@ export type BundleRef = z.infer<typeof BundleRefSchema>;
 
 export const VerifyRequestSchema = z.strictObject({ bundle: BundleRefSchema });
 export const InspectRequestSchema = z.strictObject({ bundle: BundleRefSchema });
-/** install and upgrade; a downgrade means adopting newer kept data (install) or a lower version. */
+/**
+ * install and upgrade (one shape); a downgrade means adopting newer kept data (install) or a
+ * lower version (upgrade). `query`'s request is the registry's own RegistryQuery.
+ */
 export const InstallRequestSchema = z.strictObject({
   bundle: BundleRefSchema,
   dryRun: flag,
@@ -45,7 +47,6 @@ export const HistoryRequestSchema = z.strictObject({
   app: nonEmpty.optional(),
   limit: z.number().int().positive().optional(),
 });
-export const QueryRequestSchema = RegistryQuerySchema;
 export const DoctorRequestSchema = z.strictObject({ repair: flag });
 export const TrustAddRequestSchema = z.strictObject({
   /** The key as SPKI PEM text (what `nx pkg keygen` writes to NAME.pub). */
@@ -78,7 +79,6 @@ export type UninstallRequest = z.infer<typeof UninstallRequestSchema>;
 export type ListRequest = z.infer<typeof ListRequestSchema>;
 export type InfoRequest = z.infer<typeof InfoRequestSchema>;
 export type HistoryRequest = z.infer<typeof HistoryRequestSchema>;
-export type QueryRequest = z.infer<typeof QueryRequestSchema>;
 export type DoctorRequest = z.infer<typeof DoctorRequestSchema>;
 export type TrustAddRequest = z.infer<typeof TrustAddRequestSchema>;
 export type TrustRemoveRequest = z.infer<typeof TrustRemoveRequestSchema>;

@@ -6,18 +6,14 @@
  * loads its implementation when first called: `verify` never loads libSQL.
  */
 import { type CallContext, type Pkgr, throwIfCancelled } from "../api/mod.ts";
-import type { Faults } from "../apply/mod.ts";
 import { type RootPaths, withIoFaults } from "../store/mod.ts";
 import type { OpContext } from "./context.ts";
 import type { ServiceOptions } from "./session.ts";
 
-export interface PkgrOptions {
+/** The root, plus the registry URL and faults (ServiceOptions), for this instance alone. */
+export interface PkgrOptions extends ServiceOptions {
   /** The state root every call acts on. */
   root: RootPaths;
-  /** A libSQL URL for a shared fleet registry; default file:<root>/pkg/registry.db. */
-  registryUrl?: string;
-  /** Test-only fault triggers (NX_FAULT); they hold for this instance's calls alone. */
-  faults?: Faults;
 }
 
 export function createPkgr(options: PkgrOptions): Pkgr {

@@ -16,7 +16,7 @@ import {
   type ListRequest,
   type OpResult,
   type QueryHit,
-  type QueryRequest,
+  type RegistryQuery,
   type RollbackRequest,
   throwIfCancelled,
   type UninstallRequest,
@@ -191,7 +191,7 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
       }),
     history: ({ app, limit }: HistoryRequest): Promise<AuditEntry[]> =>
       session("read", "history", (s) => s.registry.history(app, limit)),
-    query: (q: QueryRequest): Promise<QueryHit[]> =>
+    query: (q: RegistryQuery): Promise<QueryHit[]> =>
       session("read", "query", (s) => s.registry.query(q)),
   };
 }

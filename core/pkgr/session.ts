@@ -33,6 +33,7 @@ import {
 export interface ServiceOptions {
   /** A libSQL URL for a shared fleet registry; default file:<root>/pkg/registry.db. */
   registryUrl?: string;
+  /** Test-only fault triggers (NX_FAULT), for the calls of one Pkgr instance. */
   faults?: Faults;
 }
 
