@@ -126,16 +126,6 @@ export type Pkgr = {
   readonly [M in Method]: (request: RequestOf<M>, ctx: CallContext) => Promise<ResultOf<M>>;
 };
 
-/** Calls `method` on `pkgr` (the one place a method name becomes a call). */
-export function callMethod<M extends Method>(
-  pkgr: Pkgr,
-  method: M,
-  request: RequestOf<M>,
-  ctx: CallContext,
-): Promise<ResultOf<M>> {
-  return (pkgr[method] as (r: RequestOf<M>, c: CallContext) => Promise<ResultOf<M>>)(request, ctx);
-}
-
 type _Methods = [
   Assert<Equals<keyof Results, Method>>,
   Assert<Equals<{ [M in Method]: z.infer<(typeof METHODS)[M]["result"]> }, Results>>,

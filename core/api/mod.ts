@@ -5,7 +5,7 @@
  * (AppRecord, PermissionDiff, Step, …) are defined here and nowhere else.
  *
  * ```ts
- * const pkgr = createPkgr({ root: rootPaths("/var/lib/nx"), faults: NO_FAULTS }); // core/pkgr
+ * const pkgr = createPkgr({ root: rootPaths("/var/lib/nx") }); // core/pkgr
  * const ctx = { now: new Date(), reporter: silentReporter };
  * const result = await pkgr.install({ bundle: { kind: "path", path: "notes.nxb" } }, ctx);
  * METHODS.install.result.parse(JSON.parse(JSON.stringify(result))); // what an agent would send
