@@ -7,13 +7,13 @@
  *   libSQL — not even by type — and its text never uses `Deno.*`.
  * - core never depends on cli.
  * - Another folder is entered through its mod.ts, except by a dynamic import (lazy loading) and
- *   for the few light modules start-up uses ({@link START_UP_IMPORTS}).
+ *   for the few light modules ({@link LIGHT_MODULES}), which load no npm package.
  * - No cycle between folders (type edges included), and no cycle between modules at run time.
  * - The CLI reaches the service only through the contract: core/pkgr and the effect folders are
  *   imported by cli/ only where {@link CLI_EFFECT_IMPORTS} allows (cli/service.ts builds the Pkgr;
  *   the verbs that touch no root, and completion, use what they need).
  * - Start-up stays lean: the static run-time graph of cli/main.ts holds no npm package but the
- *   command-line parser and the completion engine, and no core module outside START_UP_IMPORTS and
+ *   command-line parser and the completion engine, and no core module outside LIGHT_MODULES and
  *   what they import (no zod schemas, no libSQL: `nx --version` loads neither).
  *
  * `deno run --allow-read --allow-run tests/layer_check.ts` prints `layers ok`.
@@ -46,14 +46,16 @@ export const EFFECT = [
   "licensed",
 ];
 /**
- * Modules the CLI may import directly instead of through their folder's mod.ts, to keep start-up
- * light (a face re-exports its whole folder, schemas included).
+ * Light modules: any folder may import them directly instead of through their folder's mod.ts
+ * (a face re-exports its whole folder, schemas included). They load no npm package — checked —
+ * so start-up and the paths that need no schema (verify, inspect, trust, policy) stay light.
  */
-export const START_UP_IMPORTS = [
+export const LIGHT_MODULES = [
   "core/store/paths.ts",
   "core/version/nx_version.ts",
   "core/errors.ts",
   "core/api/failure.ts",
+  "core/api/events.ts",
 ];
 /** npm packages start-up may load: the command-line parser and the completion engine. */
 export const START_UP_PACKAGES = ["@commander-js/extra-typings/", "commander/", "@bomb.sh/tab/"];
@@ -166,11 +168,11 @@ function layerProblems(edges: Edge[]): string[] {
     const crossFolder = from !== undefined && to !== undefined && from !== to &&
       to.startsWith("core/") && to !== "core/errors.ts";
     if (
-      crossFolder && !e.to.endsWith("/mod.ts") && !e.dynamic && !START_UP_IMPORTS.includes(e.to)
+      crossFolder && !e.to.endsWith("/mod.ts") && !e.dynamic && !LIGHT_MODULES.includes(e.to)
     ) {
       problems.push(`${e.from}: imports ${e.to} instead of its folder's mod.ts`);
     }
-    if (from === "cli" && e.code && isEffect(e.to) && !START_UP_IMPORTS.includes(e.to)) {
+    if (from === "cli" && e.code && isEffect(e.to) && !LIGHT_MODULES.includes(e.to)) {
       if (!(CLI_EFFECT_IMPORTS[e.from] ?? []).includes(e.to)) {
         problems.push(
           `${e.from}: imports ${e.to}: the CLI calls the service only through the contract (cli/service.ts)`,
@@ -238,8 +240,14 @@ function staticClosure(edges: Edge[], entries: string[]): Set<string> {
 
 function startUpProblems(edges: Edge[]): string[] {
   const loaded = staticClosure(edges, ["cli/main.ts"]);
-  const allowed = staticClosure(edges, START_UP_IMPORTS);
+  const allowed = staticClosure(edges, LIGHT_MODULES);
   const problems: string[] = [];
+  for (const light of LIGHT_MODULES) {
+    for (const m of staticClosure(edges, [light])) {
+      const pkg = npmPackage(m);
+      if (pkg) problems.push(`light module ${light} loads ${pkg.slice(0, -1)} (${m})`);
+    }
+  }
   for (const m of [...loaded].sort()) {
     const pkg = npmPackage(m);
     if (pkg && !START_UP_PACKAGES.includes(pkg)) {

@@ -88,6 +88,15 @@ Deno.test("problemsOf() reports each kind of layer problem", async (t) => {
       /start-up loads core\/api\/mod\.ts/,
     ],
     [
+      "a light module loading zod",
+      [
+        code("core/api/failure.ts", "core/api/x.ts"),
+        code("core/api/x.ts", "node_modules/zod/index.js"),
+      ],
+      new Map(),
+      /light module core\/api\/failure\.ts loads zod/,
+    ],
+    [
       "Deno.* in a pure module",
       [],
       new Map([["core/plan/x.ts", "export const x = Deno.env.get('X'); // Deno.test is fine"]]),

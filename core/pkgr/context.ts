@@ -6,7 +6,7 @@ import type { CallContext, Reporter } from "../api/mod.ts";
 import type { RootPaths } from "../store/mod.ts";
 
 export type { ProgressEvent, Reporter } from "../api/mod.ts";
-export { silentReporter } from "../api/mod.ts";
+export { silentReporter } from "../api/events.ts";
 
 export interface OpContext extends CallContext {
   paths: RootPaths;

@@ -5,7 +5,9 @@
  * serves any number of calls, one after another or at once (a long-lived agent). Each method
  * loads its implementation when first called: `verify` never loads libSQL.
  */
-import { type CallContext, type Pkgr, throwIfCancelled } from "../api/mod.ts";
+import type { CallContext, Pkgr } from "../api/mod.ts";
+// A light module (no schemas): verify, inspect, trust and policy never load the method table.
+import { throwIfCancelled } from "../api/failure.ts";
 import { type RootPaths, withIoFaults } from "../store/mod.ts";
 import type { OpContext } from "./context.ts";
 import type { ServiceOptions } from "./session.ts";
