@@ -15,6 +15,7 @@ import {
   ErrorValueSchema,
   EventSchema,
   type Method,
+  METHOD_NAMES,
   METHODS,
   type RequestOf,
   type ResultOf,
@@ -84,7 +85,7 @@ export const PkgrResultReplySchema = z.discriminatedUnion("method", [
 /** A call that failed: `{version: 1, id, method, ok: false, error: {code, message, hint?, details?}}`. */
 export const PkgrErrorReplySchema = z.strictObject({
   ...header,
-  method: z.enum(Object.keys(METHODS) as [Method, ...Method[]]),
+  method: z.enum(METHOD_NAMES as [Method, ...Method[]]),
   ok: z.literal(false),
   error: ErrorValueSchema,
 });
