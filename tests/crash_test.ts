@@ -84,7 +84,11 @@ interface Prepared {
 const unique = (kinds: string[]) => [...new Set(kinds)];
 
 /** What the run covered: crash points, the plans' step kinds, where random kills landed. */
-const covered = { points: 0, kinds: new Set<string>(), randomInside: 0, randomOutside: 0 };
+const covered = {
+  points: 0,
+  kinds: new Set<string>(),
+  random: { uncommitted: 0, committed: 0, after: 0 },
+};
 
 /** Per case, once: the base root, the old and new states, and the plan the operation runs. */
 const prepared = new Map<string, Promise<Prepared>>();
@@ -143,6 +147,12 @@ async function journalExists(root: string): Promise<boolean> {
   }
 }
 
+/** The complete lines of the journal a killed run left (a torn last one is not a line). */
+async function journalLines(root: string): Promise<string[]> {
+  const text = await Deno.readTextFile(join(root, "pkg", "journal"));
+  return text.split("\n").slice(0, -1);
+}
+
 /** A tiny seeded PRNG (mulberry32) so random kill moments are reproducible. */
 function prng(seed: number) {
   return () => {
@@ -189,9 +199,13 @@ for (const c of CASES) {
     const p = await prepare(c);
     const random = prng(c.name.length * 7919);
     // The writer is frozen before its first step (the journal exists from then on), released,
-    // and killed a random time later, within the time its remaining steps sleep at least.
-    const delays = p.steps.map((s) => `delay:${s}:${STEP_DELAY_MS}`);
-    const window = (p.steps.length - 1) * STEP_DELAY_MS;
+    // and killed a random time later, within the time its remaining steps and its post-commit
+    // steps sleep at least: before or after the commit mark, never after the journal is gone.
+    const delays = [
+      ...p.steps.map((s) => `delay:${s}:${STEP_DELAY_MS}`),
+      ...p.post.map((k) => `delay:post:${k}:${STEP_DELAY_MS}`),
+    ];
+    const window = (p.steps.length - 1 + p.post.length) * STEP_DELAY_MS;
     for (let i = 0; i < 6; i++) {
       const ms = Math.floor(random() * window);
       await t.step(`kill ${ms} ms into the transaction`, async () => {
@@ -206,18 +220,25 @@ for (const c of CASES) {
         }, ms);
         const status = await writer.output;
         clearTimeout(timer);
-        // Inside: killed with the journal still there. Otherwise the run finished first (the
-        // kill came late, e.g. under load): only old-or-new is checked, and it is counted.
+        // Inside: killed with the journal still there; it tells which side of the commit mark
+        // the kill landed on, so which state recovery must reach. Otherwise the run finished
+        // first (the kill came late, e.g. under load): counted, and the state must be new.
         const inside = status.signal === "SIGKILL" && await journalExists(root);
-        if (inside) covered.randomInside++;
-        else {
-          covered.randomOutside++;
+        const committed = inside && (await journalLines(root)).includes('{"committed":true}');
+        if (!inside) {
+          covered.random.after++;
           console.log(`${c.name}: the kill at ${ms} ms came after the transaction ended`);
-        }
+        } else if (committed) covered.random.committed++;
+        else covered.random.uncommitted++;
         await doctorClean(root);
-        const after = await observe(root);
-        assert.ok(after === p.old || after === p.next, `kill after ${ms} ms: neither old nor new`);
-        if (!inside) assert.equal(after, p.next, "a transaction that ended was not committed");
+        const expectNew = !inside || committed;
+        assert.equal(
+          await observe(root),
+          expectNew ? p.next : p.old,
+          `kill after ${ms} ms (${inside ? "" : "not "}inside, ${
+            committed ? "" : "not "
+          }committed): not the ${expectNew ? "new" : "old"} state`,
+        );
         covered.points++;
       });
     }
@@ -258,14 +279,15 @@ Deno.test("a crash mid-append leaves a torn last journal line; the next command 
 Deno.test({
   name: "crash coverage summary",
   fn() {
+    const { uncommitted, committed, after } = covered.random;
     console.log(
-      `crash points covered: ${covered.points}; random kills inside the transaction: ` +
-        `${covered.randomInside}, after it: ${covered.randomOutside}`,
+      `crash points covered: ${covered.points}; random kills before the commit mark: ` +
+        `${uncommitted}, after it: ${committed}, after the transaction: ${after}`,
     );
     assert.ok(covered.points > 0);
     // Only meaningful when every case ran (not under --filter).
     if (prepared.size < CASES.length) return;
-    assert.ok(covered.randomInside > 0, "no random kill landed inside a transaction");
+    assert.ok(uncommitted + committed > 0, "no random kill landed inside a transaction");
     const kinds = [...STEP_KINDS, ...POST_KINDS] as string[];
     const missed = kinds.filter((k) => !covered.kinds.has(k));
     assert.deepEqual(missed, [], "step kinds no crash case reaches: add a case");
