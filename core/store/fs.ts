@@ -77,6 +77,26 @@ export function tempName(path: string): string {
   return `${dirname(path)}/.${basename(path)}.${Deno.pid}.${tempCounter}.tmp`;
 }
 
+/**
+ * Removes the temp files {@link tempName} made in `dir` for process `pid` (one that died holding
+ * the root's lock: its atomic writes never reached their rename). Regular files only.
+ */
+export function removeTempsOf(dir: string, pid: number): Promise<void> {
+  const mine = new RegExp(`^\\..+\\.${pid}\\.[0-9]+\\.tmp$`);
+  return io("remove", dir, () => {
+    const handle = openDirAt(dir);
+    try {
+      for (const entry of handle.entries()) {
+        if (mine.test(entry.name) && handle.stat(entry.raw)?.type === "file") {
+          handle.unlink(entry.raw);
+        }
+      }
+    } finally {
+      handle.close();
+    }
+  });
+}
+
 /** Writes all bytes (the fault hook sits here); no sync. */
 export function writeAll(file: FileHandle, data: Uint8Array): void {
   checkIoFault("write", file.path);

@@ -5,7 +5,7 @@
  */
 import { NxError } from "../errors.ts";
 import { atParent, unsafeEntry } from "./anchored.ts";
-import { ioError, mkdirp } from "./fs.ts";
+import { ioError, mkdirp, removeTempsOf } from "./fs.ts";
 import { type FileHandle, isErrno } from "./handles.ts";
 import type { RootPaths } from "./root.ts";
 
@@ -58,8 +58,19 @@ export async function acquireLock(paths: RootPaths, op: string): Promise<RootLoc
     file.close();
     throw ioError("write lock", paths.lock, e);
   }
+  const staleHolder = previous !== undefined && previous !== Deno.pid ? previous : undefined;
+  // A holder killed mid-write (policy, publishers, root.json, the registry stamp) left its temp
+  // file behind; the rename it never made is all that is lost, so the temp goes.
+  if (staleHolder !== undefined) {
+    try {
+      await removeTempsOf(paths.pkg, staleHolder);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+  }
   return {
-    staleHolder: previous !== undefined && previous !== Deno.pid ? previous : undefined,
+    staleHolder,
     release() {
       try {
         file.truncate(0);
