@@ -39,6 +39,43 @@ export function libc(): Libc {
   return lib;
 }
 
+/**
+ * glibc's POSIX AIO (in libc.so.6 since glibc 2.34, in librt.so.1 before): `aio_fsync` queues a
+ * sync on glibc's own thread pool and `aio_error` returns the request's errno as its result, so
+ * many fdatasyncs run at once while the caller stays synchronous (see `syncDataAll`).
+ */
+const AIO_SYMBOLS = {
+  aio_fsync: { parameters: ["i32", "buffer"], result: "i32" },
+  aio_error: { parameters: ["buffer"], result: "i32" },
+  aio_return: { parameters: ["buffer"], result: "isize" },
+  aio_suspend: { parameters: ["buffer", "i32", "pointer"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+export type Aio = Deno.DynamicLibrary<typeof AIO_SYMBOLS>["symbols"];
+
+let aioLib: Aio | null | undefined;
+
+/** The AIO calls, or null when neither library has them (the caller syncs one at a time). */
+export function aio(): Aio | null {
+  if (aioLib !== undefined) return aioLib;
+  aioLib = null;
+  for (const name of ["libc.so.6", "librt.so.1"]) {
+    try {
+      aioLib = Deno.dlopen(name, AIO_SYMBOLS).symbols;
+      break;
+    } catch { /* not in this library */ }
+  }
+  return aioLib;
+}
+
+/** `struct aiocb` (glibc, 64-bit): aio_fildes at 0, aio_sigevent.sigev_notify at 44; 168 bytes. */
+export const AIOCB_SIZE = 168;
+export const AIOCB_NOTIFY_OFFSET = 44;
+export const SIGEV_NONE = 1;
+/** aio_fsync's operation for an fdatasync (O_DSYNC). */
+export const AIO_DSYNC = 0o10000;
+export const EINPROGRESS = 115;
+
 export const O = {
   RDONLY: 0,
   WRONLY: 0o1,
@@ -81,6 +118,7 @@ const ERRNO_NAMES: Record<number, string> = {
   36: "ENAMETOOLONG",
   39: "ENOTEMPTY",
   40: "ELOOP",
+  115: "EINPROGRESS",
   122: "EDQUOT",
 };
 

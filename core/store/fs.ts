@@ -9,7 +9,7 @@ import { basename, dirname } from "node:path";
 import { NxError } from "../errors.ts";
 import { atParent, openDirAt, unsafeEntry } from "./anchored.ts";
 import { checkIoFault } from "./faults.ts";
-import { type DirHandle, type FileHandle, isErrno, type Stat } from "./handles.ts";
+import { type DirHandle, FileHandle, isErrno, type Stat } from "./handles.ts";
 
 export function ioError(action: string, path: string, e: unknown): NxError {
   if (e instanceof NxError) return e;
@@ -237,11 +237,16 @@ export function rename(from: string, to: string): Promise<void> {
 /** Descriptors a {@link Durable} keeps open before it syncs and closes them. */
 const SYNC_BATCH = 128;
 
+/** fdatasyncs in flight at once: enough for the disk to merge them, few threads. */
+export const SYNC_CONCURRENCY = 16;
+
 /**
  * Makes written files and then their directories durable. Writing everything first and syncing
- * after (as dpkg does) lets the kernel write back in parallel instead of one file at a time;
- * nothing is published (renamed into place) before `finish` returns. Files are synced in batches
- * so a large tree never holds more than SYNC_BATCH descriptors open.
+ * after (as dpkg does) lets the kernel write back in parallel; the files' fdatasyncs then run
+ * SYNC_CONCURRENCY at a time (FileHandle.datasyncAll), so the file system commits them together
+ * instead of one journal commit per file. Only when every file is durable are the directories
+ * synced, and nothing is published (renamed into place) before `finish` returns. Files are synced
+ * in batches so a large tree never holds more than SYNC_BATCH descriptors open.
  */
 export class Durable {
   #files: FileHandle[] = [];
@@ -273,10 +278,8 @@ export class Durable {
     const files = this.#files;
     this.#files = [];
     try {
-      for (const file of files) {
-        checkIoFault("fsync", file.path);
-        file.datasync();
-      }
+      for (const file of files) checkIoFault("fsync", file.path);
+      FileHandle.datasyncAll(files, SYNC_CONCURRENCY);
     } finally {
       for (const file of files) file.close();
     }

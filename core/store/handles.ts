@@ -6,18 +6,24 @@
  * state root, a bundle or an app's data (docs/transactions.md, "Links and special files").
  */
 import {
+  aio,
+  AIO_DSYNC,
+  AIOCB_NOTIFY_OFFSET,
+  AIOCB_SIZE,
   AT_FDCWD,
   AT_REMOVEDIR,
   AT_SYMLINK_NOFOLLOW,
   check,
   cString,
   direntName,
+  EINPROGRESS,
   errno,
   libc,
   LOCK_EX,
   LOCK_NB,
   O,
   parseStat,
+  SIGEV_NONE,
   type Stat,
   STAT_SIZE,
   SysError,
@@ -89,6 +95,55 @@ export class FileHandle {
 
   sync(): void {
     retry("fsync", () => libc().fsync(this.#fd));
+  }
+
+  /**
+   * fdatasyncs every file, at most `limit` at a time, and returns when all are durable. The
+   * syncs run on glibc's AIO threads (so the disk sees them together, as from a thread pool)
+   * while this call blocks; a file whose request cannot be queued is synced here instead. The
+   * first failure is thrown (a SysError with its errno) once no request is in flight any more.
+   */
+  static datasyncAll(files: readonly FileHandle[], limit: number): void {
+    const calls = aio();
+    if (calls === null || files.length < 2 || limit < 2) {
+      for (const file of files) file.datasync();
+      return;
+    }
+    const pending: { cb: Uint8Array<ArrayBuffer>; address: bigint }[] = [];
+    let failure: unknown;
+    let next = 0;
+    const submit = (file: FileHandle) => {
+      const cb = new Uint8Array(AIOCB_SIZE);
+      const view = new DataView(cb.buffer);
+      view.setInt32(0, file.#fd, true);
+      view.setInt32(AIOCB_NOTIFY_OFFSET, SIGEV_NONE, true);
+      if (calls.aio_fsync(AIO_DSYNC, cb) === 0) {
+        pending.push({ cb, address: BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(cb))) });
+        return;
+      }
+      try {
+        file.datasync(); // not queued (no AIO resources left): synced here, one at a time
+      } catch (e) {
+        failure ??= e;
+      }
+    };
+    while (next < files.length || pending.length > 0) {
+      while (failure === undefined && next < files.length && pending.length < limit) {
+        submit(files[next++]);
+      }
+      if (failure !== undefined) next = files.length;
+      if (pending.length === 0) continue;
+      const list = new BigUint64Array(pending.map((p) => p.address));
+      calls.aio_suspend(list, pending.length, null); // -1 (EINTR): the loop below looks again
+      for (let i = pending.length - 1; i >= 0; i--) {
+        const code = calls.aio_error(pending[i].cb);
+        if (code === EINPROGRESS) continue;
+        calls.aio_return(pending[i].cb);
+        if (code !== 0) failure ??= new SysError("fdatasync", code);
+        pending.splice(i, 1);
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 
   truncate(size = 0): void {
