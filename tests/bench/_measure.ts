@@ -191,15 +191,20 @@ export interface Metric {
   /** nx median − floor median, in `unit`. */
   delta: number;
   target: Target | null;
-  status: "pass" | "MISSED" | "info";
+  /** PASS or MISS against the target; info when the row has none. */
+  status: "PASS" | "MISS" | "info";
   notes: string[];
 }
 
+/** A row that could not be measured here (a tool is missing); printed as "not measured". */
 export interface Skipped {
   suite: string;
   name: string;
   status: "skipped";
   reason: string;
+  /** The target the row would have been held to, so a missing tool does not hide a target. */
+  target?: Target;
+  unit?: Unit;
 }
 
 export type Outcome = Metric | Skipped;
@@ -232,8 +237,8 @@ export function metric(input: MetricInput): Metric {
     throw new Error(`cannot build metric ${input.name}: target needs ${target.appliesTo} samples`);
   }
   let status: Metric["status"] = "info";
-  if (target?.kind === "max_ratio") status = ratio <= target.max ? "pass" : "MISSED";
-  if (target?.kind === "max_delta") status = delta <= target.max ? "pass" : "MISSED";
+  if (target?.kind === "max_ratio") status = ratio <= target.max ? "PASS" : "MISS";
+  if (target?.kind === "max_delta") status = delta <= target.max ? "PASS" : "MISS";
   return {
     suite: input.suite,
     name: input.name,
@@ -253,8 +258,13 @@ export function metric(input: MetricInput): Metric {
   };
 }
 
-export function skipped(suite: string, name: string, reason: string): Skipped {
-  return { suite, name, status: "skipped", reason };
+export function skipped(
+  suite: string,
+  name: string,
+  reason: string,
+  target?: { target: Target; unit: Unit },
+): Skipped {
+  return { suite, name, status: "skipped", reason, ...target };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,8 +272,15 @@ export function skipped(suite: string, name: string, reason: string): Skipped {
 
 export interface SuiteContext {
   plan: Plan;
+  /**
+   * `--quick`: one sample per side, no warmup, smaller data sets where a suite has a size knob.
+   * It proves the bench runs end to end (tests/bench_smoke_test.ts); its numbers mean nothing.
+   */
+  quick: boolean;
   /** A scratch directory for this suite, removed after the run. */
   scratch: string;
+  /** The run's scratch directory, for what several suites share (the floor binary, a root). */
+  shared: string;
   /** Progress on stderr. */
   log(line: string): void;
 }
@@ -313,8 +330,9 @@ export function renderTable(outcomes: readonly Outcome[]): string {
   outcomes.forEach((o, i) => {
     const id = String(i + 1);
     if (o.status === "skipped") {
-      rows.push([id, o.suite, o.name, "—", "—", "—", "—", "—", "SKIPPED"]);
-      legend.push(`[${id}] skipped: ${o.reason}`);
+      const target = o.target ? targetText(o.target, o.unit ?? "ms") : "—";
+      rows.push([id, o.suite, o.name, "—", "—", "—", "—", target, "not measured"]);
+      legend.push(`[${id}] not measured: ${o.reason}`);
       return;
     }
     const inProc = o.inProcess
@@ -351,7 +369,8 @@ export function renderTable(outcomes: readonly Outcome[]): string {
 }
 
 export const REPORT_FORMAT = "nx-bench";
-export const REPORT_VERSION = 1;
+/** 2: statuses PASS/MISS (were pass/MISSED), `quick` in run, skipped rows may carry a target. */
+export const REPORT_VERSION = 2;
 
 export interface Report {
   format: typeof REPORT_FORMAT;

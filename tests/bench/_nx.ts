@@ -19,9 +19,12 @@ export const DEV_PUB = join(FIXTURES, "keys", "dev.pub");
 /** The environment every nx run gets (as tests/helpers.ts runs it). */
 export const NX_ENV = { NO_COLOR: "1", NX_MARKERS: "", SOURCE_DATE_EPOCH: "0" };
 
-/** `nx <args>` exactly as users run it from source: `deno run <perms> cli/main.ts <args>`. */
+/** The launcher users run (`npm link` puts it on PATH as `nx`). */
+export const NX_BIN = join(REPO, "bin", "nx");
+
+/** `nx <args>` exactly as users run it: through the launcher bin/nx, from the repository. */
 export function nxCmd(args: string[]): Cmd {
-  return denoRun(join(REPO, "cli", "main.ts"), args);
+  return { cmd: NX_BIN, args, cwd: REPO, env: NX_ENV };
 }
 
 /** `deno run <nx's perms> <script> <args>` from the repo (same config, lock and cache as nx). */

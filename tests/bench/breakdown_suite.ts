@@ -78,7 +78,7 @@ export const breakdownSuite: Suite = {
       row("deno start-up (empty script)", "deno run <perms> empty.ts", whole.startup),
       row(
         "nx start-up (nx --version)",
-        "deno run <perms> cli/main.ts --version: start-up + nx module graph, no work",
+        "bin/nx --version: start-up + nx module graph, no work",
         whole.version,
       ),
       row(

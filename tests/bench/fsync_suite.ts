@@ -172,8 +172,9 @@ export const fsyncSuite: Suite = {
     let seq = 0;
     const traces: Record<"nx" | "dpkg", Trace[]> = { nx: [], dpkg: [] };
 
-    ctx.log(`fsync: ${TRACED_RUNS} traced installs per side (strace -f -y)`);
-    await sample({ runs: TRACED_RUNS, warmup: 0 }, {
+    const runs = ctx.quick ? 1 : TRACED_RUNS;
+    ctx.log(`fsync: ${runs} traced installs per side (strace -f -y)`);
+    await sample({ runs, warmup: 0 }, {
       nx: async () => {
         const dir = join(ctx.scratch, `nx-${seq++}`);
         await Deno.mkdir(dir);
@@ -229,7 +230,7 @@ export const fsyncSuite: Suite = {
         wholeProcess: nx,
         floorLabel,
         floor: dpkg,
-        notes: [`median of ${TRACED_RUNS} traced runs per side; no target`, ...notes],
+        notes: [`median of ${runs} traced runs per side; no target`, ...notes],
       });
     };
     const last = { nx: traces.nx[traces.nx.length - 1], dpkg: traces.dpkg[traces.dpkg.length - 1] };

@@ -1,10 +1,13 @@
 /**
- * `deno task bench [--runs N] [--warmup N] [--suite NAME]...`: runs the benchmark suites, prints
- * a table on stdout and writes one JSON document to bench/out/bench.json (gitignored).
+ * `deno task bench [--runs N] [--warmup N] [--quick] [--suite NAME]... [--out FILE]`: runs the
+ * benchmark suites, prints a table on stdout and writes one JSON document to
+ * bench/out/bench.json (gitignored) or FILE. docs/performance.md describes every row.
  *
  * Every number is nx against a floor or peer measured in the same run on the same files; medians
- * of N ≥ 5 runs after warmup. Missed targets are printed as MISSED but do not fail the run; a
- * suite that cannot measure (nx or a floor exits non-zero) does (exit 1).
+ * of N ≥ 5 runs after warmup. Missed targets are printed as MISS but do not fail the run; a
+ * suite that cannot measure (nx or a floor exits non-zero) does (exit 1). `--quick` takes one
+ * sample per side on smaller data: it proves the bench works end to end, its numbers mean
+ * nothing (tests/bench_smoke_test.ts).
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -22,16 +25,19 @@ import {
   writeReport,
 } from "./_measure.ts";
 import { breakdownSuite } from "./breakdown_suite.ts";
+import { doctorSuite } from "./doctor_suite.ts";
 import { fsyncSuite } from "./fsync_suite.ts";
 import { installSuite } from "./install_suite.ts";
 import { listSuite } from "./list_suite.ts";
 import { memorySuite } from "./memory_suite.ts";
 import { packSuite } from "./pack_suite.ts";
 import { rollbackSuite } from "./rollback_suite.ts";
+import { startupSuite } from "./startup_suite.ts";
 import { verifySuite } from "./verify_suite.ts";
 
 /** Later issues add a suite file and list it here. */
 export const SUITES: Suite[] = [
+  startupSuite,
   verifySuite,
   packSuite,
   memorySuite,
@@ -39,6 +45,7 @@ export const SUITES: Suite[] = [
   installSuite,
   rollbackSuite,
   listSuite,
+  doctorSuite,
   fsyncSuite,
 ];
 
@@ -47,22 +54,31 @@ export const REPORT_PATH = join(REPO, "bench", "out", "bench.json");
 function usage(message: string): never {
   console.error(`cannot run the bench: ${message}`);
   console.error(
-    `usage: deno task bench [--runs N≥5] [--warmup N≥1] [--suite ${
+    `usage: deno task bench [--runs N≥5] [--warmup N≥1] [--quick] [--suite ${
       SUITES.map((s) => s.name).join("|")
-    }]...`,
+    }]... [--out FILE]`,
   );
   Deno.exit(2);
 }
 
-function parse(argv: string[]): { plan: Plan; suites: Suite[] } {
+interface Options {
+  plan: Plan;
+  quick: boolean;
+  suites: Suite[];
+  out: string;
+}
+
+function parse(argv: string[]): Options {
   let values;
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        runs: { type: "string", default: "7" },
-        warmup: { type: "string", default: "1" },
+        runs: { type: "string" },
+        warmup: { type: "string" },
+        quick: { type: "boolean", default: false },
         suite: { type: "string", multiple: true },
+        out: { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -70,14 +86,25 @@ function parse(argv: string[]): { plan: Plan; suites: Suite[] } {
   } catch (e) {
     usage((e as Error).message);
   }
-  const runs = Number(values.runs);
-  const warmup = Number(values.warmup);
-  if (!Number.isInteger(runs) || runs < 5) usage(`--runs must be an integer ≥ 5`);
-  if (!Number.isInteger(warmup) || warmup < 1) usage(`--warmup must be an integer ≥ 1`);
+  const quick = values.quick;
+  if (quick && (values.runs !== undefined || values.warmup !== undefined)) {
+    usage("--quick takes one sample per side: it cannot be combined with --runs or --warmup");
+  }
+  const runs = quick ? 1 : Number(values.runs ?? "7");
+  const warmup = quick ? 0 : Number(values.warmup ?? "1");
+  if (!quick && (!Number.isInteger(runs) || runs < 5)) usage(`--runs must be an integer ≥ 5`);
+  if (!quick && (!Number.isInteger(warmup) || warmup < 1)) {
+    usage(`--warmup must be an integer ≥ 1`);
+  }
   const names = values.suite ?? SUITES.map((s) => s.name);
   const unknown = names.filter((n) => !SUITES.some((s) => s.name === n));
   if (unknown.length > 0) usage(`unknown suite ${unknown.join(", ")}`);
-  return { plan: { runs, warmup }, suites: SUITES.filter((s) => names.includes(s.name)) };
+  return {
+    plan: { runs, warmup },
+    quick,
+    suites: SUITES.filter((s) => names.includes(s.name)),
+    out: values.out ?? REPORT_PATH,
+  };
 }
 
 async function gitRevision(): Promise<string | undefined> {
@@ -95,7 +122,7 @@ async function gitRevision(): Promise<string | undefined> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { plan, suites } = parse(argv);
+  const { plan, quick, suites, out } = parse(argv);
   const startedAt = new Date().toISOString();
   const loadavgAtStart = Deno.loadavg();
   const scratch = await Deno.makeTempDir({ prefix: "nx-bench-" });
@@ -107,9 +134,8 @@ export async function main(argv: string[]): Promise<number> {
       const dir = join(scratch, suite.name);
       await Deno.mkdir(dir);
       try {
-        outcomes.push(
-          ...await suite.run({ plan, scratch: dir, log: (l) => console.error(`bench: ${l}`) }),
-        );
+        const log = (l: string) => console.error(`bench: ${l}`);
+        outcomes.push(...await suite.run({ plan, quick, scratch: dir, shared: scratch, log }));
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         console.error(`bench: ${suite.name}: ${message}`);
@@ -127,6 +153,7 @@ export async function main(argv: string[]): Promise<number> {
       startedAt,
       runs: plan.runs,
       warmup: plan.warmup,
+      quick,
       statistic: "median",
       nx: NX_VERSION,
       revision: await gitRevision(),
@@ -142,23 +169,32 @@ export async function main(argv: string[]): Promise<number> {
     metrics: outcomes,
     errors,
   };
-  await writeReport(REPORT_PATH, report);
+  await writeReport(out, report);
 
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
   console.log(
-    `nx bench: medians of ${plan.runs} runs after ${plan.warmup} warmup (${navigator.hardwareConcurrency} CPUs, deno ${Deno.version.deno})`,
+    `nx bench: medians of ${plan.runs} runs after ${plan.warmup} warmup (${navigator.hardwareConcurrency} CPUs, deno ${Deno.version.deno})` +
+      (quick ? " — QUICK MODE: one sample per side, smaller data; the numbers mean nothing" : ""),
+  );
+  console.log(
+    `load average (1, 5, 15 min): ${load(loadavgAtStart)} at start, ${
+      load(report.run.loadavgAtEnd as number[])
+    } at end`,
   );
   console.log("");
   console.log(renderTable(outcomes));
-  const missed = outcomes.filter((o) => o.status === "MISSED");
+  const missed = outcomes.filter((o) => o.status === "MISS");
+  const targeted = outcomes.filter((o) => o.target);
+  const unmeasured = targeted.filter((o) => o.status === "skipped");
   console.log("");
-  if (missed.length > 0) {
-    console.log(`MISSED ${missed.length} target(s): ${missed.map((m) => m.name).join("; ")}`);
-    console.log("(informational: missed targets do not fail the bench)");
-  } else {
-    console.log("all targets met");
-  }
+  console.log(
+    `targets: ${targeted.length - missed.length - unmeasured.length} PASS, ${missed.length} ` +
+      `MISS, ${unmeasured.length} not measured`,
+  );
+  for (const m of missed) console.log(`MISS: ${m.name}`);
+  if (missed.length > 0) console.log("(informational: missed targets do not fail the bench)");
   for (const e of errors) console.log(`ERROR in suite ${e.suite}: ${e.message.split("\n")[0]}`);
-  console.log(`json: ${REPORT_PATH}`);
+  console.log(`json: ${out}`);
   return errors.length > 0 ? 1 : 0;
 }
 

@@ -33,6 +33,7 @@ import {
 
 const SMALL_PAYLOAD = 1024 * 1024;
 const NAME = "peak RSS of verify: 15 MiB payload vs 1 MiB payload";
+const TARGET = { kind: "max_delta", max: 8, appliesTo: "whole-process" } as const;
 
 /** big-1.0.0's source with payload.elf regenerated at 1 MiB, packed and signed with dev.key. */
 async function smallBundle(scratch: string): Promise<string> {
@@ -57,6 +58,7 @@ export const memorySuite: Suite = {
         NAME,
         `GNU time is not installed at ${GNU_TIME} (apt package \`time\`); ` +
           "peak RSS is not guessed from /proc polling",
+        { target: TARGET, unit: "MiB" },
       )];
     }
     const root = await trustedRoot(ctx.scratch);
@@ -86,7 +88,7 @@ export const memorySuite: Suite = {
       floorLabel: `peak RSS of nx pkg verify of the same app repacked with payload ` +
         `${mib(smallPayload)} (dev key)`,
       floor: rss.small,
-      target: { kind: "max_delta", max: 8, appliesTo: "whole-process" },
+      target: TARGET,
       notes: [
         `start-up baseline in the same run: \`deno run\` of an empty script peaks at ` +
         `${median(rss.deno).toFixed(1)} MiB (median)`,

@@ -155,7 +155,7 @@ export const rollbackSuite: Suite = {
     const bigParts = partSamples(splits.big.slice(ctx.plan.warmup));
     const smallParts = partSamples(splits.small.slice(ctx.plan.warmup));
 
-    const nxLabel = `deno run <perms> cli/main.ts pkg rollback big --root <root> --json ` +
+    const nxLabel = `bin/nx pkg rollback big --root <root> --json ` +
       `(big 1.1.0 → 1.0.0, ${mib(bigBytes)} per version)`;
     const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
     const outcomes: Outcome[] = [
@@ -165,7 +165,7 @@ export const rollbackSuite: Suite = {
         unit: "ms",
         nxLabel,
         wholeProcess: whole.big,
-        floorLabel: `deno run <perms> cli/main.ts pkg rollback small --root <root> --json ` +
+        floorLabel: `bin/nx pkg rollback small --root <root> --json ` +
           `(small 1.1.0 → 1.0.0, ${smallBytes} bytes per version)`,
         floor: whole.small,
         target: { kind: "max_ratio", max: 1.3, appliesTo: "whole-process" },
@@ -183,7 +183,7 @@ export const rollbackSuite: Suite = {
         unit: "ms",
         nxLabel,
         wholeProcess: whole.big,
-        floorLabel: "deno run <perms> cli/main.ts pkg install big-1.0.0.nxb --root <fresh " +
+        floorLabel: "bin/nx pkg install big-1.0.0.nxb --root <fresh " +
           "trusted root> --json, timed while preparing the same samples",
         floor: installs,
         notes: ["no target: reported only"],
