@@ -1,8 +1,10 @@
 /**
  * Ed25519 (RFC 8032, PureEdDSA) with the verdicts of ed25519-dalek 2 `VerifyingKey::verify_strict`
  * (default features, i.e. without `legacy_compatibility`), the verifier upstream checks bundles
- * with. Point arithmetic is `@noble/ed25519`'s; SHA-512 is node:crypto's. The rules, in dalek's
- * order (docs/signing.md#strict-ed25519 explains each):
+ * with. Point arithmetic is `@noble/ed25519`'s; SHA-512 is node:crypto's. Verification runs cold:
+ * it never multiplies the base point through noble, so noble's base-point table is not built
+ * (_ed25519_cold.ts; docs/signing.md#cold-verification). The rules, in dalek's order
+ * (docs/signing.md#strict-ed25519 explains each):
  *
  * 1. S must be canonical: S < L.
  * 2. R and A are decoded as curve25519-dalek's `CompressedEdwardsY::decompress` does.
@@ -13,6 +15,7 @@
  */
 import * as ed from "@noble/ed25519";
 import { createHash } from "node:crypto";
+import { baseMinusMultiple, isSmallOrder } from "./_ed25519_cold.ts";
 
 ed.hashes.sha512 = (message: Uint8Array) =>
   new Uint8Array(createHash("sha512").update(message).digest());
@@ -98,10 +101,10 @@ export function verifyStrictWithChallenge(
   const A = decompressPoint(publicKey);
   if (!R || !A) return false;
   // trust: reject small-order R or A (a small-order key verifies forgeries for many messages)
-  if (R.isSmallOrder() || A.isSmallOrder()) return false;
+  if (isSmallOrder(R) || isSmallOrder(A)) return false;
   // trust: R must equal compress([S]B − [k]A) byte for byte (cofactorless; canonical R only)
   const k = bytesToBigIntLE(challenge) % L;
-  const expected = ed.Point.BASE.multiply(s, false).subtract(A.multiply(k, false)).toBytes();
+  const expected = baseMinusMultiple(s, k, A).toBytes();
   return equalBytes(expected, rBytes);
 }
 
@@ -126,7 +129,7 @@ function bytesToBigIntLE(bytes: Uint8Array): bigint {
 export function isAcceptablePublicKey(publicKey: Uint8Array): boolean {
   if (publicKey.length !== PUBLIC_KEY_LENGTH) return false;
   try {
-    return !ed.Point.fromBytes(publicKey, false).isSmallOrder();
+    return !isSmallOrder(ed.Point.fromBytes(publicKey, false));
   } catch {
     return false;
   }

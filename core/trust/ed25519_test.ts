@@ -278,3 +278,61 @@ Deno.test("verifyStrict() rejects wrong lengths without throwing", () => {
   assert.equal(verifyStrictWithChallenge(sig, key, c.subarray(0, 32)), false);
   assert.equal(verifyStrictWithChallenge(sig, key.subarray(1), c), false);
 });
+
+Deno.test("verification never builds noble's base-point table (checked in a fresh process)", async () => {
+  // noble builds its table of 33 × 128 multiples of B (4,224 point additions) the first time
+  // anything multiplies B through Point#multiply, and caches it for the process; this process
+  // has built it long ago (sign), so the probe runs in a new one. It counts Point#add calls:
+  // during verification (valid, refused, streamed, a key equal to B, the key-admission rule),
+  // then while forcing the table, which proves the counter sees a table build.
+  const key = publicKeyFromSeed(seed(7));
+  const message = enc.encode("cold");
+  const sig = sign(message, seed(7));
+  const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  const probe = `
+    import * as ed from "@noble/ed25519";
+    import { createHash } from "node:crypto";
+    import * as m from ${JSON.stringify(new URL("./ed25519.ts", import.meta.url).href)};
+    const un = (h) => Uint8Array.from(h.match(/../g), (x) => parseInt(x, 16));
+    const [sig, key, message] = [un("${hex(sig)}"), un("${hex(key)}"), un("${hex(message)}")];
+    const add = ed.Point.prototype.add;
+    let adds = 0;
+    ed.Point.prototype.add = function (other) { adds++; return add.call(this, other); };
+    const bad = sig.slice();
+    bad[40] ^= 1;
+    const challenge = new Uint8Array(
+      createHash("sha512").update(m.challengePrefix(sig, key)).update(message).digest(),
+    );
+    const verdicts = [
+      m.verifyStrict(sig, message, key),
+      m.verifyStrict(bad, message, key),
+      m.verifyStrictWithChallenge(sig, key, challenge),
+      m.verifyStrict(sig, message, ed.Point.BASE.toBytes()),
+      m.isAcceptablePublicKey(key),
+      m.isAcceptablePublicKey(ed.Point.BASE.toBytes()),
+    ];
+    const verifyAdds = adds;
+    adds = 0;
+    ed.Point.BASE.multiply(3n);
+    console.log(JSON.stringify({ verdicts, verifyAdds, tableAdds: adds }));
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "--quiet",
+      "--ext=js",
+      "--config",
+      new URL("../../deno.json", import.meta.url).pathname,
+      probe,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  const got = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.deepEqual(got.verdicts, [true, false, true, false, true, true]);
+  assert.ok(got.tableAdds >= 33 * 128, `the table build was seen: ${got.tableAdds} additions`);
+  // Four joint double-and-add chains (≤ 253 + 253 additions each) and the small-order checks.
+  assert.ok(got.verifyAdds < 4 * 2 * 253, `verification did ${got.verifyAdds} additions`);
+});
