@@ -1,10 +1,16 @@
 /**
- * The transaction journal, `pkg/journal`: JSON lines, each appended and fsynced before the
- * step it announces runs. Line 1 holds the whole plan; then `{"begin":i}`, `{"done":i}`,
- * `{"committed":true}`, `{"post":i}`. Reading it back validates all of it (journal_format.ts).
+ * The transaction journal, `pkg/journal`: JSON lines, appended in order. Line 1 holds the whole
+ * plan; then `{"begin":i}`, `{"done":i}`, `{"committed":true}`, `{"post":i}`. Reading it back
+ * validates all of it (journal_format.ts).
+ *
+ * What must be durable before the next effect is synced: the plan (with the journal's directory
+ * entry), each `begin` before its step runs, and `committed`. A `done` or `post` line is written
+ * without a sync of its own: the next synced line carries it (same file, written in order), and
+ * losing it in a crash only means recovery treats the step as begun (its undo is idempotent) or
+ * runs the post-commit step again (idempotent too) — the state recovery reaches is the same.
  */
 import type { Plan } from "../plan/mod.ts";
-import { fsyncDir, ioError, readFileOr, removeTree, writeAllSync } from "../store/mod.ts";
+import { AppendOnlyFile, fsyncDir, ioError, readFileOr, removeTree } from "../store/mod.ts";
 import { dirname } from "node:path";
 import {
   corruptJournal,
@@ -17,30 +23,30 @@ import {
 
 export { JOURNAL_FORMAT, JOURNAL_MAX_BYTES, JOURNAL_VERSION, type JournalState };
 
+/** Lines whose loss in a crash changes nothing recovery does (see above): not synced alone. */
+const carriedByNextSync = (entry: Record<string, unknown>) => "done" in entry || "post" in entry;
+
+const line = (entry: Record<string, unknown>) =>
+  new TextEncoder().encode(JSON.stringify(entry) + "\n");
+
 export class Journal {
-  private constructor(private readonly path: string, private readonly file: Deno.FsFile) {}
+  private constructor(private readonly path: string, private readonly file: AppendOnlyFile) {}
 
   /** Creates the journal with the plan, durably (file and directory fsynced). */
+  // deno-lint-ignore require-await -- async for callers; the writes are direct calls on purpose
   static async create(path: string, plan: Plan): Promise<Journal> {
-    let file: Deno.FsFile;
     try {
-      file = await Deno.open(path, { write: true, createNew: true, mode: 0o644 });
+      const header = { format: JOURNAL_FORMAT, version: JOURNAL_VERSION, plan };
+      return new Journal(path, AppendOnlyFile.create(path, line(header)));
     } catch (e) {
       throw ioError("create journal", path, e);
     }
-    const journal = new Journal(path, file);
-    await journal.append({ format: JOURNAL_FORMAT, version: JOURNAL_VERSION, plan });
-    await fsyncDir(dirname(path));
-    return journal;
   }
 
+  // deno-lint-ignore require-await -- async for callers; the writes are direct calls on purpose
   async append(entry: Record<string, unknown>): Promise<void> {
     try {
-      await writeAllSync(
-        this.file,
-        new TextEncoder().encode(JSON.stringify(entry) + "\n"),
-        this.path,
-      );
+      this.file.append(line(entry), !carriedByNextSync(entry));
     } catch (e) {
       throw ioError("write journal", this.path, e);
     }

@@ -110,17 +110,44 @@ export function writeAllDurably(file: FileHandle, data: Uint8Array): void {
   file.sync();
 }
 
-/** Writes all bytes to a Deno file and fsyncs it (the fault hooks sit here). */
-export async function writeAllSync(
-  file: Deno.FsFile,
-  data: Uint8Array,
-  path: string,
-): Promise<void> {
-  checkIoFault("write", path);
-  let written = 0;
-  while (written < data.length) written += await file.write(data.subarray(written));
-  checkIoFault("fsync", path);
-  await file.sync();
+/**
+ * A file created exclusively (never through a link: a name already there, link or not, is
+ * refused), then only appended to: the transaction journal. An append is durable when `sync`
+ * says so; one that is not becomes durable with the next synced append (same file, written in
+ * order), so a crash keeps a prefix of the appends, the last one possibly torn.
+ */
+export class AppendOnlyFile {
+  private constructor(private readonly file: FileHandle, readonly path: string) {}
+
+  /** Creates the file holding `first`, durably: the bytes synced, then the parent directory. */
+  static create(path: string, first: Uint8Array, mode = 0o644): AppendOnlyFile {
+    return atParent(path, (dir, name) => {
+      const file = new AppendOnlyFile(
+        dir.openFile(name, { write: true, create: mode, exclusive: true }),
+        path,
+      );
+      try {
+        file.append(first, true);
+        checkIoFault("fsync", dirname(path));
+        dir.sync();
+      } catch (e) {
+        file.close();
+        throw e;
+      }
+      return file;
+    });
+  }
+
+  append(data: Uint8Array, sync: boolean): void {
+    writeAll(this.file, data);
+    if (!sync) return;
+    checkIoFault("fsync", this.path);
+    this.file.datasync();
+  }
+
+  close(): void {
+    this.file.close();
+  }
 }
 
 /** Atomically replaces `path` with `data` (temp + fsync + rename + fsync of the parent). */
