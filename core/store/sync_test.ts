@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { NxError } from "../errors.ts";
+import { withIoFaults, writeTree } from "./mod.ts";
+import { DirHandle, FileHandle, isErrno, using } from "./handles.ts";
+
+function mkfifo(path: string): void {
+  assert.equal(new Deno.Command("mkfifo", { args: [path] }).outputSync().code, 0);
+}
+
+/** `count` files written in `dir`, open for writing (as Durable holds them). */
+function written(dir: DirHandle, count: number): FileHandle[] {
+  return Array.from({ length: count }, (_, i) => {
+    const file = dir.openFile(`f${i}`, { write: true, create: 0o644, exclusive: true });
+    file.writeAll(new TextEncoder().encode(`file ${i}\n`));
+    return file;
+  });
+}
+
+Deno.test("FileHandle.datasyncAll() syncs more files than it runs at once", async () => {
+  const top = await Deno.makeTempDir({ prefix: "nx-sync-" });
+  using(DirHandle.open(top), (dir) => {
+    const files = written(dir, 40);
+    try {
+      FileHandle.datasyncAll(files, 16);
+    } finally {
+      for (const f of files) f.close();
+    }
+  });
+  assert.equal(await Deno.readTextFile(join(top, "f39")), "file 39\n");
+});
+
+Deno.test("FileHandle.datasyncAll() reports a sync that fails on its thread with its errno, after the others finished", async () => {
+  const top = await Deno.makeTempDir({ prefix: "nx-sync-" });
+  mkfifo(join(top, "pipe"));
+  using(DirHandle.open(top), (dir) => {
+    const files = written(dir, 20);
+    // fdatasync of a FIFO is EINVAL: queued like the others (open for writing), fails on its own.
+    const pipe = dir.openFile("pipe", { write: true });
+    files.splice(7, 0, pipe);
+    try {
+      assert.throws(
+        () => FileHandle.datasyncAll(files, 4),
+        (e) => isErrno(e, "EINVAL"),
+      );
+    } finally {
+      for (const f of files) f.close();
+    }
+  });
+});
+
+Deno.test("writeTree() fails with io.failed when one file's fsync fails", async () => {
+  const out = join(await Deno.makeTempDir({ prefix: "nx-sync-" }), "tree");
+  const files = new Map(
+    Array.from({ length: 30 }, (_, i) => [`d${i % 3}/f${i}`, new Uint8Array([i])]),
+  );
+  const fault = [{ op: "fsync" as const, error: "EIO" as const, pathContains: "/f17" }];
+  await assert.rejects(
+    withIoFaults(fault, () => writeTree(out, files)),
+    (e) => e instanceof NxError && e.code === "io.failed",
+  );
+});
