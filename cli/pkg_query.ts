@@ -3,7 +3,7 @@ import { Command } from "@commander-js/extra-typings";
 import { NxError } from "../core/errors.ts";
 import { type CommonOptions, withCommon } from "./common.ts";
 import { withRegistryUrl } from "./service.ts";
-import { renderApps, renderHistory, renderHits, renderInfo } from "./render/lifecycle.ts";
+import { renderApps, renderHits, renderInfo } from "./render/lifecycle.ts";
 import { type RootCommand, rootCommand } from "./root_command.ts";
 
 type Opts = CommonOptions & { registryUrl?: string };
@@ -27,27 +27,8 @@ export const INFO: RootCommand<"info", [app: string, opts: Opts]> = {
   }),
 };
 
-export const HISTORY: RootCommand<
-  "history",
-  [app: string | undefined, opts: Opts & { limit?: string }]
-> = {
-  method: "history",
-  toRequest: (app, opts) => {
-    const limit = opts.limit === undefined ? undefined : Number(opts.limit);
-    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
-      throw new NxError(
-        "usage.invalid_argument",
-        `cannot use --limit ${opts.limit}: not a positive integer`,
-      );
-    }
-    return { ...(app !== undefined ? { app } : {}), ...(limit !== undefined ? { limit } : {}) };
-  },
-  render: (entries) => ({
-    message: `${entries.length} entr${entries.length === 1 ? "y" : "ies"}`,
-    data: { entries },
-    human: renderHistory(entries),
-  }),
-};
+// `history` lives in pkg_history.ts (the audit log, with ids).
+export { HISTORY, historyCommand } from "./pkg_history.ts";
 
 type QueryOpts = Opts & { ability?: string; capability?: string; export?: string };
 
@@ -85,18 +66,6 @@ export function infoCommand() {
         .argument("<app>", "app id"),
     ),
     INFO,
-  );
-}
-
-export function historyCommand() {
-  return rootCommand(
-    reader(
-      new Command("history")
-        .description("the audit trail: every operation, its result code, versions and time")
-        .argument("[app]", "only this app")
-        .option("--limit <n>", "only the last n entries"),
-    ),
-    HISTORY,
   );
 }
 

@@ -16,6 +16,7 @@ import {
 } from "./pkg_lifecycle.ts";
 import { historyCommand, infoCommand, listCommand, queryCommand } from "./pkg_query.ts";
 import { doctorCommand } from "./pkg_doctor.ts";
+import { initCommand } from "./pkg_init.ts";
 import { addCompletion } from "./completion.ts";
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)");
   const pkg = new Command("pkg").description("bundles, trust policy and the app lifecycle");
   const verbs = [
+    initCommand(),
     keygenCommand(),
     packCommand(),
     inspectCommand(),

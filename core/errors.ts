@@ -81,6 +81,11 @@ export type ErrorCode =
   | "root.invalid"
   | "root.unsupported_version"
   | "root.unsafe_entry"
+  | "root.not_found"
+  | "policy.weakened"
+  | "policy.already_trusted"
+  | "policy.publisher_in_use"
+  | "audit.not_found"
   | "app.not_installed"
   | "app.already_installed"
   | "upgrade.same_version"
@@ -378,6 +383,23 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
       "a link, special file or foreign entry stands where the root layout has none; nx does not traverse it",
     installError: "eacces",
   },
+  "root.not_found": {
+    exitClass: "usage",
+    summary: "the state root does not exist (create it with `nx pkg init` or `nx pkg trust add`)",
+  },
+  "policy.weakened": {
+    exitClass: "validation_reject",
+    summary: "warning: a policy change lowered what the root checks (mode, dev-mode, …)",
+  },
+  "policy.already_trusted": {
+    exitClass: "usage",
+    summary: "the key is already trusted; trust add changes no name or state silently",
+  },
+  "policy.publisher_in_use": {
+    exitClass: "validation_reject",
+    summary: "warning: apps of a publisher that is no longer trusted stay installed",
+  },
+  "audit.not_found": { exitClass: "usage", summary: "no audit entry has that id" },
   "app.not_installed": {
     exitClass: "validation_reject",
     summary: "the app is not installed",

@@ -111,7 +111,9 @@ export function renderHistory(entries: AuditEntry[]): string {
   if (entries.length === 0) return "  (none)";
   return table(
     ["time", "op", "app", "from", "to", "result"],
-    entries.map((e) => [e.time, e.op, e.appId, e.fromVersion ?? "-", e.toVersion ?? "-", e.result]),
+    entries.map((
+      e,
+    ) => [e.time, e.op, e.appId ?? "-", e.fromVersion ?? "-", e.toVersion ?? "-", e.result]),
   );
 }
 

@@ -87,7 +87,6 @@ export const AUDIT: AuditEntry = {
   seq: 3,
   time: "2024-01-01T00:00:00.000Z",
   op: "repair",
-  appId: "*",
   fromVersion: "1.0.0",
   toVersion: "1.1.0",
   result: "doctor.findings",
@@ -208,7 +207,17 @@ export const SAMPLES: { [M in Method]: { requests: RequestOf<M>[]; results: Resu
     }]],
   },
   info: { requests: [{ app: "notes" }], results: [INFO] },
-  history: { requests: [{}, { app: "notes", limit: 5 }], results: [[AUDIT]] },
+  history: {
+    requests: [{}, { app: "notes", limit: 5 }, { id: 3 }],
+    results: [[AUDIT], [{
+      seq: 4,
+      time: "t",
+      op: "policy-set",
+      result: "ok",
+      actor: { uid: 1000, user: "alice", nxVersion: "0.1.0" },
+      details: { key: "mode", from: "strict", to: "permissive", weakened: true },
+    }]],
+  },
   query: {
     requests: [
       { ability: "notes.open" },
@@ -233,6 +242,14 @@ export const SAMPLES: { [M in Method]: { requests: RequestOf<M>[]; results: Resu
   policySet: {
     requests: [{ key: "dev-mode", value: "on" }],
     results: [{ ...POLICY, dev_mode: true }],
+  },
+  init: {
+    requests: [{}],
+    results: [{ root: "/var/lib/nx", created: true, publishers: 0 }, {
+      root: "/var/lib/nx",
+      created: false,
+      publishers: 2,
+    }],
   },
 };
 

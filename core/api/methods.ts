@@ -21,6 +21,7 @@ import {
   DoctorRequestSchema,
   HistoryRequestSchema,
   InfoRequestSchema,
+  InitRequestSchema,
   InspectRequestSchema,
   InstallRequestSchema,
   ListRequestSchema,
@@ -38,11 +39,19 @@ import {
   AppInfoSchema,
   AppSummarySchema,
   DoctorReportSchema,
+  InitResultSchema,
   InspectReportSchema,
   OpResultSchema,
   VerifiedBundleSchema,
 } from "./result_schemas.ts";
-import type { AppInfo, AppSummary, DoctorReport, InspectReport, OpResult } from "./results.ts";
+import type {
+  AppInfo,
+  AppSummary,
+  DoctorReport,
+  InitResult,
+  InspectReport,
+  OpResult,
+} from "./results.ts";
 
 export interface MethodSpec {
   request: z.ZodType;
@@ -76,6 +85,7 @@ export const METHODS = {
   trustList: { request: TrustListRequestSchema, result: z.array(PublisherSchema), ...reader },
   policyShow: { request: PolicyShowRequestSchema, result: PolicySchema, ...reader },
   policySet: { request: PolicySetRequestSchema, result: PolicySchema, ...admin },
+  init: { request: InitRequestSchema, result: InitResultSchema, ...writer },
 } as const satisfies Record<string, MethodSpec>;
 
 export type Method = keyof typeof METHODS;
@@ -99,6 +109,7 @@ export interface Results {
   trustList: Publisher[];
   policyShow: Policy;
   policySet: Policy;
+  init: InitResult;
 }
 
 export type RequestOf<M extends Method> = z.infer<(typeof METHODS)[M]["request"]>;

@@ -9,7 +9,9 @@ import { isSafeRelativePath, MigrationStepSchema, NAME_MAX } from "../bundle/mod
 import { isStrictSemver } from "../version/mod.ts";
 import type {
   AppState,
+  AuditActor,
   AuditEntry,
+  AuditOp,
   Operation,
   PermissionDiff,
   PostStep,
@@ -65,15 +67,31 @@ export const PermissionDiffSchema = z.strictObject({
   exportsRemoved: z.array(z.string()),
 });
 
+/** records.ts `AuditOp` (`repair` is also doctor's repair of the root: listed once). */
+export const AUDIT_OPS = [
+  ...new Set([...OPERATIONS, "recover", "repair"] as const),
+  "init",
+  "trust-add",
+  "trust-remove",
+  "policy-set",
+] as const;
+
+export const AuditActorSchema = z.strictObject({
+  uid: z.number().int().nullable(),
+  user: z.string().nullable(),
+  nxVersion: z.string(),
+});
+
 export const AuditEntrySchema = z.strictObject({
   seq: z.number().int().optional(),
   time: z.string(),
-  op: z.enum(["install", "upgrade", "rollback", "uninstall", "recover", "repair"]),
-  appId: z.string(),
+  op: z.enum(AUDIT_OPS),
+  appId: z.string().optional(),
   fromVersion: z.string().optional(),
   toVersion: z.string().optional(),
   /** "ok" or a stable error code. */
   result: z.string(),
+  actor: AuditActorSchema.optional(),
   details: z.record(z.string(), z.unknown()).optional(),
 });
 
@@ -104,6 +122,8 @@ type _Records = [
   Assert<Equals<z.infer<typeof StepSchema>, Step>>,
   Assert<Equals<z.infer<typeof PostStepSchema>, PostStep>>,
   Assert<Equals<z.infer<typeof PermissionDiffSchema>, PermissionDiff>>,
+  Assert<Equals<(typeof AUDIT_OPS)[number], AuditOp>>,
+  Assert<Equals<z.infer<typeof AuditActorSchema>, AuditActor>>,
   Assert<Equals<z.infer<typeof AuditEntrySchema>, AuditEntry>>,
   Assert<Equals<z.infer<typeof RegistryQuerySchema>, RegistryQuery>>,
   Assert<Equals<z.infer<typeof QueryHitSchema>, QueryHit>>,

@@ -98,16 +98,40 @@ export interface KeptDataRecord {
   version: string;
 }
 
+/**
+ * What the audit log records: the app operations, recovery, doctor's repair of the root, and
+ * changes of the root itself (`init`) and of its trust.
+ */
+export type AuditOp =
+  | Operation
+  | "recover"
+  | "repair"
+  | "init"
+  | "trust-add"
+  | "trust-remove"
+  | "policy-set";
+
+/** Who made an audited change: the process's uid and user name, and the nx that wrote it. */
+export interface AuditActor {
+  uid: number | null;
+  user: string | null;
+  nxVersion: string;
+}
+
 export interface AuditEntry {
-  /** Monotonic id assigned by the registry. */
+  /** The entry's id: assigned by the registry, increasing, never reused (`history --id`). */
   seq?: number;
   time: string;
-  op: "install" | "upgrade" | "rollback" | "uninstall" | "recover" | "repair";
-  appId: string;
+  op: AuditOp;
+  /** The app it acted on; absent when there was none (a refused install of a path that is not
+   * a bundle, a trust or policy change, a repair of the whole root). */
+  appId?: string;
   fromVersion?: string;
   toVersion?: string;
   /** "ok" or a stable error code. */
   result: string;
+  /** Set by the registry when the entry is written; absent in entries from before schema 3. */
+  actor?: AuditActor;
   details?: Record<string, unknown>;
 }
 

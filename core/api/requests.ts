@@ -46,6 +46,8 @@ export const InfoRequestSchema = z.strictObject({ app: nonEmpty });
 export const HistoryRequestSchema = z.strictObject({
   app: nonEmpty.optional(),
   limit: z.number().int().positive().optional(),
+  /** One entry by its id (`seq`): the result is that entry alone (`audit.not_found` if none). */
+  id: z.number().int().positive().optional(),
 });
 export const DoctorRequestSchema = z.strictObject({ repair: flag });
 export const TrustAddRequestSchema = z.strictObject({
@@ -62,6 +64,8 @@ export const TrustRemoveRequestSchema = z.strictObject({
   id: nonEmpty,
 });
 export const TrustListRequestSchema = z.strictObject({});
+/** `nx pkg init`: create the root (idempotent). */
+export const InitRequestSchema = z.strictObject({});
 export const PolicyShowRequestSchema = z.strictObject({});
 export const PolicySetRequestSchema = z.strictObject({
   /** As the command line spells it: `dev-mode`, `retain-versions`, … */
@@ -83,5 +87,6 @@ export type DoctorRequest = z.infer<typeof DoctorRequestSchema>;
 export type TrustAddRequest = z.infer<typeof TrustAddRequestSchema>;
 export type TrustRemoveRequest = z.infer<typeof TrustRemoveRequestSchema>;
 export type TrustListRequest = z.infer<typeof TrustListRequestSchema>;
+export type InitRequest = z.infer<typeof InitRequestSchema>;
 export type PolicyShowRequest = z.infer<typeof PolicyShowRequestSchema>;
 export type PolicySetRequest = z.infer<typeof PolicySetRequestSchema>;

@@ -25,6 +25,7 @@ import type {
   DoctorReport,
   Finding,
   FindingKind,
+  InitResult,
   InspectReport,
   OpResult,
 } from "./results.ts";
@@ -134,6 +135,12 @@ export const DoctorReportSchema = z.strictObject({
   repaired: z.array(FindingSchema),
 });
 
+export const InitResultSchema = z.strictObject({
+  root: z.string(),
+  created: z.boolean(),
+  publishers: z.number().int().nonnegative(),
+});
+
 export const InspectReportSchema = z.strictObject({
   path: z.string(),
   verified: z.boolean(),
@@ -174,6 +181,7 @@ type _Results = [
   Assert<Equals<z.infer<typeof FindingSchema>, Finding>>,
   Assert<Equals<z.infer<typeof DoctorReportSchema>, DoctorReport>>,
   Assert<Equals<z.infer<typeof InspectReportSchema>, InspectReport>>,
+  Assert<Equals<z.infer<typeof InitResultSchema>, InitResult>>,
   Assert<Equals<z.infer<typeof ErrorValueSchema>, ErrorValue>>,
   Assert<Equals<z.infer<typeof EventSchema>, ProgressEvent>>,
 ];

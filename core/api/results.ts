@@ -55,6 +55,13 @@ export interface AppInfo extends AppSummary {
   history: AuditEntry[];
 }
 
+/** `init`: the root, whether this call created it, and how many publishers it trusts. */
+export interface InitResult {
+  root: string;
+  created: boolean;
+  publishers: number;
+}
+
 /** `inspect`: like verify, but a verification failure is data, not an error. */
 export interface InspectReport {
   /** The bundle as the request named it. */

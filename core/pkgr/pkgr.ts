@@ -37,20 +37,30 @@ export function createPkgr(options: PkgrOptions): Pkgr {
     (await import("./service.ts")).sessionMethods(ctx, service);
   const verify = () => import("./verify.ts");
   const admin = () => import("./trust_admin.ts");
+  const hint = () => import("./trust_hint.ts");
 
   return {
     verify: (req, call) =>
       run(call, async (ctx) => {
         const { bundlePath, verifyAt } = await verify();
-        return verifyAt(bundlePath(req.bundle), ctx);
+        const { withTrustHint } = await hint();
+        return withTrustHint(ctx, req.bundle, () => verifyAt(bundlePath(req.bundle), ctx));
       }),
     inspect: (req, call) =>
       run(call, async (ctx) => {
         const { bundlePath, inspectAt } = await verify();
         return inspectAt(bundlePath(req.bundle), ctx);
       }),
-    install: (req, call) => run(call, async (ctx) => (await session(ctx)).install(req)),
-    upgrade: (req, call) => run(call, async (ctx) => (await session(ctx)).upgrade(req)),
+    install: (req, call) =>
+      run(call, async (ctx) => {
+        const { withTrustHint } = await hint();
+        return withTrustHint(ctx, req.bundle, async () => (await session(ctx)).install(req));
+      }),
+    upgrade: (req, call) =>
+      run(call, async (ctx) => {
+        const { withTrustHint } = await hint();
+        return withTrustHint(ctx, req.bundle, async () => (await session(ctx)).upgrade(req));
+      }),
     rollback: (req, call) => run(call, async (ctx) => (await session(ctx)).rollback(req)),
     uninstall: (req, call) => run(call, async (ctx) => (await session(ctx)).uninstall(req)),
     list: (req, call) => run(call, async (ctx) => (await session(ctx)).list(req)),
@@ -62,12 +72,12 @@ export function createPkgr(options: PkgrOptions): Pkgr {
         const { doctor } = await import("./doctor.ts");
         return doctor(ctx, service, req.repair === true);
       }),
-    trustAdd: (req, call) => run(call, async (ctx) => (await admin()).trustAdd(ctx.paths, req)),
-    trustRemove: (req, call) =>
-      run(call, async (ctx) => (await admin()).trustRemove(ctx.paths, req.id)),
+    trustAdd: (req, call) => run(call, async (ctx) => (await admin()).trustAdd(ctx, req)),
+    trustRemove: (req, call) => run(call, async (ctx) => (await admin()).trustRemove(ctx, req.id)),
     trustList: (_req, call) => run(call, async (ctx) => (await admin()).trustList(ctx.paths)),
     policyShow: (_req, call) => run(call, async (ctx) => (await admin()).policyShow(ctx.paths)),
     policySet: (req, call) =>
-      run(call, async (ctx) => (await admin()).policySet(ctx.paths, req.key, req.value)),
+      run(call, async (ctx) => (await admin()).policySet(ctx, req.key, req.value)),
+    init: (_req, call) => run(call, async (ctx) => (await import("./init.ts")).init(ctx)),
   };
 }

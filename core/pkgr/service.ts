@@ -4,7 +4,7 @@
  * outcome — success or refusal — in the audit log; list, info, history and query read the
  * registry. createPkgr (pkgr.ts) loads this module only for these methods.
  */
-import { basename, resolve } from "node:path";
+import { resolve } from "node:path";
 import { NxError } from "../errors.ts";
 import {
   type AppInfo,
@@ -27,7 +27,7 @@ import { type Plan, planInstall, planRollback, planUninstall } from "../plan/mod
 import { appPaths, treeSize } from "../store/mod.ts";
 import { marker, type OpContext } from "./context.ts";
 import { opResult, summary, summaryRowOf } from "./results.ts";
-import { type ServiceOptions, type Session, withSession } from "./session.ts";
+import { type ServiceOptions, type Session, type SessionMode, withSession } from "./session.ts";
 import { snapshotFor } from "./snapshot.ts";
 import { bundlePath, verifyAt } from "./verify.ts";
 
@@ -38,14 +38,33 @@ function newTxid(now: Date): string {
   }`;
 }
 
+/** What an operation is audited as; `asked`: what was asked, for a refusal that names no app. */
+type AuditedAs = Omit<AuditEntry, "time" | "result"> & { asked?: Record<string, unknown> };
+
+/**
+ * A refusal names its app only when there is one: an install's app is the verified manifest's
+ * name (a path that is no bundle has none), and an app argument that names no app
+ * (`app.not_installed`) is not recorded as one. Such an entry has no app; its details say what was
+ * asked (`bundle` or `app`), see docs/registry.md#the-audit-log.
+ */
+function refusal(as: AuditedAs, appId: string | undefined, code: string, time: string): AuditEntry {
+  const { asked, appId: _, ...entry } = as;
+  if (appId !== undefined && code !== "app.not_installed") {
+    return { ...entry, appId, time, result: code };
+  }
+  const details = asked ?? (appId !== undefined ? { app: appId } : undefined);
+  return { ...entry, time, result: code, ...(details ? { details } : {}) };
+}
+
 /** Records every operation that is not a dry run in the audit log, refused ones with their code. */
 async function audited<T extends OpResult>(
   s: Session,
   ctx: OpContext,
   dryRun: boolean,
-  entry: Omit<AuditEntry, "time" | "result">,
+  as: AuditedAs,
   run: (setApp: (id: string) => void) => Promise<T>,
 ): Promise<T> {
+  const { asked: _, ...entry } = as;
   let appId = entry.appId;
   const time = ctx.now.toISOString();
   let result: T;
@@ -54,7 +73,7 @@ async function audited<T extends OpResult>(
   } catch (e) {
     if (!dryRun) {
       const code = e instanceof NxError ? e.code : "internal.unexpected";
-      await s.registry.audit({ ...entry, appId, time, result: code }).catch(() => {});
+      await s.registry.audit(refusal(as, appId, code, time)).catch(() => {});
     }
     throw e;
   }
@@ -74,6 +93,18 @@ async function audited<T extends OpResult>(
   return result;
 }
 
+/** `history --id N`: that entry alone. */
+async function entry(s: Session, id: number): Promise<AuditEntry[]> {
+  const found = await s.registry.auditEntry(id);
+  if (!found) {
+    throw new NxError("audit.not_found", `cannot show audit entry ${id}: there is none`, {
+      details: { id },
+      hint: "`nx pkg history` lists the entries with their ids",
+    });
+  }
+  return [found];
+}
+
 async function apply(plan: Plan, s: Session, ctx: OpContext, dryRun: boolean): Promise<OpResult> {
   if (dryRun) return opResult(plan, true);
   throwIfCancelled(ctx.signal);
@@ -88,9 +119,10 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
     mode: "read" | "write",
     op: string,
     body: (s: Session) => Promise<T>,
+    createRoot?: SessionMode["createRoot"],
   ): Promise<T> => {
     throwIfCancelled(ctx.signal);
-    return await withSession(ctx, options, { mode, op }, body);
+    return await withSession(ctx, options, { mode, op, createRoot }, body);
   };
 
   const installOrUpgrade = (op: "install" | "upgrade", req: UpgradeRequest) =>
@@ -102,7 +134,7 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
           s,
           ctx,
           req.dryRun === true,
-          { op, appId: basename(bundlePath(req.bundle)).replace(/\.nxb$/, "") },
+          { op, asked: { bundle: bundlePath(req.bundle) } },
           async (setApp) => {
             const source = resolve(bundlePath(req.bundle));
             const bundle = await verifyAt(source, ctx, s.trust);
@@ -126,6 +158,8 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
             return result;
           },
         ),
+      // Only a first install creates a root, and keeps it only when it succeeds.
+      op === "install" ? (req.dryRun === true ? "discard" : "keep") : undefined,
     );
 
   return {
@@ -189,8 +223,12 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
           history: await s.registry.history(app, 20),
         };
       }),
-    history: ({ app, limit }: HistoryRequest): Promise<AuditEntry[]> =>
-      session("read", "history", (s) => s.registry.history(app, limit)),
+    history: ({ app, limit, id }: HistoryRequest): Promise<AuditEntry[]> =>
+      session(
+        "read",
+        "history",
+        (s) => id === undefined ? s.registry.history(app, limit) : entry(s, id),
+      ),
     query: (q: RegistryQuery): Promise<QueryHit[]> =>
       session("read", "query", (s) => s.registry.query(q)),
   };

@@ -14,9 +14,12 @@ import {
 import { openRegistry, type Registry, registryUrlForFile } from "../registry/mod.ts";
 import {
   acquireLock,
+  createRoot,
   exists,
   initRoot,
   loadTrust,
+  removeCreatedRoot,
+  requireRoot,
   type RootLock,
   type TrustState,
   tryAcquireLock,
@@ -102,12 +105,29 @@ export interface SessionMode {
    * refused with `registry.missing`.
    */
   allowMissingRegistry?: boolean;
+  /**
+   * A missing root is refused with `root.not_found` (creating nothing) unless this is set:
+   * `keep` creates it and keeps it only when the body succeeds (a first install: a refused or
+   * failed one leaves no root behind), `discard` creates it for the session and always removes it
+   * again (a dry run of a first install).
+   */
+  createRoot?: "keep" | "discard";
 }
 
+/** How `root.not_found` names what a session's command could not do (else its op's name). */
+const ACTIONS: Record<string, string> = {
+  list: "list the apps",
+  info: "show the app",
+  history: "read the audit log",
+  query: "query the registry",
+  doctor: "check the root",
+};
+
 /**
- * Runs `body` in a session. Writers hold the root lock throughout. Readers never block and never
- * create anything: they read the last committed state, taking the lock only to recover an
- * interrupted transaction first (when its journal exists and nobody holds the lock).
+ * Runs `body` in a session. A missing root is `root.not_found` (see {@link SessionMode.createRoot}).
+ * Writers hold the root lock throughout. Readers never block and never create anything: they read
+ * the last committed state, taking the lock only to recover an interrupted transaction first
+ * (when its journal exists and nobody holds the lock).
  */
 export async function withSession<T>(
   ctx: OpContext,
@@ -115,59 +135,84 @@ export async function withSession<T>(
   how: SessionMode,
   body: (session: Session) => Promise<T>,
 ): Promise<T> {
+  const created = how.mode === "write" && how.createRoot
+    ? await createRoot(ctx.paths)
+    : (await requireRoot(ctx.paths, ACTIONS[how.op] ?? how.op), undefined);
+  let ok = false;
   let lock: RootLock | undefined;
-  if (how.mode === "write") {
-    await initRoot(ctx.paths);
-    lock = await acquireLock(ctx.paths, how.op);
-  } else if (await exists(ctx.paths.journal)) {
-    lock = await tryAcquireLock(ctx.paths, how.op);
-  }
   let registry: Registry | undefined;
   try {
-    const trust = await loadTrust(ctx.paths);
-    const url = options.registryUrl ?? registryUrlForFile(ctx.paths.registryDb);
-    // Before the open: a writer's open would create the missing database and hide the loss.
-    const registryMissing = await detectMissingRegistry(ctx.paths, url);
-    if (registryMissing && !how.allowMissingRegistry) {
-      throw missingRegistryError(registryMissing, url);
+    if (how.mode === "write") {
+      await initRoot(ctx.paths);
+      lock = await acquireLock(ctx.paths, how.op);
+    } else if (await exists(ctx.paths.journal)) {
+      lock = await tryAcquireLock(ctx.paths, how.op);
     }
-    registry = await openRegistry(url, { readOnly: !lock });
-    const env: ApplyEnv = {
-      paths: ctx.paths,
-      registry,
-      reporter: ctx.reporter,
-      faults: options.faults ?? NO_FAULTS,
-      signal: ctx.signal,
-      runMigrations: (chain, bundleDir, dataDir, plan) => {
-        const quotaMib = trust.policy.app_quota_mib;
-        return runMigrations(
-          chain,
-          bundleDir,
-          dataDir,
-          { stepTimeoutMs: trust.policy.migration_step_timeout_ms },
-          {
-            recordPath: migrationRecordPath(ctx.paths, plan.txid),
-            // The sum preflight checked, with the migrated data measured instead of estimated.
-            quota: quotaMib > 0
-              ? { limitBytes: quotaMib * 1024 * 1024, fixedBytes: appBytesBesideData(plan) }
-              : undefined,
-          },
-        );
-      },
-    };
-    const recovered = lock
-      ? await recoverWith(env, ctx, how.quarantineCorruptJournal === true)
-      : undefined;
-    if (lock?.staleHolder && !recovered) {
-      ctx.reporter.emit({
-        kind: "warning",
-        code: "lock.stale",
-        message: `took over a stale lock from pid ${lock.staleHolder}`,
-      });
-    }
-    return await body({ registry, trust, env, recovered, registryMissing });
+    const result = await run(ctx, options, how, lock, (r) => (registry = r), body);
+    ok = true;
+    return result;
   } finally {
     registry?.close();
-    lock?.release();
+    try {
+      // A root this session made goes again unless it now holds what a successful body left.
+      if (created && (!ok || how.createRoot === "discard")) {
+        await removeCreatedRoot(ctx.paths, created).catch(() => {});
+      }
+    } finally {
+      lock?.release();
+    }
   }
+}
+
+async function run<T>(
+  ctx: OpContext,
+  options: ServiceOptions,
+  how: SessionMode,
+  lock: RootLock | undefined,
+  opened: (registry: Registry) => void,
+  body: (session: Session) => Promise<T>,
+): Promise<T> {
+  const trust = await loadTrust(ctx.paths);
+  const url = options.registryUrl ?? registryUrlForFile(ctx.paths.registryDb);
+  // Before the open: a writer's open would create the missing database and hide the loss.
+  const registryMissing = await detectMissingRegistry(ctx.paths, url);
+  if (registryMissing && !how.allowMissingRegistry) {
+    throw missingRegistryError(registryMissing, url);
+  }
+  const registry = await openRegistry(url, { readOnly: !lock });
+  opened(registry);
+  const env: ApplyEnv = {
+    paths: ctx.paths,
+    registry,
+    reporter: ctx.reporter,
+    faults: options.faults ?? NO_FAULTS,
+    signal: ctx.signal,
+    runMigrations: (chain, bundleDir, dataDir, plan) => {
+      const quotaMib = trust.policy.app_quota_mib;
+      return runMigrations(
+        chain,
+        bundleDir,
+        dataDir,
+        { stepTimeoutMs: trust.policy.migration_step_timeout_ms },
+        {
+          recordPath: migrationRecordPath(ctx.paths, plan.txid),
+          // The sum preflight checked, with the migrated data measured instead of estimated.
+          quota: quotaMib > 0
+            ? { limitBytes: quotaMib * 1024 * 1024, fixedBytes: appBytesBesideData(plan) }
+            : undefined,
+        },
+      );
+    },
+  };
+  const recovered = lock
+    ? await recoverWith(env, ctx, how.quarantineCorruptJournal === true)
+    : undefined;
+  if (lock?.staleHolder && !recovered) {
+    ctx.reporter.emit({
+      kind: "warning",
+      code: "lock.stale",
+      message: `took over a stale lock from pid ${lock.staleHolder}`,
+    });
+  }
+  return await body({ registry, trust, env, recovered, registryMissing });
 }

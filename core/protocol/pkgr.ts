@@ -52,6 +52,7 @@ export const PkgrCallSchema = z.discriminatedUnion("method", [
   call("trustList", METHODS.trustList.request),
   call("policyShow", METHODS.policyShow.request),
   call("policySet", METHODS.policySet.request),
+  call("init", METHODS.init.request),
 ]);
 export type PkgrCall = z.infer<typeof PkgrCallSchema>;
 
@@ -80,6 +81,7 @@ export const PkgrResultReplySchema = z.discriminatedUnion("method", [
   done("trustList", METHODS.trustList.result),
   done("policyShow", METHODS.policyShow.result),
   done("policySet", METHODS.policySet.result),
+  done("init", METHODS.init.result),
 ]);
 
 /** A call that failed: `{version: 1, id, method, ok: false, error: {code, message, hint?, details?}}`. */

@@ -4,6 +4,7 @@
  */
 import type { InStatement, Row } from "@libsql/client";
 import { NxError } from "../errors.ts";
+import { AUDIT_OPS } from "../api/mod.ts";
 import type {
   AppRecord,
   AppState,
@@ -17,14 +18,7 @@ import type {
 
 const APP_STATES: readonly string[] = ["active", "inactive", "pending"] satisfies AppState[];
 const SCHEMES: readonly string[] = ["nx-index", "payload-only"] satisfies VersionRecord["scheme"][];
-const OPS: readonly string[] = [
-  "install",
-  "upgrade",
-  "rollback",
-  "uninstall",
-  "recover",
-  "repair",
-] satisfies AuditEntry["op"][];
+const OPS: readonly string[] = AUDIT_OPS;
 
 /** The tables that hold rows of one app, children first. */
 const APP_OWNED = ["abilities", "capabilities", "exports", "versions"] as const;
@@ -259,16 +253,42 @@ export function hitFromRow(row: Row): QueryHit {
   };
 }
 
-export function auditArgs(entry: AuditEntry): (string | null)[] {
+/** The columns {@link auditArgs} fills, in order. */
+export const AUDIT_COLUMNS = [
+  "time",
+  "op",
+  "app_id",
+  "from_version",
+  "to_version",
+  "result",
+  "details",
+  "actor_uid",
+  "actor_user",
+  "nx_version",
+] as const;
+
+/** What older nx wrote for "the whole root" instead of no app (schema 3 migrates it to NULL). */
+const WHOLE_ROOT = "*";
+
+export function auditArgs(entry: AuditEntry): (string | number | null)[] {
+  const appId = entry.appId === undefined || entry.appId === WHOLE_ROOT ? null : entry.appId;
   return [
     entry.time,
     entry.op,
-    entry.appId,
+    appId,
     entry.fromVersion ?? null,
     entry.toVersion ?? null,
     entry.result,
     entry.details === undefined ? null : JSON.stringify(entry.details),
+    entry.actor?.uid ?? null,
+    entry.actor?.user ?? null,
+    entry.actor?.nxVersion ?? null,
   ];
+}
+
+/** A column a database from before schema 3 lacks reads as unset (a read-only open of it). */
+function newer(row: Row, column: string): boolean {
+  return row[column] === undefined || row[column] === null;
 }
 
 export function auditFromRow(row: Row): AuditEntry {
@@ -277,9 +297,17 @@ export function auditFromRow(row: Row): AuditEntry {
     seq: int(row, t, "seq"),
     time: text(row, t, "time"),
     op: oneOf(row, t, "op", OPS),
-    appId: text(row, t, "app_id"),
     result: text(row, t, "result"),
   };
+  const appId = optText(row, t, "app_id");
+  if (appId !== undefined && appId !== WHOLE_ROOT) entry.appId = appId;
+  if (!newer(row, "nx_version")) {
+    entry.actor = {
+      uid: newer(row, "actor_uid") ? null : int(row, t, "actor_uid"),
+      user: newer(row, "actor_user") ? null : text(row, t, "actor_user"),
+      nxVersion: text(row, t, "nx_version"),
+    };
+  }
   const from = optText(row, t, "from_version");
   if (from !== undefined) entry.fromVersion = from;
   const to = optText(row, t, "to_version");

@@ -17,9 +17,11 @@ import {
   migrate,
   readVersion,
 } from "./_open.ts";
+import { processActor } from "./_actor.ts";
 import {
   appFromRows,
   appsFromRows,
+  AUDIT_COLUMNS,
   auditArgs,
   auditFromRow,
   checkRecord,
@@ -66,10 +68,15 @@ export interface Registry {
   query(q: RegistryQuery): Promise<QueryHit[]>;
   /** Sets the app's state (updatedAt is left as is); `app.not_installed` when absent. */
   setState(appId: string, state: AppState): Promise<void>;
-  /** Appends to the audit log (never rewritten); returns the assigned seq (entry.seq is ignored). */
+  /**
+   * Appends to the audit log (never rewritten); returns the assigned seq, the entry's id
+   * (entry.seq is ignored). The entry's actor defaults to this process (uid, user, nx version).
+   */
   audit(entry: AuditEntry): Promise<number>;
   /** Audit entries oldest first, optionally for one app, optionally the last `limit`. */
   history(appId?: string, limit?: number): Promise<AuditEntry[]>;
+  /** The audit entry with this id (seq), if there is one. */
+  auditEntry(seq: number): Promise<AuditEntry | undefined>;
   /** A stable digest (hex SHA-256) of the app tables' contents (apps/versions/abilities/capabilities/exports — NOT the audit log), for tests that assert "byte-for-byte as before". Deterministic ordering. */
   appTablesDigest(): Promise<string>;
   /** Releases the database; further calls fail with `registry.failed`. Idempotent. */
@@ -212,15 +219,34 @@ class LibsqlRegistry implements Registry {
   }
 
   async audit(entry: AuditEntry): Promise<number> {
-    const action = `record ${entry.op} of ${entry.appId} in the audit log`;
+    const action = `record ${entry.op}${
+      entry.appId === undefined ? "" : ` of ${entry.appId}`
+    } in the audit log`;
     this.#writable(action);
+    const row = auditArgs({ ...entry, actor: entry.actor ?? processActor() });
     const [rs] = await guarded(action, () =>
       this.#client.batch([{
-        sql: `INSERT INTO audit (time, op, app_id, from_version, to_version, result, details)
-          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-        args: auditArgs(entry),
+        sql: `INSERT INTO audit (${AUDIT_COLUMNS.join(", ")})
+          VALUES (${AUDIT_COLUMNS.map(() => "?").join(", ")}) RETURNING seq`,
+        args: row,
       }], "write"));
     return Number(rs.rows[0].seq);
+  }
+
+  auditEntry(seq: number): Promise<AuditEntry | undefined> {
+    if (!Number.isSafeInteger(seq)) {
+      return Promise.reject(
+        new NxError("usage.invalid_argument", `cannot read audit entry ${seq}: not an integer`),
+      );
+    }
+    return guarded(`read audit entry ${seq}`, async () => {
+      const rs = await this.#client.execute({
+        sql: "SELECT * FROM audit WHERE seq = ?",
+        args: [seq],
+      });
+      const row = rs.rows[0];
+      return row === undefined ? undefined : auditFromRow(row);
+    });
   }
 
   history(appId?: string, limit?: number): Promise<AuditEntry[]> {

@@ -5,6 +5,7 @@ import { openRegistry, type Registry, REGISTRY_SCHEMA_VERSION, registryUrlForFil
 import type { AppRecord, AuditEntry, RegistryQuery } from "./types.ts";
 import { appRecord, dbUrl, rejectsWith, versionRecord, withTempDir } from "./_testing.ts";
 import { MIGRATIONS, setVersionStatement } from "./schema.ts";
+import { processActor } from "./_actor.ts";
 
 async function withRegistry(fn: (r: Registry, url: string) => Promise<void>): Promise<void> {
   await withTempDir(async (dir) => {
@@ -184,7 +185,8 @@ Deno.test("audit() appends and history() reads oldest first, per app, last limit
     const seqs: number[] = [];
     for (const e of entries) seqs.push(await r.audit({ ...e, seq: 999 }));
     for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i] > seqs[i - 1], "seq is monotonic");
-    const withSeq = entries.map((e, i) => ({ ...e, seq: seqs[i] }));
+    // The registry stamps who wrote each entry: this process and this nx.
+    const withSeq = entries.map((e, i) => ({ ...e, seq: seqs[i], actor: processActor() }));
     const table: [string, string | undefined, number | undefined, AuditEntry[]][] = [
       ["all", undefined, undefined, withSeq],
       ["one app", "a", undefined, [withSeq[0], withSeq[2], withSeq[3]]],
@@ -202,6 +204,79 @@ Deno.test("audit() appends and history() reads oldest first, per app, last limit
       "a bad limit",
       () => rejectsWith(r.history(undefined, -1), "usage.invalid_argument"),
     );
+    await t.step("auditEntry() reads one entry by its id", async () => {
+      assert.deepEqual(await r.auditEntry(seqs[2]), withSeq[2]);
+      assert.equal(await r.auditEntry(seqs[3] + 1), undefined);
+    });
+  });
+});
+
+Deno.test("audit() records an entry without an app, and a given actor as it is", async () => {
+  await withRegistry(async (r) => {
+    const actor = { uid: 1000, user: "alice", nxVersion: "0.0.1" };
+    const a = await r.audit({
+      time: "t1",
+      op: "policy-set",
+      result: "ok",
+      details: { key: "mode" },
+    });
+    const b = await r.audit({ time: "t2", op: "trust-add", result: "ok", actor });
+    // "*" is how nx before schema 3 spelled "the whole root": it is stored and read as no app.
+    const c = await r.audit({ time: "t3", op: "repair", appId: "*", result: "ok" });
+    assert.deepEqual(await r.history(), [
+      {
+        seq: a,
+        time: "t1",
+        op: "policy-set",
+        result: "ok",
+        actor: processActor(),
+        details: { key: "mode" },
+      },
+      { seq: b, time: "t2", op: "trust-add", result: "ok", actor },
+      { seq: c, time: "t3", op: "repair", result: "ok", actor: processActor() },
+    ]);
+    assert.deepEqual(await r.history("*"), []);
+  });
+});
+
+Deno.test("openRegistry() migrates a version 2 audit log to schema 3, keeping every id", async () => {
+  await withTempDir(async (dir) => {
+    const url = dbUrl(dir);
+    const raw = createClient({ url });
+    try {
+      for (const m of MIGRATIONS.slice(0, 2)) await raw.batch([...m.statements], "write");
+      await raw.execute(setVersionStatement(2));
+      await raw.batch([
+        `INSERT INTO audit (seq, time, op, app_id, to_version, result) VALUES
+          (5, 't1', 'install', 'notes', '1.0.0', 'ok')`,
+        `INSERT INTO audit (seq, time, op, app_id, result, details) VALUES
+          (9, 't2', 'repair', '*', 'ok', '{"repaired":[]}')`,
+      ], "write");
+    } finally {
+      raw.close();
+    }
+    const before: AuditEntry[] = [
+      { seq: 5, time: "t1", op: "install", appId: "notes", toVersion: "1.0.0", result: "ok" },
+      { seq: 9, time: "t2", op: "repair", result: "ok", details: { repaired: [] } },
+    ];
+    // A reader reads the old log as it is (no actor), without migrating it.
+    const reader = await openRegistry(url, { readOnly: true });
+    assert.deepEqual(await reader.history(), before);
+    reader.close();
+    const writer = await openRegistry(url);
+    try {
+      assert.deepEqual(await writer.history(), before);
+      assert.deepEqual(await writer.history("notes"), [before[0]]);
+      const next = await writer.audit({ time: "t3", op: "init", result: "ok" });
+      assert.equal(next, 10, "ids go on after the highest one: never reused");
+      assert.deepEqual((await writer.auditEntry(10))?.actor, processActor());
+    } finally {
+      writer.close();
+    }
+    const check = createClient({ url });
+    const meta = await check.execute("SELECT value FROM meta WHERE key = 'schema_version'");
+    assert.equal(meta.rows[0].value, String(REGISTRY_SCHEMA_VERSION));
+    check.close();
   });
 });
 

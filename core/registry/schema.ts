@@ -6,7 +6,7 @@
  */
 
 /** The schema version this nx reads and writes. */
-export const REGISTRY_SCHEMA_VERSION = 2;
+export const REGISTRY_SCHEMA_VERSION = 3;
 
 export interface Migration {
   /** The version the database is at after this migration. */
@@ -15,8 +15,9 @@ export interface Migration {
   /** The tables this migration creates. */
   readonly tables: readonly string[];
   /**
-   * The migration only adds tables that readers never need, so a read-only open may read a
-   * database from before it as it is (the new tables are simply absent) instead of failing.
+   * A read-only open may read a database from before this migration as it is instead of failing:
+   * the migration only adds tables readers never need (they are simply absent), or columns the
+   * rows read as unset (`_rows.ts`).
    */
   readonly readerSafe: boolean;
 }
@@ -102,6 +103,36 @@ const V2: readonly string[] = [
   ) STRICT`,
 ];
 
+/**
+ * Version 3: the audit log says who made each change (`actor_uid`, `actor_user`, `nx_version`)
+ * and may name no app (`app_id` NULL: a trust or policy change, a repair of the whole root, a
+ * refused install of something that is not a bundle). SQLite cannot drop a NOT NULL, so the
+ * table is rebuilt; every entry keeps its `seq` (its id), and the `*` older nx wrote for "the
+ * whole root" becomes NULL. AUTOINCREMENT's counter moves with the rename, so ids are never
+ * reused.
+ */
+const V3: readonly string[] = [
+  `CREATE TABLE audit_v3 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    op TEXT NOT NULL,
+    app_id TEXT,
+    from_version TEXT,
+    to_version TEXT,
+    result TEXT NOT NULL,
+    details TEXT,
+    actor_uid INTEGER,
+    actor_user TEXT,
+    nx_version TEXT
+  ) STRICT`,
+  `INSERT INTO audit_v3 (seq, time, op, app_id, from_version, to_version, result, details)
+    SELECT seq, time, op, NULLIF(app_id, '*'), from_version, to_version, result, details
+    FROM audit ORDER BY seq`,
+  `DROP TABLE audit`,
+  `ALTER TABLE audit_v3 RENAME TO audit`,
+  `CREATE INDEX audit_by_app ON audit (app_id)`,
+];
+
 /** Ordered; `MIGRATIONS[i].to === i + 1`. Version 0 is an empty database. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -111,6 +142,7 @@ export const MIGRATIONS: readonly Migration[] = [
     readerSafe: false,
   },
   { to: 2, statements: V2, tables: ["kept_data"], readerSafe: true },
+  { to: 3, statements: V3, tables: [], readerSafe: true },
 ];
 
 /** The tables a database at `version` holds. */

@@ -8,6 +8,7 @@ import type { AppState } from "../api/mod.ts";
 export type {
   AppRecord,
   AppState,
+  AuditActor,
   AuditEntry,
   KeptDataRecord,
   PermissionDiff,

@@ -15,7 +15,17 @@ import {
   type PublishersFile,
   PublishersFileSchema,
 } from "../trust/mod.ts";
-import { mkdirp, readFileOr, writeFileAtomic } from "./fs.ts";
+import { dirname } from "node:path";
+import {
+  exists,
+  lstatAt,
+  mkdirp,
+  readFileOr,
+  removeIfEmpty,
+  removeTree,
+  writeFileAtomic,
+} from "./fs.ts";
+import { listDir } from "./apps.ts";
 
 export { resolveRootDir, ROOT_FORMAT, ROOT_VERSION, type RootPaths, rootPaths } from "./paths.ts";
 import { ROOT_FORMAT, ROOT_VERSION, type RootPaths } from "./paths.ts";
@@ -44,6 +54,71 @@ export async function checkRootVersion(paths: RootPaths): Promise<void> {
       },
     );
   }
+}
+
+/**
+ * Whether the root exists: its `pkg/` entry is there. Whatever stands there counts (a link or a
+ * file is for the commands and doctor to report, never silently replaced).
+ */
+export async function rootExists(paths: RootPaths): Promise<boolean> {
+  return (await lstatAt(paths.pkg)) !== undefined;
+}
+
+/** The error of a command that needs an existing root (`root.not_found`). */
+export function rootNotFound(paths: RootPaths, action: string): NxError {
+  return new NxError(
+    "root.not_found",
+    `cannot ${action}: no state root at ${paths.root}`,
+    {
+      details: { root: paths.root },
+      hint:
+        `check --root / $NX_ROOT, or create it with \`nx pkg init --root ${paths.root}\` (or \`nx pkg trust add\`)`,
+    },
+  );
+}
+
+/** Refuses a missing root with `root.not_found`; creates nothing. */
+export async function requireRoot(paths: RootPaths, action: string): Promise<void> {
+  if (!(await rootExists(paths))) throw rootNotFound(paths, action);
+}
+
+/**
+ * Creates the skeleton of a missing root and says what it created (the directories, outermost
+ * first, from the first missing ancestor of the root down to `apps/` and `pkg/`), so that
+ * {@link removeCreatedRoot} can take exactly that away again. `undefined`: the root existed.
+ */
+export async function createRoot(paths: RootPaths): Promise<string[] | undefined> {
+  if (await rootExists(paths)) return undefined;
+  const created: string[] = [];
+  for (let dir = paths.root; !(await exists(dir)); dir = dirname(dir)) {
+    created.unshift(dir);
+    if (dirname(dir) === dir) break;
+  }
+  if (!(await exists(paths.apps))) created.push(paths.apps);
+  created.push(paths.pkg);
+  try {
+    await initRoot(paths);
+  } catch (e) {
+    // Nothing half-made stays behind (a parent it could create, a pkg/ it could not finish).
+    await removeCreatedRoot(paths, created).catch(() => {});
+    throw e;
+  }
+  return created;
+}
+
+/**
+ * Removes a root {@link createRoot} made, when it holds nothing but what an operation that
+ * changed nothing leaves: no journal (an interrupted transaction stays for recovery) and an empty
+ * `apps/`. Returns whether it was removed. The caller holds the root's lock.
+ */
+export async function removeCreatedRoot(paths: RootPaths, created: string[]): Promise<boolean> {
+  if (await exists(paths.journal)) return false;
+  if (created.includes(paths.apps) && (await listDir(paths.apps)).length > 0) return false;
+  await removeTree(paths.pkg);
+  for (const dir of [...created].reverse()) {
+    if (dir !== paths.pkg) await removeIfEmpty(dir);
+  }
+  return true;
 }
 
 /** Creates the root's skeleton (idempotent). */
