@@ -325,6 +325,7 @@ Deno.test("verification never builds noble's base-point table (checked in a fres
       new URL("../../deno.json", import.meta.url).pathname,
       probe,
     ],
+    cwd: new URL("../..", import.meta.url).pathname,
     stdout: "piped",
     stderr: "piped",
   }).output();
