@@ -1,5 +1,6 @@
 /** `nx pkg install | upgrade | rollback | uninstall`: the state-changing verbs. */
 import { Command } from "@commander-js/extra-typings";
+import { NxError } from "../core/errors.ts";
 import type { OpResult } from "../core/api/mod.ts";
 import { type CommonOptions, withCommon } from "./common.ts";
 import { withRegistryUrl } from "./service.ts";
@@ -9,6 +10,7 @@ import type { CommandResult } from "./render/envelope.ts";
 
 type Opts = CommonOptions & { registryUrl?: string; dryRun?: true };
 type BundleOpts = Opts & { allowDowngrade?: true };
+type InstallOpts = BundleOpts & { reinstall?: true };
 
 const lifecycle = <A extends unknown[], O extends Record<string, unknown>>(cmd: Command<A, O>) =>
   withRegistryUrl(withCommon(cmd)).option(
@@ -16,25 +18,32 @@ const lifecycle = <A extends unknown[], O extends Record<string, unknown>>(cmd: 
     "print the plan and the permission diff; change nothing",
   );
 
-const render = (result: OpResult): CommandResult => ({
+/** The output of every operation result (install … uninstall, repair, clear-data). */
+export const render = (result: OpResult): CommandResult => ({
   message: opMessage(result),
   data: result,
   human: renderOp(result),
 });
 
-export const INSTALL: RootCommand<"install", [bundle: string, opts: BundleOpts]> = {
+export const INSTALL: RootCommand<"install", [bundle: string, opts: InstallOpts]> = {
   method: "install",
+  toRequest: (bundle, opts) => ({
+    bundle: { kind: "path", path: bundle },
+    dryRun: opts.dryRun === true,
+    allowDowngrade: opts.allowDowngrade === true,
+    ...(opts.reinstall === true ? { reinstall: true } : {}),
+  }),
+  render,
+};
+
+export const UPGRADE: RootCommand<"upgrade", [bundle: string, opts: BundleOpts]> = {
+  method: "upgrade",
   toRequest: (bundle, opts) => ({
     bundle: { kind: "path", path: bundle },
     dryRun: opts.dryRun === true,
     allowDowngrade: opts.allowDowngrade === true,
   }),
   render,
-};
-
-export const UPGRADE: RootCommand<"upgrade", [bundle: string, opts: BundleOpts]> = {
-  ...INSTALL,
-  method: "upgrade",
 };
 
 export const ROLLBACK: RootCommand<"rollback", [app: string, opts: Opts & { to?: string }]> = {
@@ -47,16 +56,27 @@ export const ROLLBACK: RootCommand<"rollback", [app: string, opts: Opts & { to?:
   render,
 };
 
-export const UNINSTALL: RootCommand<"uninstall", [app: string, opts: Opts & { keepData?: true }]> =
-  {
-    method: "uninstall",
-    toRequest: (app, opts) => ({
+type UninstallOpts = Opts & { keepData?: true; purge?: true };
+
+export const UNINSTALL: RootCommand<"uninstall", [app: string, opts: UninstallOpts]> = {
+  method: "uninstall",
+  toRequest: (app, opts) => {
+    if (opts.keepData && opts.purge) {
+      throw new NxError(
+        "usage.invalid_argument",
+        "cannot uninstall: --keep-data and --purge contradict each other",
+        { hint: "the data is kept by default; --purge deletes it" },
+      );
+    }
+    return {
       app,
-      keepData: opts.keepData === true,
+      ...(opts.keepData === true ? { keepData: true } : {}),
+      ...(opts.purge === true ? { purge: true } : {}),
       dryRun: opts.dryRun === true,
-    }),
-    render,
-  };
+    };
+  },
+  render,
+};
 
 export function installCommand() {
   return rootCommand(
@@ -67,6 +87,10 @@ export function installCommand() {
         .option(
           "--allow-downgrade",
           "adopt data kept from a newer version (dev-mode must be on too)",
+        )
+        .option(
+          "--reinstall",
+          "the app is installed at this version: put its files back from the bundle",
         ),
     ),
     INSTALL,
@@ -104,9 +128,10 @@ export function uninstallCommand() {
   return rootCommand(
     lifecycle(
       new Command("uninstall")
-        .description("unregister and remove an app atomically")
+        .description("unregister and remove an app atomically (its data stays unless --purge)")
         .argument("<app>", "app id")
-        .option("--keep-data", "keep apps/<app>/data for a later reinstall"),
+        .option("--purge", "delete its data too (apps/<app>/data)")
+        .option("--keep-data", "keep apps/<app>/data for a later install (the default)"),
     ),
     UNINSTALL,
   );

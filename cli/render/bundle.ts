@@ -31,19 +31,28 @@ export function renderBundle(path: string, b: VerifiedBundle): string {
   return lines.join("\n");
 }
 
-export function renderFiles(b: VerifiedBundle): string {
-  return b.files
+/** One line per file: digest, size, path (below a `files:` row; `inspect` and `info --files`). */
+export function renderFiles(files: readonly { path: string; size: number; sha256: string }[]) {
+  return files
     .map((f) => `  ${f.sha256}  ${String(f.size).padStart(9)}  ${escapeText(f.path)}`)
     .join("\n");
 }
 
-/** `inspect`: the verdict line, the bundle as far as it could be read, optionally its files. */
+/**
+ * `inspect`: the verdict line, the bundle as far as it could be read (or, when not even that,
+ * the name and version its manifest claims), then — with `--files` — each file below the
+ * `files:` row.
+ */
 export function renderInspect(path: string, report: InspectReport, files: boolean): string {
   const head = report.verified
     ? "verification: ok"
     : escapeText(`verification: failed [${report.code}] ${report.message}`);
-  const body = report.bundle ? renderBundle(path, report.bundle) : "";
-  const listing = files && report.bundle ? `\nfiles:\n${renderFiles(report.bundle)}` : "";
+  const body = report.bundle ? renderBundle(path, report.bundle) : keyValues([
+    ["bundle", path],
+    ["name", report.claimed && `${report.claimed.name} (claimed, unverified)`],
+    ["version", report.claimed && `${report.claimed.version} (claimed, unverified)`],
+  ]);
+  const listing = files && report.bundle ? `\n${renderFiles(report.bundle.files)}` : "";
   return [head, body].filter((s) => s).join("\n") + listing;
 }
 

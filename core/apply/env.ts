@@ -15,12 +15,20 @@ export type MigrationRunner = (
   plan: Plan,
 ) => Promise<void>;
 
+/**
+ * Verifies the staged copy of `version` (a reinstall's or repair's `verify-staged` step) as
+ * `nx pkg verify` does under the root's trust, bound to the plan's app, version and publisher.
+ */
+export type StagedVerifier = (dir: string, version: string, plan: Plan) => Promise<void>;
+
 export interface ApplyEnv {
   paths: RootPaths;
   registry: Registry;
   reporter: Reporter;
   faults: Faults;
   runMigrations: MigrationRunner;
+  /** Needed by plans with a `verify-staged` step (the service supplies it; undo needs none). */
+  verifyStaged?: StagedVerifier;
   /** The caller's cancellation: checked before each step (the begun ones are then undone). */
   signal?: AbortSignal;
 }

@@ -18,6 +18,7 @@ import {
   stagingPaths,
   tempLinkName,
 } from "../store/mod.ts";
+import { NxError } from "../errors.ts";
 import type { ApplyEnv } from "./env.ts";
 
 type StepOf<K extends Step["kind"]> = Extract<Step, { kind: K }>;
@@ -139,6 +140,48 @@ export const STEPS: StepTable = {
     async undo(_s, plan, env) {
       if (plan.before) await env.registry.register(plan.before);
       else await env.registry.unregister(plan.appId);
+    },
+  },
+  "verify-staged": {
+    async do(step, plan, env) {
+      if (!env.verifyStaged) {
+        throw new NxError("internal.unexpected", `cannot verify ${plan.appId}: no verifier`);
+      }
+      await env.verifyStaged(staging(plan, env).version, step.version, plan);
+    },
+    async undo() {
+      // Verification reads the staged copy only.
+    },
+  },
+  "retire-files": {
+    async do(step, plan, env) {
+      await mkdirp(staging(plan, env).dir, 0o700);
+      await moveIfPresent(app(plan, env).version(step.version), staging(plan, env).retiredVersion);
+    },
+    async undo(step, plan, env) {
+      await moveIfPresent(staging(plan, env).retiredVersion, app(plan, env).version(step.version));
+    },
+  },
+  "detach-data": {
+    async do(_s, plan, env) {
+      await mkdirp(staging(plan, env).dir, 0o700);
+      await moveIfPresent(app(plan, env).data, staging(plan, env).detachedData);
+    },
+    async undo(_s, plan, env) {
+      await moveIfPresent(staging(plan, env).detachedData, app(plan, env).data);
+    },
+  },
+  "create-data": {
+    async do(step, plan, env) {
+      const a = app(plan, env);
+      for (const v of step.versions) await mkdirp(a.dataOf(v));
+      await mkdirp(a.data);
+      await fsyncDir(a.data);
+      await fsyncDir(a.dir);
+    },
+    async undo(_s, plan, env) {
+      // Only after detach-data moved the old data aside: what is here now was made by this step.
+      await removeAndSync(app(plan, env).data);
     },
   },
   "detach-app": {

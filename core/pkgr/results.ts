@@ -1,4 +1,5 @@
 /** Building the contract's result values (core/api/results.ts) from plans and registry rows. */
+import { NxError } from "../errors.ts";
 import type { AppRecord, AppSummary, OpResult } from "../api/mod.ts";
 import type { Plan } from "../plan/mod.ts";
 import type { AppSummaryRow } from "../registry/mod.ts";
@@ -18,7 +19,34 @@ export function opResult(
     post: plan.post,
     ...(plan.diff ? { diff: plan.diff } : {}),
     warnings,
+    ...(plan.paths ? { paths: plan.paths } : {}),
+    ...(plan.restored ? { restored: plan.restored } : {}),
   };
+}
+
+/** The last non-empty line of a script's stderr, at most 200 characters. */
+function lastLine(text: unknown): string | undefined {
+  if (typeof text !== "string") return undefined;
+  const line = text.split("\n").map((l) => l.trim()).filter((l) => l !== "").at(-1);
+  return line === undefined ? undefined : line.length > 200 ? `${line.slice(0, 199)}…` : line;
+}
+
+/**
+ * A failed migration, said in full where a person reads it: the script's own last line of
+ * stderr joins the message (the whole tail stays in `details.stderrTail`), and the hint says the
+ * transaction was undone, so the app is where it was. Other errors pass through unchanged.
+ */
+export function migrationFailed(e: unknown, plan: Plan): unknown {
+  if (!(e instanceof NxError) || !e.code.startsWith("migration.") || e.hint !== undefined) return e;
+  const said = lastLine(e.details?.stderrTail);
+  const where = plan.fromVersion === null
+    ? `${plan.appId} is not installed (nothing changed; kept data is untouched)`
+    : `${plan.appId} is still at ${plan.fromVersion} (nothing changed)`;
+  return new NxError(e.code, said === undefined ? e.message : `${e.message}: ${said}`, {
+    cause: e,
+    details: e.details,
+    hint: said === undefined ? where : `${where}; --json has the script's stderr (stderrTail)`,
+  });
 }
 
 export function summary(app: AppSummaryRow, pending: boolean): AppSummary {

@@ -5,7 +5,13 @@ import { appPaths, exists, freeBytes, listDir, treeSize } from "../store/mod.ts"
 import type { OpContext } from "./context.ts";
 import type { Session } from "./session.ts";
 
-export async function snapshotFor(appId: string, s: Session, ctx: OpContext): Promise<Snapshot> {
+/** `sizes`: measure every data/<v> (for plans that remove or keep data and say how much). */
+export async function snapshotFor(
+  appId: string,
+  s: Session,
+  ctx: OpContext,
+  sizes = false,
+): Promise<Snapshot> {
   const app = appPaths(ctx.paths, appId);
   const records = await s.registry.list();
   const installed = records.find((a) => a.id === appId);
@@ -19,6 +25,15 @@ export async function snapshotFor(appId: string, s: Session, ctx: OpContext): Pr
     : (await listDir(app.data)).filter(isStrictSemver).sort(compareVersions);
   const dataVersion = installed?.version ?? keptData.at(-1);
   const keptDataOwner = keptData.length > 0 ? await s.registry.keptData(appId) : undefined;
+  const measured = sizes
+    ? (await listDir(app.data)).filter(isStrictSemver).sort(compareVersions)
+    : dataVersion === undefined
+    ? []
+    : [dataVersion];
+  const dataSizes = [];
+  for (const version of measured) {
+    dataSizes.push({ version, size: await treeSize(app.dataOf(version)) });
+  }
   return {
     policy: s.trust.policy,
     installed,
@@ -26,7 +41,8 @@ export async function snapshotFor(appId: string, s: Session, ctx: OpContext): Pr
     appDirExists: await exists(app.dir),
     keptData,
     ...(keptDataOwner === undefined ? {} : { keptDataOwner }),
-    dataBytes: dataVersion ? await treeSize(app.dataOf(dataVersion)) : 0,
+    dataBytes: dataSizes.find((d) => d.version === dataVersion)?.size ?? 0,
+    ...(sizes ? { dataSizes } : {}),
     freeBytes: await freeBytes(ctx.paths.root),
     now: ctx.now.toISOString(),
   };

@@ -1,6 +1,7 @@
 /** `verify` and `inspect`: one read of the bundle, then pure verification. No session. */
 import type { BundleRef, InspectReport } from "../api/mod.ts";
-import { loadTrust, readBundle, type TrustState } from "../store/mod.ts";
+import { decodeManifest, MANIFEST_FILE } from "../bundle/mod.ts";
+import { loadTrust, readBundle, readSourceFile, type TrustState } from "../store/mod.ts";
 import { planChallenge, type VerifiedBundle, verifyBundle } from "../trust/mod.ts";
 import { NxError } from "../errors.ts";
 import { marker, type OpContext, silentReporter } from "./context.ts";
@@ -13,14 +14,35 @@ export function bundlePath(ref: BundleRef): string {
   }
 }
 
+/**
+ * A bundle error on a directory that holds `manifest.toml`: a source tree given where a packed
+ * bundle belongs. The same code, with the next step as its hint.
+ */
+async function sourceTreeHint(e: unknown, path: string): Promise<unknown> {
+  if (!(e instanceof NxError) || !e.code.startsWith("bundle.") || e.code === "bundle.not_found") {
+    return e;
+  }
+  if (await readSourceFile(path, "manifest.toml").catch(() => undefined) === undefined) return e;
+  return new NxError(e.code, `${e.message} (${path} is a source directory)`, {
+    cause: e,
+    details: e.details,
+    hint: `pack it first: \`nx pkg pack ${path} --key <your.key>\`, then use the .nxb it builds`,
+  });
+}
+
 export async function verifyAt(
   bundlePath: string,
   ctx: OpContext,
   trust?: TrustState,
 ): Promise<VerifiedBundle> {
   const { policy, publishers } = trust ?? await loadTrust(ctx.paths);
-  const facts = await readBundle(bundlePath, (small) => planChallenge(small, publishers));
-  const verified = verifyBundle(facts, { policy, publishers, now: ctx.now }, bundlePath);
+  let verified: VerifiedBundle;
+  try {
+    const facts = await readBundle(bundlePath, (small) => planChallenge(small, publishers));
+    verified = verifyBundle(facts, { policy, publishers, now: ctx.now }, bundlePath);
+  } catch (e) {
+    throw await sourceTreeHint(e, bundlePath);
+  }
   for (const w of verified.warnings) ctx.reporter.emit({ kind: "warning", ...w });
   // The marker means "every check passed": not printed when a mode downgraded a finding.
   if (verified.warnings.length === 0) marker(ctx, "pkgr: verified ok");
@@ -41,12 +63,31 @@ export async function inspectAt(bundlePath: string, ctx: OpContext): Promise<Ins
     // Show what can be shown: the same bundle read in audit-only mode, marked untrusted.
     const audit = { ...trust, policy: { ...trust.policy, mode: "audit-only" as const } };
     const bundle = await verifyAt(bundlePath, quiet, audit).catch(() => undefined);
+    const claimed = bundle ? undefined : await claimedIdentity(bundlePath, trust);
     return {
       path: bundlePath,
       verified: false,
       code: e.code,
       message: e.message,
       ...(bundle ? { bundle } : {}),
+      ...(claimed ? { claimed } : {}),
     };
+  }
+}
+
+/** The name and version a bundle's manifest claims, when it decodes at all (nothing verified). */
+async function claimedIdentity(
+  bundlePath: string,
+  trust: TrustState,
+): Promise<{ name: string; version: string } | undefined> {
+  try {
+    const facts = await readBundle(bundlePath, (small) => planChallenge(small, trust.publishers));
+    const bytes = facts.files[MANIFEST_FILE]?.bytes;
+    if (bytes === undefined) return undefined;
+    const m = decodeManifest(bytes);
+    if (m.name === undefined || m.semver === undefined) return undefined;
+    return { name: m.name, version: m.semver };
+  } catch {
+    return undefined;
   }
 }

@@ -27,11 +27,13 @@ function checkVersions(req: InstallPlanInput, snap: Snapshot): void {
         "app.already_installed",
         `cannot install ${name}: ${installed.version} is installed`,
         {
-          hint: `use \`nx pkg upgrade\` to move to ${version}`,
+          hint: installed.version === version
+            ? "to put its files back, reinstall it: `nx pkg install --reinstall <bundle>`"
+            : `use \`nx pkg upgrade\` to move to ${version}`,
         },
       );
     }
-    // Data kept by `uninstall --keep-data` from a newer version: adopting it is a downgrade.
+    // Data kept by `uninstall` from a newer version: adopting it is a downgrade.
     const newest = [...snap.keptData].sort(compareVersions).at(-1);
     if (
       newest && compareVersions(version, newest) < 0 &&
@@ -49,7 +51,9 @@ function checkVersions(req: InstallPlanInput, snap: Snapshot): void {
     return;
   }
   if (!installed) {
-    throw new NxError("app.not_installed", `cannot upgrade ${name}: it is not installed`);
+    throw new NxError("app.not_installed", `cannot upgrade ${name}: it is not installed`, {
+      hint: "use `nx pkg install` for an app that is not installed yet",
+    });
   }
   const order = compareVersions(version, installed.version);
   if (order === 0) {
@@ -81,7 +85,7 @@ export function planInstall(req: InstallPlanInput, snap: Snapshot): Plan {
   checkVersions(req, snap);
   preflight(req.bundle, snap);
   const m = req.bundle.manifest;
-  checkDependents(m.name, m.version, snap);
+  checkDependents(m.name, m.version, snap, `${req.op} ${m.name} to ${m.version}`);
   const retained = snap.installed?.versions.some((v) => v.version === m.version) ?? false;
   // A downgrade to a retained version keeps that version's own data (as a rollback would);
   // otherwise data comes forward from the active (or kept) version and is migrated.

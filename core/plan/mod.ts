@@ -8,6 +8,15 @@ export {
   type RollbackPlanInput,
   type UninstallPlanInput,
 } from "./lifecycle.ts";
+export {
+  type ClearDataPlanInput,
+  type Damage,
+  isIntact,
+  planClearData,
+  planRestore,
+  type RestorePlanInput,
+} from "./maintain.ts";
+export { closest, editDistance, notInstalled } from "./closest.ts";
 export { migrationChain } from "./migration_chain.ts";
 export { activate, permissionDiff, versionRecord } from "./records.ts";
 export { preflight, SYSTEM_TYPES } from "./preflight.ts";

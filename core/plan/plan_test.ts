@@ -276,10 +276,10 @@ Deno.test("planUninstall() refuses while another app depends on the app", () => 
     dependencies: [{ name: "notes", versionConstraint: "^1.0.0" }],
   });
   assert.equal(
-    codeOf(() => planUninstall({ txid: "t", appId: "notes", keepData: false }, { ...s, apps })),
+    codeOf(() => planUninstall({ txid: "t", appId: "notes", purge: true }, { ...s, apps })),
     "dependency.required_by",
   );
-  assert.deepEqual(planUninstall({ txid: "t", appId: "notes", keepData: true }, s).steps, [
+  assert.deepEqual(planUninstall({ txid: "t", appId: "notes", purge: false }, s).steps, [
     { kind: "detach-app", keepData: true },
     { kind: "commit-registry" },
   ]);

@@ -23,15 +23,23 @@ export const SYSTEM_TYPES: readonly BundleType[] = [
  * Reverse dependencies: no other active app may be left depending on `appId` at a version it
  * no longer gets (`version` null: the app goes away).
  */
-export function checkDependents(appId: string, version: string | null, snap: Snapshot): void {
+export function checkDependents(
+  appId: string,
+  version: string | null,
+  snap: Snapshot,
+  action = `change ${appId}`,
+): void {
   for (const [id, app] of snap.apps) {
     if (id === appId || app.state !== "active") continue;
     for (const dep of app.dependencies) {
       if (dep.name === appId && (version === null || !satisfies(version, dep.versionConstraint))) {
         throw new NxError(
           "dependency.required_by",
-          `cannot change ${appId}: ${id} needs ${appId} ${dep.versionConstraint}`,
+          `cannot ${action}: ${id} needs ${appId} ${dep.versionConstraint}`,
           {
+            hint: version === null
+              ? `uninstall ${id} first (\`nx pkg uninstall ${id}\`), then ${appId}`
+              : `move ${id} to a version that accepts ${appId} ${version} first, or keep ${appId} ${dep.versionConstraint}`,
             details: { dependent: id, constraint: dep.versionConstraint, version },
           },
         );
@@ -61,8 +69,8 @@ export function checkKeptData(bundle: VerifiedBundle, snap: Snapshot): void {
         bundlePublisher: m.publisher,
         keptVersions: snap.keptData,
       },
-      hint: `nx has no command that deletes kept data: remove apps/${m.name} under the state ` +
-        "root by hand (it holds only that data), then install again",
+      hint: `\`nx pkg clear-data ${m.name}\` deletes the kept data (after a backup, if you need ` +
+        "it), then install again",
     },
   );
 }
@@ -118,6 +126,11 @@ export function preflight(bundle: VerifiedBundle, snap: Snapshot): void {
         "dependency.missing",
         `cannot install ${m.name}: needs ${dep.name} ${dep.versionConstraint}`,
         {
+          hint: !have
+            ? `install ${dep.name} (${dep.versionConstraint}) first: \`nx pkg install <${dep.name} bundle>\``
+            : have.state !== "active"
+            ? `${dep.name} ${have.version} is ${have.state}: finish or repair it first (\`nx pkg doctor\`)`
+            : `${dep.name} ${have.version} is installed: move it to a version in ${dep.versionConstraint} first (\`nx pkg upgrade\` or \`nx pkg rollback ${dep.name}\`)`,
           details: {
             dependency: dep.name,
             constraint: dep.versionConstraint,

@@ -9,8 +9,10 @@ import {
   APP_STATES,
   type AppRecord,
   OPERATIONS,
+  PathChangeSchema,
   PermissionDiffSchema,
   PostStepSchema,
+  RestoreReportSchema,
   SCHEMES,
   StepSchema,
   VersionNameSchema,
@@ -97,6 +99,8 @@ export const PlanSchema = z.strictObject({
   before: AppRecordSchema.optional(),
   after: AppRecordSchema.optional(),
   diff: PermissionDiffSchema.optional(),
+  paths: z.array(PathChangeSchema).optional(),
+  restored: RestoreReportSchema.optional(),
 }).superRefine((plan, ctx) => {
   const fail = (message: string) => ctx.addIssue({ code: "custom", message });
   // commit-registry's undo writes `before` back: it must be this app's record.

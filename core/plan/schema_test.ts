@@ -94,11 +94,11 @@ Deno.test("PlanSchema accepts every plan the planners make, unchanged", async (t
     ["rollback", planRollback({ txid: TX, appId: "notes" }, snap(record(["1.1.0", "1.0.0"])))],
     [
       "uninstall",
-      planUninstall({ txid: TX, appId: "notes", keepData: false }, snap(record(["1.0.0"]))),
+      planUninstall({ txid: TX, appId: "notes", purge: true }, snap(record(["1.0.0"]))),
     ],
     [
       "uninstall --keep-data",
-      planUninstall({ txid: TX, appId: "notes", keepData: true }, snap(record(["1.0.0"]))),
+      planUninstall({ txid: TX, appId: "notes", purge: false }, snap(record(["1.0.0"]))),
     ],
   ];
   for (const [name, plan] of plans) {

@@ -26,6 +26,9 @@ export interface Snapshot {
   keptDataOwner?: KeptDataRecord;
   /** Bytes under apps/<id>/data/<active version> (0 when none). */
   dataBytes: number;
+  /** Every apps/<id>/data/<v> on disk (installed or kept) and its bytes, by version; optional
+   * for callers that plan no removal (then sizes count as 0). */
+  dataSizes?: { version: string; size: number }[];
   /** Free bytes on the root's file system. */
   freeBytes: number;
   /** ISO time of the operation (reference time, fixed once). */

@@ -2,7 +2,16 @@
  * A plan is a value: the steps of one transaction, computed purely from the request and a
  * snapshot of the root. Every pre-commit step has a symmetric undo (docs/transactions.md).
  */
-import type { AppRecord, Operation, PermissionDiff, PostStep, Step, StepKind } from "../api/mod.ts";
+import type {
+  AppRecord,
+  Operation,
+  PathChange,
+  PermissionDiff,
+  PostStep,
+  RestoreReport,
+  Step,
+  StepKind,
+} from "../api/mod.ts";
 
 // The steps are part of the contract (an OpResult shows them): defined in core/api/records.ts.
 export type { Operation, PostStep, Step, StepKind };
@@ -21,6 +30,10 @@ export interface Plan {
   before?: AppRecord;
   after?: AppRecord;
   diff?: PermissionDiff;
+  /** uninstall, clear-data: each path the plan removes or keeps, and its size. */
+  paths?: PathChange[];
+  /** reinstall, repair: what is wrong with the active version's files, and the source. */
+  restored?: RestoreReport;
 }
 
 export const POST_KINDS: readonly PostStep["kind"][] = [
@@ -43,4 +56,8 @@ export const STEP_KINDS: readonly StepKind[] = [
   "switch-current",
   "commit-registry",
   "detach-app",
+  "verify-staged",
+  "retire-files",
+  "detach-data",
+  "create-data",
 ];

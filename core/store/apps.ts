@@ -41,6 +41,7 @@ export function stagingPaths(paths: RootPaths, txid: string) {
     detached: join(dir, "app"),
     detachedVersions: join(dir, "versions"),
     detachedCurrent: join(dir, "current"),
+    detachedData: join(dir, "cleared-data"),
   };
 }
 
