@@ -17,9 +17,9 @@ export const LIST: RootCommand<"list", [opts: Opts]> = {
   render: (apps) => ({ message: `${apps.length} app(s)`, data: { apps }, human: renderApps(apps) }),
 };
 
-export const INFO: RootCommand<"info", [app: string, opts: Opts]> = {
+export const INFO: RootCommand<"info", [app: string, opts: Opts & { files?: true }]> = {
   method: "info",
-  toRequest: (app) => ({ app }),
+  toRequest: (app, opts) => ({ app, ...(opts.files === true ? { files: true } : {}) }),
   render: (info) => ({
     message: `${info.id} ${info.version} (${info.state})`,
     data: info,
@@ -62,8 +62,10 @@ export function listCommand() {
 export function infoCommand() {
   return rootCommand(
     reader(
-      new Command("info").description("show one app: versions, sizes, permissions, history")
-        .argument("<app>", "app id"),
+      new Command("info")
+        .description("show one app: versions, paths, sizes, dependencies, permissions, history")
+        .argument("<app>", "app id")
+        .option("--files", "list the active version's files with their size and SHA-256"),
     ),
     INFO,
   );

@@ -92,6 +92,7 @@ export type ErrorCode =
   | "upgrade.downgrade_denied"
   | "rollback.nothing_retained"
   | "rollback.version_not_retained"
+  | "repair.no_source"
   | "preflight.min_sdk"
   | "preflight.bundle_type_denied"
   | "preflight.id_collision"
@@ -425,6 +426,10 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
   "rollback.version_not_retained": {
     exitClass: "validation_reject",
     summary: "the requested version is not retained",
+  },
+  "repair.no_source": {
+    exitClass: "validation_reject",
+    summary: "a damaged file of an installed version has no intact copy to restore it from",
   },
   "preflight.min_sdk": {
     exitClass: "validation_reject",

@@ -40,3 +40,8 @@ export function bytes(n: number): string {
   }
   return `${v.toFixed(1)} ${units[u]}`;
 }
+
+/** The one wording of an empty result: `no <what>` ("no apps installed", "no history entries"). */
+export function none(what: string): string {
+  return `no ${what}`;
+}

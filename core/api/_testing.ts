@@ -71,6 +71,10 @@ export const OP: OpResult = {
     { kind: "switch-current", to: "1.1.0", from: null },
     { kind: "commit-registry" },
     { kind: "detach-app", keepData: true },
+    { kind: "verify-staged", version: "1.1.0" },
+    { kind: "retire-files", version: "1.1.0" },
+    { kind: "detach-data" },
+    { kind: "create-data", versions: ["1.1.0", "1.0.0"] },
   ],
   post: [
     { kind: "gc-versions", versions: ["0.9.0"] },
@@ -110,6 +114,10 @@ export const INFO: AppInfo = {
   installedAt: "2024-01-01T00:00:00.000Z",
   updatedAt: "2024-01-02T00:00:00.000Z",
   history: [AUDIT, { time: "t", op: "install", appId: "notes", result: "ok" }],
+  dependencies: [{ name: "textkit", versionConstraint: "^1.0.0" }],
+  path: "/var/lib/nx/apps/notes/versions/1.1.0",
+  dataPath: "/var/lib/nx/apps/notes/data/1.1.0",
+  files: [{ path: "payload.elf", size: 10, sha256: hex(32) }],
 };
 
 export const HIT: QueryHit = {
@@ -179,7 +187,13 @@ export const SAMPLES: { [M in Method]: { requests: RequestOf<M>[]; results: Resu
   verify: { requests: [{ bundle }], results: [VERIFIED] },
   inspect: {
     requests: [{ bundle }],
-    results: [INSPECT, { path: "n.nxb", verified: true, bundle: VERIFIED }],
+    results: [INSPECT, { path: "n.nxb", verified: true, bundle: VERIFIED }, {
+      path: "t.nxb",
+      verified: false,
+      code: "integrity.file_added",
+      message: "cannot verify bundle",
+      claimed: { name: "notes", version: "1.0.0" },
+    }],
   },
   install: {
     requests: [{ bundle }, { bundle, dryRun: true }, { bundle, allowDowngrade: true }],
@@ -191,8 +205,34 @@ export const SAMPLES: { [M in Method]: { requests: RequestOf<M>[]; results: Resu
     results: [{ ...OP, op: "rollback" }],
   },
   uninstall: {
-    requests: [{ app: "notes", keepData: true }],
-    results: [{ ...OP, op: "uninstall", toVersion: null }],
+    requests: [{ app: "notes", keepData: true }, { app: "notes", purge: true, dryRun: true }],
+    results: [{
+      ...OP,
+      op: "uninstall",
+      toVersion: null,
+      paths: [{ path: "apps/notes/versions/1.1.0", size: 9000, action: "remove" }, {
+        path: "apps/notes/data/1.1.0",
+        size: 12,
+        action: "keep",
+      }],
+    }],
+  },
+  repair: {
+    requests: [{ app: "notes" }, { app: "notes", dryRun: true }],
+    results: [{
+      ...OP,
+      op: "repair",
+      fromVersion: "1.1.0",
+      restored: { source: "kept", missing: [], changed: [], unexpected: ["extra"] },
+    }],
+  },
+  clearData: {
+    requests: [{ app: "notes" }, { app: "notes", dryRun: true }],
+    results: [{
+      ...OP,
+      op: "clear-data",
+      paths: [{ path: "apps/notes/data/1.1.0", size: 12, action: "remove" }],
+    }],
   },
   list: {
     requests: [{}],
@@ -206,7 +246,7 @@ export const SAMPLES: { [M in Method]: { requests: RequestOf<M>[]; results: Resu
       size: 1,
     }]],
   },
-  info: { requests: [{ app: "notes" }], results: [INFO] },
+  info: { requests: [{ app: "notes" }, { app: "notes", files: true }], results: [INFO] },
   history: {
     requests: [{}, { app: "notes", limit: 5 }, { id: 3 }],
     results: [[AUDIT], [{

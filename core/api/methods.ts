@@ -18,6 +18,7 @@ import {
   RegistryQuerySchema,
 } from "./record_schemas.ts";
 import {
+  ClearDataRequestSchema,
   DoctorRequestSchema,
   HistoryRequestSchema,
   InfoRequestSchema,
@@ -27,6 +28,7 @@ import {
   ListRequestSchema,
   PolicySetRequestSchema,
   PolicyShowRequestSchema,
+  RepairRequestSchema,
   RollbackRequestSchema,
   TrustAddRequestSchema,
   TrustListRequestSchema,
@@ -75,6 +77,8 @@ export const METHODS = {
   upgrade: { request: UpgradeRequestSchema, result: OpResultSchema, ...writer, bundle: true },
   rollback: { request: RollbackRequestSchema, result: OpResultSchema, ...writer },
   uninstall: { request: UninstallRequestSchema, result: OpResultSchema, ...writer },
+  repair: { request: RepairRequestSchema, result: OpResultSchema, ...writer },
+  clearData: { request: ClearDataRequestSchema, result: OpResultSchema, ...writer },
   list: { request: ListRequestSchema, result: z.array(AppSummarySchema), ...reader },
   info: { request: InfoRequestSchema, result: AppInfoSchema, ...reader },
   history: { request: HistoryRequestSchema, result: z.array(AuditEntrySchema), ...reader },
@@ -99,6 +103,8 @@ export interface Results {
   upgrade: OpResult;
   rollback: OpResult;
   uninstall: OpResult;
+  repair: OpResult;
+  clearData: OpResult;
   list: AppSummary[];
   info: AppInfo;
   history: AuditEntry[];

@@ -20,7 +20,15 @@ import type {
   Step,
 } from "./records.ts";
 
-export const OPERATIONS = ["install", "upgrade", "rollback", "uninstall"] as const;
+export const OPERATIONS = [
+  "install",
+  "upgrade",
+  "rollback",
+  "uninstall",
+  "reinstall",
+  "repair",
+  "clear-data",
+] as const;
 export const APP_STATES = ["active", "inactive", "pending"] as const;
 export const SCHEMES = ["nx-index", "payload-only"] as const;
 
@@ -47,6 +55,10 @@ export const StepSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("switch-current"), to: version, from: version.nullable() }),
   z.strictObject({ kind: z.literal("commit-registry") }),
   z.strictObject({ kind: z.literal("detach-app"), keepData: z.boolean() }),
+  z.strictObject({ kind: z.literal("verify-staged"), version }),
+  z.strictObject({ kind: z.literal("retire-files"), version }),
+  z.strictObject({ kind: z.literal("detach-data") }),
+  z.strictObject({ kind: z.literal("create-data"), versions: z.array(version) }),
 ]);
 
 /** Post-commit steps (records.ts `PostStep`). */

@@ -10,8 +10,18 @@ import type { ManifestView, MigrationStep } from "../bundle/mod.ts";
 
 export type AppState = "active" | "inactive" | "pending";
 
-/** The four operations that change an app (a plan's `op`). */
-export type Operation = "install" | "upgrade" | "rollback" | "uninstall";
+/** The operations that change an app (a plan's `op`). */
+export type Operation =
+  | "install"
+  | "upgrade"
+  | "rollback"
+  | "uninstall"
+  /** `install --reinstall`: the active version's files again, from its bundle. */
+  | "reinstall"
+  /** `repair`: the active version's files again, from the copy nx keeps of it. */
+  | "repair"
+  /** `clear-data`: the app's data removed (recreated empty while it stays installed). */
+  | "clear-data";
 
 /** Pre-commit steps of a plan; the executor pairs each with its undo (docs/transactions.md). */
 export type Step =
@@ -35,7 +45,15 @@ export type Step =
   | { kind: "commit-registry" }
   /** uninstall: move apps/<id> (or, keeping data, its versions and `current`) into staging,
    * where nothing sees it | undo: move it back */
-  | { kind: "detach-app"; keepData: boolean };
+  | { kind: "detach-app"; keepData: boolean }
+  /** reinstall/repair: verify the staged copy as `nx pkg verify` does | undo: nothing */
+  | { kind: "verify-staged"; version: string }
+  /** reinstall/repair: move versions/<v> (not its data) aside into staging | undo: move it back */
+  | { kind: "retire-files"; version: string }
+  /** clear-data: move apps/<id>/data aside into staging | undo: move it back */
+  | { kind: "detach-data" }
+  /** clear-data: create data/ with an empty data/<v> per version | undo: remove what it made */
+  | { kind: "create-data"; versions: string[] };
 
 export type StepKind = Step["kind"];
 

@@ -25,24 +25,32 @@ export const InspectRequestSchema = z.strictObject({ bundle: BundleRefSchema });
  * install and upgrade (one shape); a downgrade means adopting newer kept data (install) or a
  * lower version (upgrade). `query`'s request is the registry's own RegistryQuery.
  */
-export const InstallRequestSchema = z.strictObject({
+export const UpgradeRequestSchema = z.strictObject({
   bundle: BundleRefSchema,
   dryRun: flag,
   allowDowngrade: flag,
 });
-export const UpgradeRequestSchema = InstallRequestSchema;
+/** install; `reinstall`: put the installed active version's files back from this bundle. */
+export const InstallRequestSchema = UpgradeRequestSchema.extend({ reinstall: flag });
 export const RollbackRequestSchema = z.strictObject({
   app: nonEmpty,
   to: nonEmpty.optional(),
   dryRun: flag,
 });
+/** The data stays unless `purge` (`keepData` is the default, said explicitly; not both). */
 export const UninstallRequestSchema = z.strictObject({
   app: nonEmpty,
   keepData: flag,
+  purge: flag,
   dryRun: flag,
 });
+/** Restore the active version's files from the copy nx keeps (apps/<id>/versions/<v>). */
+export const RepairRequestSchema = z.strictObject({ app: nonEmpty, dryRun: flag });
+/** Remove the app's data: an installed app keeps an empty data dir per retained version. */
+export const ClearDataRequestSchema = z.strictObject({ app: nonEmpty, dryRun: flag });
 export const ListRequestSchema = z.strictObject({});
-export const InfoRequestSchema = z.strictObject({ app: nonEmpty });
+/** `files`: also list the active version's files. */
+export const InfoRequestSchema = z.strictObject({ app: nonEmpty, files: flag });
 export const HistoryRequestSchema = z.strictObject({
   app: nonEmpty.optional(),
   limit: z.number().int().positive().optional(),
@@ -80,6 +88,8 @@ export type InstallRequest = z.infer<typeof InstallRequestSchema>;
 export type UpgradeRequest = z.infer<typeof UpgradeRequestSchema>;
 export type RollbackRequest = z.infer<typeof RollbackRequestSchema>;
 export type UninstallRequest = z.infer<typeof UninstallRequestSchema>;
+export type RepairRequest = z.infer<typeof RepairRequestSchema>;
+export type ClearDataRequest = z.infer<typeof ClearDataRequestSchema>;
 export type ListRequest = z.infer<typeof ListRequestSchema>;
 export type InfoRequest = z.infer<typeof InfoRequestSchema>;
 export type HistoryRequest = z.infer<typeof HistoryRequestSchema>;

@@ -28,6 +28,8 @@ import type {
   InitResult,
   InspectReport,
   OpResult,
+  PathChange,
+  RestoreReport,
 } from "./results.ts";
 
 export { StrictManifestViewSchema };
@@ -54,6 +56,19 @@ export const VerifiedBundleSchema = z.strictObject({
 
 const version = z.string();
 
+export const PathChangeSchema = z.strictObject({
+  path: z.string(),
+  size: z.number().int().nonnegative(),
+  action: z.enum(["remove", "keep"]),
+});
+
+export const RestoreReportSchema = z.strictObject({
+  source: z.enum(["bundle", "kept"]),
+  missing: z.array(z.string()),
+  changed: z.array(z.string()),
+  unexpected: z.array(z.string()),
+});
+
 export const OpResultSchema = z.strictObject({
   op: z.enum(OPERATIONS),
   appId: z.string(),
@@ -64,6 +79,8 @@ export const OpResultSchema = z.strictObject({
   post: z.array(PostStepSchema),
   diff: PermissionDiffSchema.optional(),
   warnings: z.array(z.strictObject({ code: z.string(), message: z.string() })),
+  paths: z.array(PathChangeSchema).optional(),
+  restored: RestoreReportSchema.optional(),
 });
 
 export const AppSummarySchema = z.strictObject({
@@ -88,6 +105,10 @@ export const AppInfoSchema = AppSummarySchema.extend({
   installedAt: z.string(),
   updatedAt: z.string(),
   history: z.array(AuditEntrySchema),
+  dependencies: z.array(z.strictObject({ name: z.string(), versionConstraint: z.string() })),
+  path: z.string(),
+  dataPath: z.string(),
+  files: z.array(IndexEntrySchema).optional(),
 });
 
 /** doctor's finding kinds (results.ts `FindingKind`; docs/transactions.md#doctor). */
@@ -148,6 +169,7 @@ export const InspectReportSchema = z.strictObject({
   code: z.string().optional(),
   message: z.string().optional(),
   bundle: VerifiedBundleSchema.optional(),
+  claimed: z.strictObject({ name: z.string(), version: z.string() }).optional(),
 });
 
 /** A failed call (failure.ts `ErrorValue`). */
@@ -182,6 +204,8 @@ type _Results = [
   Assert<Equals<z.infer<typeof DoctorReportSchema>, DoctorReport>>,
   Assert<Equals<z.infer<typeof InspectReportSchema>, InspectReport>>,
   Assert<Equals<z.infer<typeof InitResultSchema>, InitResult>>,
+  Assert<Equals<z.infer<typeof PathChangeSchema>, PathChange>>,
+  Assert<Equals<z.infer<typeof RestoreReportSchema>, RestoreReport>>,
   Assert<Equals<z.infer<typeof ErrorValueSchema>, ErrorValue>>,
   Assert<Equals<z.infer<typeof EventSchema>, ProgressEvent>>,
 ];

@@ -16,6 +16,24 @@ import type {
 
 export type { Policy, Publisher, VerifiedBundle } from "../trust/mod.ts";
 
+/** A path an operation removes or keeps, relative to the root, with its bytes on disk. */
+export interface PathChange {
+  path: string;
+  size: number;
+  action: "remove" | "keep";
+}
+
+/**
+ * What reinstall or repair found wrong with the active version's files (bundle-relative paths),
+ * and where the files put back come from: the bundle given, or the copy nx keeps.
+ */
+export interface RestoreReport {
+  source: "bundle" | "kept";
+  missing: string[];
+  changed: string[];
+  unexpected: string[];
+}
+
 /** install, upgrade, rollback, uninstall: the plan that ran (or, on a dry run, would run). */
 export interface OpResult {
   op: Operation;
@@ -27,6 +45,10 @@ export interface OpResult {
   post: PostStep[];
   diff?: PermissionDiff;
   warnings: { code: string; message: string }[];
+  /** uninstall, clear-data: each path removed or kept, and its size. */
+  paths?: PathChange[];
+  /** reinstall, repair: what was (or would be) restored. */
+  restored?: RestoreReport;
 }
 
 /** One row of `list`. */
@@ -53,6 +75,13 @@ export interface AppInfo extends AppSummary {
   installedAt: string;
   updatedAt: string;
   history: AuditEntry[];
+  /** What the active version depends on (name and SemVer range). */
+  dependencies: { name: string; versionConstraint: string }[];
+  /** Absolute paths of the active version's files and of its data. */
+  path: string;
+  dataPath: string;
+  /** With `files`: the active version's files (bundle-relative) as the registry holds them. */
+  files?: { path: string; size: number; sha256: string }[];
 }
 
 /** `init`: the root, whether this call created it, and how many publishers it trusts. */
@@ -72,6 +101,8 @@ export interface InspectReport {
   message?: string;
   /** The bundle as far as it could be read (in audit-only mode when verification failed). */
   bundle?: VerifiedBundle;
+  /** When not even that could be read: the name and version its manifest claims (unverified). */
+  claimed?: { name: string; version: string };
 }
 
 /** Stable doctor finding kinds (docs/transactions.md#doctor lists what each means and repairs). */

@@ -63,6 +63,8 @@ export function createPkgr(options: PkgrOptions): Pkgr {
       }),
     rollback: (req, call) => run(call, async (ctx) => (await session(ctx)).rollback(req)),
     uninstall: (req, call) => run(call, async (ctx) => (await session(ctx)).uninstall(req)),
+    repair: (req, call) => run(call, async (ctx) => (await session(ctx)).repair(req)),
+    clearData: (req, call) => run(call, async (ctx) => (await session(ctx)).clearData(req)),
     list: (req, call) => run(call, async (ctx) => (await session(ctx)).list(req)),
     info: (req, call) => run(call, async (ctx) => (await session(ctx)).info(req)),
     history: (req, call) => run(call, async (ctx) => (await session(ctx)).history(req)),

@@ -10,6 +10,7 @@ import {
   type AppInfo,
   type AppSummary,
   type AuditEntry,
+  type ClearDataRequest,
   type HistoryRequest,
   type InfoRequest,
   type InstallRequest,
@@ -17,16 +18,28 @@ import {
   type OpResult,
   type QueryHit,
   type RegistryQuery,
+  type RepairRequest,
   type RollbackRequest,
   throwIfCancelled,
   type UninstallRequest,
   type UpgradeRequest,
 } from "../api/mod.ts";
 import { applyPlan, readJournal } from "../apply/mod.ts";
-import { type Plan, planInstall, planRollback, planUninstall } from "../plan/mod.ts";
-import { appPaths, treeSize } from "../store/mod.ts";
+import {
+  type Damage,
+  notInstalled,
+  type Plan,
+  planClearData,
+  planInstall,
+  planRestore,
+  planRollback,
+  planUninstall,
+} from "../plan/mod.ts";
+import { appPaths } from "../store/mod.ts";
 import { marker, type OpContext } from "./context.ts";
-import { opResult, summary, summaryRowOf } from "./results.ts";
+import { appInfo } from "./info.ts";
+import { damageOf, stagedVerifier } from "./repair.ts";
+import { migrationFailed, opResult, summary } from "./results.ts";
 import { type ServiceOptions, type Session, type SessionMode, withSession } from "./session.ts";
 import { snapshotFor } from "./snapshot.ts";
 import { bundlePath, verifyAt } from "./verify.ts";
@@ -106,9 +119,14 @@ async function entry(s: Session, id: number): Promise<AuditEntry[]> {
 }
 
 async function apply(plan: Plan, s: Session, ctx: OpContext, dryRun: boolean): Promise<OpResult> {
-  if (dryRun) return opResult(plan, true);
+  if (dryRun || plan.steps.length === 0) return opResult(plan, dryRun);
   throwIfCancelled(ctx.signal);
-  const { warnings } = await applyPlan(plan, s.env);
+  const env = plan.steps.some((step) => step.kind === "verify-staged")
+    ? { ...s.env, verifyStaged: stagedVerifier(s, ctx) }
+    : s.env;
+  const { warnings } = await applyPlan(plan, env).catch((e) => {
+    throw migrationFailed(e, plan);
+  });
   for (const w of warnings) ctx.reporter.emit({ kind: "warning", ...w });
   return opResult(plan, false, warnings);
 }
@@ -125,7 +143,7 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
     return await withSession(ctx, options, { mode, op, createRoot }, body);
   };
 
-  const installOrUpgrade = (op: "install" | "upgrade", req: UpgradeRequest) =>
+  const installOrUpgrade = (op: "install" | "upgrade", req: InstallRequest) =>
     session(
       "write",
       op,
@@ -140,6 +158,22 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
             const bundle = await verifyAt(source, ctx, s.trust);
             setApp(bundle.manifest.name);
             const snap = await snapshotFor(bundle.manifest.name, s, ctx);
+            if (req.reinstall === true && snap.installed) {
+              // The same version again, from this bundle: what the tree lost is put back.
+              const damage = await damageOf(snap.installed, ctx);
+              const plan = planRestore(
+                {
+                  op: "reinstall",
+                  txid: newTxid(ctx.now),
+                  appId: snap.installed.id,
+                  source,
+                  bundle,
+                  damage,
+                },
+                snap,
+              );
+              return await apply(plan, s, ctx, req.dryRun === true);
+            }
             const plan = planInstall(
               {
                 op,
@@ -165,6 +199,39 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
   return {
     install: (req: InstallRequest): Promise<OpResult> => installOrUpgrade("install", req),
     upgrade: (req: UpgradeRequest): Promise<OpResult> => installOrUpgrade("upgrade", req),
+    repair: (req: RepairRequest): Promise<OpResult> =>
+      session(
+        "write",
+        "repair",
+        (s) =>
+          audited(s, ctx, req.dryRun === true, { op: "repair", appId: req.app }, async () => {
+            const snap = await snapshotFor(req.app, s, ctx);
+            const damage: Damage = snap.installed
+              ? await damageOf(snap.installed, ctx)
+              : { missing: [], changed: [], unexpected: [] };
+            const source = snap.installed
+              ? appPaths(ctx.paths, req.app).version(snap.installed.version)
+              : ctx.paths.root;
+            const plan = planRestore(
+              { op: "repair", txid: newTxid(ctx.now), appId: req.app, source, damage },
+              snap,
+            );
+            return await apply(plan, s, ctx, req.dryRun === true);
+          }),
+      ),
+    clearData: (req: ClearDataRequest): Promise<OpResult> =>
+      session(
+        "write",
+        "clear-data",
+        (s) =>
+          audited(s, ctx, req.dryRun === true, { op: "clear-data", appId: req.app }, async () => {
+            const plan = planClearData(
+              { txid: newTxid(ctx.now), appId: req.app },
+              await snapshotFor(req.app, s, ctx, true),
+            );
+            return await apply(plan, s, ctx, req.dryRun === true);
+          }),
+      ),
     rollback: (req: RollbackRequest): Promise<OpResult> =>
       session(
         "write",
@@ -189,9 +256,16 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
         "uninstall",
         (s) =>
           audited(s, ctx, req.dryRun === true, { op: "uninstall", appId: req.app }, async () => {
+            if (req.keepData === true && req.purge === true) {
+              throw new NxError(
+                "usage.invalid_argument",
+                `cannot uninstall ${req.app}: --keep-data and --purge contradict each other`,
+                { hint: "the data is kept by default; --purge deletes it" },
+              );
+            }
             const plan = planUninstall(
-              { txid: newTxid(ctx.now), appId: req.app, keepData: req.keepData === true },
-              await snapshotFor(req.app, s, ctx),
+              { txid: newTxid(ctx.now), appId: req.app, purge: req.purge === true },
+              await snapshotFor(req.app, s, ctx, true),
             );
             return await apply(plan, s, ctx, req.dryRun === true);
           }),
@@ -201,27 +275,17 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
         const pending = (await readJournal(ctx.paths.journal).catch(() => undefined))?.plan.appId;
         return (await s.registry.summaries()).map((a) => summary(a, a.id === pending));
       }),
-    info: ({ app }: InfoRequest): Promise<AppInfo> =>
+    info: ({ app, files }: InfoRequest): Promise<AppInfo> =>
       session("read", "info", async (s) => {
         const record = await s.registry.get(app);
         if (!record) {
-          throw new NxError("app.not_installed", `cannot show ${app}: it is not installed`);
+          const ids = (await s.registry.summaries()).map((a) => a.id);
+          throw notInstalled(app, "show", ids, "`nx pkg list` shows the installed apps");
         }
         const pending = (await readJournal(ctx.paths.journal).catch(() =>
           undefined
         ))?.plan.appId === app;
-        const current = record.versions.find((v) => v.version === record.version)!.manifest;
-        return {
-          ...summary(summaryRowOf(record), pending),
-          dataSize: await treeSize(appPaths(ctx.paths, app).dataOf(record.version)),
-          capabilities: current.capabilities,
-          abilities: current.abilities,
-          exports: current.exports,
-          ...(record.lastDiff ? { lastDiff: record.lastDiff } : {}),
-          installedAt: record.installedAt,
-          updatedAt: record.updatedAt,
-          history: await s.registry.history(app, 20),
-        };
+        return await appInfo(record, pending, files === true, s, ctx);
       }),
     history: ({ app, limit, id }: HistoryRequest): Promise<AuditEntry[]> =>
       session(
