@@ -16,6 +16,8 @@ import {
 } from "./pkg_lifecycle.ts";
 import { historyCommand, infoCommand, listCommand, queryCommand } from "./pkg_query.ts";
 import { doctorCommand } from "./pkg_doctor.ts";
+import { repairCommand } from "./pkg_repair.ts";
+import { clearDataCommand } from "./pkg_clear_data.ts";
 import { initCommand } from "./pkg_init.ts";
 import { addCompletion } from "./completion.ts";
 
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
     upgradeCommand(),
     rollbackCommand(),
     uninstallCommand(),
+    repairCommand(),
+    clearDataCommand(),
     listCommand(),
     infoCommand(),
     historyCommand(),
