@@ -34,7 +34,7 @@ export function nativeFloor(shared: string): Promise<FloorBuild> {
 
 async function buildFloor(dir: string): Promise<FloorBuild> {
   if (!await canRun("cc", ["--version"])) {
-    return { ok: false, reason: "not measured: no C compiler (`cc`) on PATH to build floor.c" };
+    return { ok: false, reason: "no C compiler (`cc`) on PATH to build floor.c" };
   }
   await Deno.mkdir(dir, { recursive: true });
   const exe = join(dir, "floor");
@@ -51,7 +51,7 @@ async function buildFloor(dir: string): Promise<FloorBuild> {
     }
     failures.push(new TextDecoder().decode(out.stderr).trim().split("\n")[0]);
   }
-  return { ok: false, reason: `not measured: cc cannot build floor.c: ${failures.join("; ")}` };
+  return { ok: false, reason: `cc cannot build floor.c: ${failures.join("; ")}` };
 }
 
 /** How the floor spreads its fdatasyncs: threads per batch, files per batch (0: one batch). */
@@ -62,8 +62,8 @@ export interface SyncStrategy {
 
 /** The fastest native way: write everything, then fdatasync all files from 16 threads. */
 export const POOL: SyncStrategy = { threads: 16, batch: 0 };
-/** nx's own strategy (core/store/fs.ts Durable): batches of 128 files synced one at a time. */
-export const SEQUENTIAL: SyncStrategy = { threads: 1, batch: 128 };
+/** One fdatasync at a time, in batches of 128 (what core/store/fs.ts Durable did before AIO). */
+export const ONE_AT_A_TIME: SyncStrategy = { threads: 1, batch: 128 };
 
 /** `floor <src> <stage> <final> <threads> <batch> <files…>`: see floor.c. */
 export function floorCmd(

@@ -127,6 +127,19 @@ export async function sample<K extends string>(
   return out;
 }
 
+/**
+ * True the first time it is asked about `key`, false after: a side checks its result on its
+ * first sample (the warmup, or the only sample with --quick), untimed, instead of a separate run.
+ */
+export function firstCalls(): (key: string) => boolean {
+  const seen = new Set<string>();
+  return (key) => {
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  };
+}
+
 export const GNU_TIME = "/usr/bin/time";
 
 /** True when GNU time (apt package `time`) is installed; it reports the child's peak RSS. */
@@ -270,8 +283,19 @@ export function skipped(
 // ---------------------------------------------------------------------------------------------
 // Suites
 
+/** The big app the suites measure: a bundle and the source it was packed from. */
+export interface BigApp {
+  bundle: string;
+  src: string;
+}
+
 export interface SuiteContext {
   plan: Plan;
+  /**
+   * fixtures' big-1.0.0 (246 files, 16 MiB); with --quick a smaller repack of it (same layout,
+   * 1 MiB payload, 16 assets) made once per run. The memory suite always uses the fixture.
+   */
+  big: BigApp;
   /**
    * `--quick`: one sample per side, no warmup, smaller data sets where a suite has a size knob.
    * It proves the bench runs end to end (tests/bench_smoke_test.ts); its numbers mean nothing.

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ELF_PAYLOAD_FILE } from "../../core/bundle/layout.ts";
 import { filler } from "../../fixtures/catalog.ts";
 import { DENO, FIXTURES, nx, NX_PERMISSIONS, REPO } from "../helpers.ts";
-import { type Cmd, runProcess } from "./_measure.ts";
+import { type BigApp, type Cmd, runProcess } from "./_measure.ts";
 
 /** A committed fixture bundle by id, e.g. "notes-1.0.0". */
 export function fixtureBundle(id: string): string {
@@ -15,6 +15,27 @@ export const BIG_BUNDLE = fixtureBundle("big-1.0.0");
 export const BIG_SRC = join(FIXTURES, "src", "big-1.0.0");
 export const DEV_KEY = join(FIXTURES, "keys", "dev.key");
 export const DEV_PUB = join(FIXTURES, "keys", "dev.pub");
+
+/** The committed big app. */
+export const BIG: BigApp = { bundle: BIG_BUNDLE, src: BIG_SRC };
+
+/**
+ * `--quick`'s big app: big-1.0.0's source under `dir` with a 1 MiB payload and its first 16
+ * assets, packed and signed with the dev key as `<dir>/big-1.0.0.nxb` (same name and version).
+ */
+export async function smallerBig(dir: string): Promise<BigApp> {
+  const src = join(dir, "big-1.0.0-src");
+  await cp(BIG_SRC, src, { recursive: true });
+  await Deno.writeFile(
+    join(src, ELF_PAYLOAD_FILE),
+    filler("big-1.0.0 payload", 1024 * 1024, true),
+  );
+  const assets = (await listFiles(src)).filter((f) => f.startsWith("assets/"));
+  for (const f of assets.slice(16)) await Deno.remove(join(src, f));
+  const bundle = join(dir, "big-1.0.0.nxb");
+  await nxOk(["pkg", "pack", src, "--key", DEV_KEY, "--out", bundle]);
+  return { bundle, src };
+}
 
 /** The environment every nx run gets (as tests/helpers.ts runs it). */
 export const NX_ENV = { NO_COLOR: "1", NX_MARKERS: "", SOURCE_DATE_EPOCH: "0" };

@@ -3,16 +3,15 @@
  * `sha256sum` over every file of big-1.0.0.nxb), measured in the same run. Informational: no
  * targets. Rows, whole process unless marked:
  *
- * - `deno run` of an empty script: Deno's start-up alone;
- * - `nx --version`: start-up plus loading nx's module graph, no work;
  * - the hashing verify does (SHA-256 of all files, SHA-512 of the payload) in a bare script,
  *   and SHA-256 alone (the floor's exact work) to compare hashing throughput;
  * - in-process only: the same hashing with synchronous reads (what async op round trips cost),
  *   and readBundle() (walk, read, hash) and verifyBundle() (pure checks and signatures) from
  *   core, to split verifyAt().
+ *
+ * Start-up (`deno run` of an empty file, `nx --version`) is measured by the startup suite.
  */
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
 import { ELF_PAYLOAD_FILE } from "../../core/bundle/layout.ts";
 import { readBundle } from "../../core/store/bundle_reader.ts";
 import { loadTrust, rootPaths } from "../../core/store/root.ts";
@@ -20,7 +19,7 @@ import { planChallenge } from "../../core/trust/challenge.ts";
 import { verifyBundle } from "../../core/trust/verify.ts";
 import { hashFiles, hashFilesSync } from "./_hash_files.ts";
 import { metric, type Outcome, runProcess, sample, type Suite, timed } from "./_measure.ts";
-import { BIG_BUNDLE, denoRun, listFiles, nxCmd, sha256sumCmd, trustedRoot } from "./_nx.ts";
+import { denoRun, listFiles, sha256sumCmd, trustedRoot } from "./_nx.ts";
 
 const HASH_SCRIPT = fileURLToPath(new URL("_hash_files.ts", import.meta.url));
 const FLOOR = "sha256sum over all files of big-1.0.0.nxb, one process (as in the verify suite)";
@@ -29,22 +28,16 @@ export const breakdownSuite: Suite = {
   name: "breakdown",
   summary: "where nx pkg verify's time goes: start-up, module load, hashing, verification",
   async run(ctx) {
-    const files = await listFiles(BIG_BUNDLE);
-    const empty = join(ctx.scratch, "empty.ts");
-    await Deno.writeTextFile(empty, "// start-up baseline: does nothing\n");
-    const floor = sha256sumCmd(BIG_BUNDLE, files);
-    const version = nxCmd(["--version"]);
-    const startup = denoRun(empty);
-    const hashAll = denoRun(HASH_SCRIPT, [BIG_BUNDLE, ELF_PAYLOAD_FILE, ...files]);
-    const hash256 = denoRun(HASH_SCRIPT, [BIG_BUNDLE, "-", ...files]);
-    for (const c of [floor, version, startup, hashAll, hash256]) await runProcess(c);
+    const big = ctx.big;
+    const files = await listFiles(big.bundle);
+    const floor = sha256sumCmd(big.bundle, files);
+    const hashAll = denoRun(HASH_SCRIPT, [big.bundle, ELF_PAYLOAD_FILE, ...files]);
+    const hash256 = denoRun(HASH_SCRIPT, [big.bundle, "-", ...files]);
 
     ctx.log("breakdown: whole processes");
     const ms = async (c: typeof floor) => (await runProcess(c)).ms;
     const whole = await sample(ctx.plan, {
       floor: () => ms(floor),
-      startup: () => ms(startup),
-      version: () => ms(version),
       hashAll: () => ms(hashAll),
       hash256: () => ms(hash256),
     });
@@ -52,15 +45,15 @@ export const breakdownSuite: Suite = {
     ctx.log("breakdown: in-process parts");
     const root = await trustedRoot(ctx.scratch);
     const trust = await loadTrust(rootPaths(root));
-    const read = () => readBundle(BIG_BUNDLE, (small) => planChallenge(small, trust.publishers));
+    const read = () => readBundle(big.bundle, (small) => planChallenge(small, trust.publishers));
     const facts = await read();
     const verifyContext = { ...trust, now: new Date() };
     const inProcess = await sample(ctx.plan, {
-      hashAll: () => timed(() => hashFiles(BIG_BUNDLE, files, ELF_PAYLOAD_FILE)),
-      hash256: () => timed(() => hashFiles(BIG_BUNDLE, files)),
-      hashAllSync: () => timed(() => hashFilesSync(BIG_BUNDLE, files, ELF_PAYLOAD_FILE)),
+      hashAll: () => timed(() => hashFiles(big.bundle, files, ELF_PAYLOAD_FILE)),
+      hash256: () => timed(() => hashFiles(big.bundle, files)),
+      hashAllSync: () => timed(() => hashFilesSync(big.bundle, files, ELF_PAYLOAD_FILE)),
       read: () => timed(read),
-      verify: () => timed(() => verifyBundle(facts, verifyContext, BIG_BUNDLE)),
+      verify: () => timed(() => verifyBundle(facts, verifyContext, big.bundle)),
     });
 
     const row = (name: string, nxLabel: string, w?: number[], p?: number[]): Outcome =>
@@ -75,12 +68,6 @@ export const breakdownSuite: Suite = {
         floor: whole.floor,
       });
     return [
-      row("deno start-up (empty script)", "deno run <perms> empty.ts", whole.startup),
-      row(
-        "nx start-up (nx --version)",
-        "bin/nx --version: start-up + nx module graph, no work",
-        whole.version,
-      ),
       row(
         "node:crypto SHA-256, all files",
         "deno run _hash_files.ts: SHA-256 of every file in 1 MiB reads (the floor's work)",

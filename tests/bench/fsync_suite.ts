@@ -1,6 +1,6 @@
 /**
  * What durability costs in syscalls: one install of big-1.0.0 by nx (into a fresh copy of a
- * trusted root) and by dpkg (the same 246 files as a `.deb`, safe I/O, see _deb.ts), each traced
+ * trusted root) and by dpkg (the same files as a `.deb`, safe I/O, see _deb.ts), each traced
  * with `strace -f -y` (every thread and child, file descriptors shown as paths):
  *
  * - fsync + fdatasync calls, sync_file_range calls, sync + syncfs calls;
@@ -25,7 +25,6 @@ import {
   type Unit,
 } from "./_measure.ts";
 import {
-  BIG_BUNDLE,
   cloneRoot,
   expectOkEnvelope,
   listFiles,
@@ -160,15 +159,17 @@ export const fsyncSuite: Suite = {
   name: SUITE,
   summary: "fsync/sync_file_range calls and bytes written per install: nx vs dpkg (strace)",
   async run(ctx) {
+    const big = ctx.big;
     const title = "syscalls per install of big-1.0.0";
     const problem = await straceProblem();
     if (problem) return [skipped(SUITE, title, problem)];
     if (!await dpkgAvailable()) {
       return [skipped(SUITE, title, "dpkg or dpkg-deb is not installed: no peer to count")];
     }
-    const payload = await totalBytes(BIG_BUNDLE, await listFiles(BIG_BUNDLE));
+    const files = await listFiles(big.bundle);
+    const payload = await totalBytes(big.bundle, files);
     const template = await trustedRoot(await Deno.makeTempDir({ dir: ctx.scratch }));
-    const deb = await buildDeb(BIG_BUNDLE, ctx.scratch, "big", "1.0.0");
+    const deb = await buildDeb(big.bundle, ctx.scratch, "big", "1.0.0");
     let seq = 0;
     const traces: Record<"nx" | "dpkg", Trace[]> = { nx: [], dpkg: [] };
 
@@ -179,7 +180,7 @@ export const fsyncSuite: Suite = {
         const dir = join(ctx.scratch, `nx-${seq++}`);
         await Deno.mkdir(dir);
         const root = await cloneRoot(template, join(dir, "root"));
-        const cmd = nxCmd(["pkg", "install", BIG_BUNDLE, "--root", root, "--json"]);
+        const cmd = nxCmd(["pkg", "install", big.bundle, "--root", root, "--json"]);
         const t = await traced(cmd, join(ctx.scratch, "strace.out"), nxPlace(root));
         expectOkEnvelope(t.stdout, "nx pkg install under strace");
         traces.nx.push(t.trace);
@@ -203,10 +204,10 @@ export const fsyncSuite: Suite = {
     const count = (side: "nx" | "dpkg", f: (t: Trace) => number) => traces[side].map(f);
     const calls = (names: string[]) => (t: Trace) =>
       names.reduce((sum, n) => sum + (t.calls[n] ?? 0), 0);
-    const nxLabel = "nx pkg install big-1.0.0.nxb --root <fresh trusted root> --json, under " +
-      "strace -f -y";
-    const floorLabel = "dpkg --root=<fresh> … --refuse-unsafe-io -i big_1.0.0.deb (same 246 " +
-      "files), under strace -f -y";
+    const nxLabel = "bin/nx pkg install big-1.0.0.nxb --root <fresh trusted root> --json, " +
+      "under strace -f -y";
+    const floorLabel = "dpkg --root=<fresh> … --refuse-unsafe-io -i big_1.0.0.deb (same " +
+      `${files.length} files), under strace -f -y`;
     const row = (
       name: string,
       unit: Unit,

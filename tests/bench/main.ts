@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { NX_VERSION } from "../../core/version/nx_version.ts";
 import { REPO } from "../helpers.ts";
+import { BIG, smallerBig } from "./_nx.ts";
 import {
   gnuTimeAvailable,
   type Outcome,
@@ -128,19 +129,25 @@ export async function main(argv: string[]): Promise<number> {
   const scratch = await Deno.makeTempDir({ prefix: "nx-bench-" });
   const outcomes: Outcome[] = [];
   const errors: Report["errors"] = [];
+  const suiteSeconds: Record<string, number> = {};
   try {
+    if (quick) console.error("bench: --quick: packing a smaller big-1.0.0 (1 MiB payload)");
+    const big = quick ? await smallerBig(scratch) : BIG;
     for (const suite of suites) {
       console.error(`bench: ${suite.name}: ${suite.summary}`);
+      const suiteStart = performance.now();
       const dir = join(scratch, suite.name);
       await Deno.mkdir(dir);
       try {
         const log = (l: string) => console.error(`bench: ${l}`);
-        outcomes.push(...await suite.run({ plan, quick, scratch: dir, shared: scratch, log }));
+        outcomes.push(...await suite.run({ plan, quick, big, scratch: dir, shared: scratch, log }));
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         console.error(`bench: ${suite.name}: ${message}`);
         errors.push({ suite: suite.name, message });
       }
+      suiteSeconds[suite.name] = Math.round((performance.now() - suiteStart) / 100) / 10;
+      console.error(`bench: ${suite.name}: done in ${suiteSeconds[suite.name]} s`);
     }
   } finally {
     await Deno.remove(scratch, { recursive: true });
@@ -165,6 +172,7 @@ export async function main(argv: string[]): Promise<number> {
       loadavgAtStart,
       loadavgAtEnd: Deno.loadavg(),
       gnuTime: await gnuTimeAvailable(),
+      suiteSeconds,
     },
     metrics: outcomes,
     errors,

@@ -14,6 +14,7 @@ import { pack } from "../../core/pkgr/pack.ts";
 import {
   canRun,
   type Cmd,
+  firstCalls,
   metric,
   runProcess,
   sample,
@@ -22,7 +23,6 @@ import {
   timed,
 } from "./_measure.ts";
 import {
-  BIG_SRC,
   DEV_KEY,
   directoriesOf,
   expectOkEnvelope,
@@ -37,9 +37,10 @@ export const packSuite: Suite = {
   name: "pack",
   summary: "nx pkg pack big-1.0.0 vs cp -r + sha256sum of the same source",
   async run(ctx) {
-    const files = await listFiles(BIG_SRC);
-    const bytes = await totalBytes(BIG_SRC, files);
-    const hash = sha256sumCmd(BIG_SRC, files);
+    const big = ctx.big;
+    const files = await listFiles(big.src);
+    const bytes = await totalBytes(big.src, files);
+    const hash = sha256sumCmd(big.src, files);
     const withSync = await canRun("sync");
     let seq = 0;
     const fresh = async (label: string) => {
@@ -48,19 +49,13 @@ export const packSuite: Suite = {
       return dir;
     };
     const packCmd = (out: string): Cmd =>
-      nxCmd(["pkg", "pack", BIG_SRC, "--key", DEV_KEY, "--out", out, "--force", "--json"]);
-
-    {
-      const dir = await fresh("check");
-      expectOkEnvelope((await runProcess(packCmd(join(dir, "big.nxb")))).stdout, "nx pkg pack");
-      await Deno.remove(dir, { recursive: true });
-    }
+      nxCmd(["pkg", "pack", big.src, "--key", DEV_KEY, "--out", out, "--force", "--json"]);
 
     // Each iteration writes to a fresh directory (removed afterwards, untimed) on every side.
     const copyAndHash = async (durable: boolean) => {
       const dir = await fresh(durable ? "cp-sync" : "cp");
       const copy = join(dir, "big-1.0.0");
-      let ms = (await runProcess({ cmd: "cp", args: ["-r", "--", BIG_SRC, copy] })).ms;
+      let ms = (await runProcess({ cmd: "cp", args: ["-r", "--", big.src, copy] })).ms;
       ms += (await runProcess(hash)).ms;
       if (durable) {
         // The copied files, every directory of the copy, and the directory holding it.
@@ -72,12 +67,24 @@ export const packSuite: Suite = {
     };
 
     ctx.log(`pack: ${files.length} files, ${mib(bytes)}; whole processes`);
+    const firstTime = firstCalls();
     const sides: Record<string, Side> = {
       nx: async () => {
         const dir = await fresh("nx");
-        const ms = (await runProcess(packCmd(join(dir, "big.nxb")))).ms;
+        const run = await runProcess(packCmd(join(dir, "big.nxb")));
+        // The first sample also checks, untimed, that it packed every source file.
+        if (firstTime("nx")) {
+          expectOkEnvelope(run.stdout, "nx pkg pack");
+          const packed = await listFiles(join(dir, "big.nxb"));
+          const expected = files.filter((f) => f !== "manifest.toml");
+          if (expected.some((f) => !packed.includes(f))) {
+            throw new Error(
+              `cannot measure pack: the bundle lacks source files (${packed.length})`,
+            );
+          }
+        }
         await Deno.remove(dir, { recursive: true });
-        return ms;
+        return run.ms;
       },
       floor: () => copyAndHash(false),
     };
@@ -89,7 +96,7 @@ export const packSuite: Suite = {
     const inProcess = await sample(ctx.plan, {
       nx: async () => {
         const dir = await fresh("inproc");
-        const request = { source: BIG_SRC, out: join(dir, "big.nxb"), key, force: true };
+        const request = { source: big.src, out: join(dir, "big.nxb"), key, force: true };
         const ms = await timed(() => pack({ ...request, sourceDateEpoch: 0 }, silentReporter));
         await Deno.remove(dir, { recursive: true });
         return ms;

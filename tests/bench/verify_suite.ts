@@ -7,7 +7,6 @@ import { verifyAt } from "../../core/pkgr/verify.ts";
 import { rootPaths } from "../../core/store/root.ts";
 import { metric, runProcess, sample, type Suite, timed } from "./_measure.ts";
 import {
-  BIG_BUNDLE,
   expectOkEnvelope,
   listFiles,
   mib,
@@ -21,11 +20,12 @@ export const verifySuite: Suite = {
   name: "verify",
   summary: "nx pkg verify big-1.0.0.nxb vs sha256sum over the same files",
   async run(ctx) {
+    const big = ctx.big;
     const root = await trustedRoot(ctx.scratch);
-    const files = await listFiles(BIG_BUNDLE);
-    const bytes = await totalBytes(BIG_BUNDLE, files);
-    const verify = nxCmd(["pkg", "verify", BIG_BUNDLE, "--root", root, "--json"]);
-    const floor = sha256sumCmd(BIG_BUNDLE, files);
+    const files = await listFiles(big.bundle);
+    const bytes = await totalBytes(big.bundle, files);
+    const verify = nxCmd(["pkg", "verify", big.bundle, "--root", root, "--json"]);
+    const floor = sha256sumCmd(big.bundle, files);
 
     expectOkEnvelope((await runProcess(verify)).stdout, "nx pkg verify");
     const sums = (await runProcess(floor)).stdout.trim().split("\n");
@@ -42,7 +42,7 @@ export const verifySuite: Suite = {
     const paths = rootPaths(root);
     const inProcess = await sample(ctx.plan, {
       nx: () =>
-        timed(() => verifyAt(BIG_BUNDLE, { paths, reporter: silentReporter, now: new Date() })),
+        timed(() => verifyAt(big.bundle, { paths, reporter: silentReporter, now: new Date() })),
     });
 
     return [metric({
