@@ -10,7 +10,13 @@
 import { NxError } from "../errors.ts";
 import type { OpContext } from "./context.ts";
 import { adoptApp } from "./doctor/adopt.ts";
-import { type Check, checkRegistered, checkUnregistered, isInstall } from "./doctor/compare.ts";
+import {
+  type Check,
+  checkRegistered,
+  checkUnregistered,
+  expectedFiles,
+  isInstall,
+} from "./doctor/compare.ts";
 import { gateFindings } from "./doctor/gate.ts";
 import { describeMissing } from "./doctor/registry_missing.ts";
 import { repair, repairBeforeSession, type RepairOutcome } from "./doctor/repair.ts";
@@ -57,9 +63,10 @@ async function inspectLostRegistry(
 }
 
 async function inspect(s: Session, ctx: OpContext, registry: string): Promise<Inspection> {
-  const { findings, tree } = await walkRoot(ctx.paths);
-  const check: Check = { findings, files: 0 };
+  // One registry query; the walk then hashes exactly the files the records list.
   const apps = await s.registry.list();
+  const { findings, tree } = walkRoot(ctx.paths, expectedFiles(apps));
+  const check: Check = { findings, files: 0 };
   if (s.registryMissing && apps.length === 0) {
     // Compared with an empty registry every install would look like an orphan: not compared.
     await inspectLostRegistry(s, ctx, tree, registry, check);

@@ -8,3 +8,4 @@ export * from "./lock.ts";
 export * from "./paths.ts";
 export * from "./root.ts";
 export * from "./tree.ts";
+export * from "./scan.ts";

@@ -1,61 +1,63 @@
 /**
- * The registry against the tree model (walk.ts): every retained version re-hashed against its
- * record, `current` against the active version, and what the tree holds that the registry does
+ * The registry against the tree model (walk.ts): every retained version's files, hashed by the
+ * walk, against its record, `current` against the active version, and what the tree holds that the registry does
  * not. A directory the registry does not list is never taken for garbage when it is an install:
  * an unregistered app or version is re-registered from its verified tree by `--repair`.
  */
 import { join } from "node:path";
-import { NxError } from "../../errors.ts";
 import type { AppRecord } from "../../registry/mod.ts";
-import { appPaths, readBundle, type RootPaths } from "../../store/mod.ts";
+import { appPaths, type RootPaths } from "../../store/mod.ts";
 import type { OpContext } from "../context.ts";
 import type { Session } from "../session.ts";
 import { adoptApp, verifyVersion } from "./adopt.ts";
 import { type Finding, finding } from "./types.ts";
-import type { AppTree, RootTree } from "./walk.ts";
+import type { AppTree, Expected, RootTree, VersionFiles } from "./walk.ts";
 
 export interface Check {
   findings: Finding[];
   files: number;
 }
 
-async function checkVersionFiles(
+/** A retained version's files (read by the walk) against its record. */
+function checkVersionFiles(
   app: AppRecord,
   dir: string,
   version: AppRecord["versions"][number],
+  files: VersionFiles,
   check: Check,
-): Promise<void> {
-  let facts;
-  try {
-    facts = await readBundle(dir, () => undefined);
-  } catch (e) {
-    // A link or special file swapped in after the walk: the next walk reports it.
-    if (e instanceof NxError && e.code === "root.unsafe_entry") return;
-    throw e;
-  }
+): void {
   const expected = new Map(version.files.map((f) => [f.path, f]));
   const extra = { app: app.id };
-  for (const entry of facts.entries.filter((e) => e.type === "file")) {
-    const want = expected.get(entry.path);
-    const got = facts.files[entry.path];
+  for (const rel of [...files.keys()].sort()) {
+    const got = files.get(rel)!;
+    const want = expected.get(rel);
     check.files++;
-    const path = join(dir, entry.path);
+    const path = join(dir, rel);
     if (!want) {
       check.findings.push(
         finding("file-unexpected", path, "not part of the installed bundle", false, extra),
       );
-    } else if (!got || got.size !== want.size || got.sha256 !== want.sha256) {
+    } else if (got.size !== want.size || got.sha256 !== want.sha256) {
       check.findings.push(
         finding("file-digest-mismatch", path, "content differs from the installed bundle", false, {
           app: app.id,
         }),
       );
     }
-    expected.delete(entry.path);
+    expected.delete(rel);
   }
   for (const f of expected.values()) {
     check.findings.push(finding("file-missing", join(dir, f.path), "missing", false, extra));
   }
+}
+
+/** What the registry expects in each version tree, for the walk (walk.ts `Expected`). */
+export function expectedFiles(apps: readonly AppRecord[]): Expected {
+  const byApp = new Map(apps.map((a) => [a.id, a]));
+  return (id, version) => {
+    const v = byApp.get(id)?.versions.find((v) => v.version === version);
+    return v && new Map(v.files.map((f) => [f.path, f.size]));
+  };
 }
 
 /** One registered app against its tree. */
@@ -95,7 +97,7 @@ export async function checkRegistered(
         finding("version-missing", dir, "retained version missing", false, extra),
       );
     } else if (found.clean) {
-      await checkVersionFiles(app, dir, v, check);
+      checkVersionFiles(app, dir, v, found.files, check);
     }
     if (!t.data.has(v.version)) {
       check.findings.push(finding(

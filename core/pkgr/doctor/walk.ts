@@ -1,14 +1,14 @@
 /**
- * doctor's walk of a state root: every entry is lstat'ed (store `lstatAt`, which opens each
- * component with O_NOFOLLOW), no link is followed or descended into, and each entry is held
- * against the layout (layout.ts). Produces the findings of unsafe or undefined entries and the
+ * doctor's walk of a state root: every directory is opened once without following a link and
+ * every entry lstat'ed relative to its descriptor (store `DirScan`), no link is followed or
+ * descended into, and each entry is held against the layout (layout.ts). One pass, synchronous:
+ * its cost is one `fstatat` per entry, whatever the depth. Produces the findings of unsafe or undefined entries and the
  * tree model the registry comparison reads instead of touching the disk again.
  *
  * Staging leftovers are not descended into: `--repair` removes each whole, and the store's removal
  * never follows a link.
  */
-import { join } from "node:path";
-import { listDir, lstatAt, readCurrent, type RootPaths } from "../../store/mod.ts";
+import { DirScan, type RootPaths, type ScanEntry, within } from "../../store/mod.ts";
 import {
   currentVersionOf,
   type EntryKind,
@@ -23,17 +23,20 @@ import {
   wrongType,
 } from "./layout.ts";
 import { type Finding, finding } from "./types.ts";
-import { appPaths } from "../../store/mod.ts";
 
-type Info = NonNullable<Awaited<ReturnType<typeof lstatAt>>>;
+type Entry = ScanEntry;
+type Info = Entry["info"];
 
 export interface AppTree {
   id: string;
   dir: string;
   /** `current`: absent, a link (with its target), or something else standing there. */
   current: { kind: "missing" } | { kind: "link"; target: string } | { kind: "other" };
-  /** Real directories in a real `versions/`; `clean` when the tree holds only files and dirs. */
-  versions: Map<string, { clean: boolean }>;
+  /**
+   * Real directories in a real `versions/`; `clean` when the tree holds only files and dirs,
+   * `files` its regular files (hashed where the registry expects them).
+   */
+  versions: Map<string, { clean: boolean; files: VersionFiles }>;
   /** Real directories in a real `data/`. */
   data: Set<string>;
 }
@@ -50,32 +53,16 @@ interface Walk {
   findings: Finding[];
 }
 
-interface Entry {
-  name: string;
-  path: string;
-  info: Info;
-}
-
 const kindOf = (info: Info): EntryKind => info.type;
-
-async function entries(dir: string): Promise<Entry[]> {
-  const out: Entry[] = [];
-  for (const name of await listDir(dir)) {
-    const path = join(dir, name);
-    const info = await lstatAt(path);
-    if (info) out.push({ name, path, info });
-  }
-  return out;
-}
 
 /**
  * What a staging leftover holds that is not a copy: a retired version or its data, or a detached
  * app (steps retire-version and detach-app move them there). Repair never deletes those; only a
  * person can tell whether they still matter (an undo that could not complete leaves them).
  */
-async function heldFiles(dir: string): Promise<string[]> {
+function heldFiles(dir: DirScan): string[] {
   const moved = new Set(["retired-version", "retired-data", "app", "versions", "current"]);
-  return (await listDir(dir)).filter((name) => moved.has(name));
+  return dir.entries().map((e) => e.name).filter((name) => moved.has(name));
 }
 
 /** Owner, set-id and world-writable bits, special types: the checks every entry gets. */
@@ -177,30 +164,78 @@ interface TreeRules {
   where: string;
 }
 
-/** A tree of content (a version, an app's data, a stray directory): generic checks at any depth. */
-async function walkTree(w: Walk, dir: string, rules: TreeRules, app?: string): Promise<boolean> {
-  let clean = true;
-  for (const e of await entries(dir)) {
-    checkEntry(w, e, app);
-    if (e.info.type === "symlink") {
-      link(w, e, rules.removableLinks, rules.where, app);
-      clean = false;
-    } else if (e.info.type === "dir") {
-      clean = (await walkTree(w, e.path, rules, app)) && clean;
-    } else if (e.info.type === "file") {
-      if (rules.hardLinks && e.info.nlink > 1) {
-        w.findings.push(finding(
-          "hard-link",
-          e.path,
-          `a file with ${e.info.nlink} names: another name, maybe outside the root, shares its bytes`,
-          false,
-          { app },
-        ));
-        clean = false;
-      }
-    } else clean = false;
+/** The regular files of a version tree, by path inside it, and what the walk read of them. */
+export type VersionFiles = Map<string, FileSeen>;
+
+export interface FileSeen {
+  size: number;
+  /** Set only for a file the registry expects at this path with this size (the rest is unread). */
+  sha256?: string;
+}
+
+/** What the registry expects in a version tree: its files' sizes by path (only those are read). */
+export type Expected = (app: string, version: string) => ReadonlyMap<string, number> | undefined;
+
+interface Collect {
+  files: VersionFiles;
+  want: ReadonlyMap<string, number>;
+  /** The directory's path inside the version tree ("" at its top). */
+  rel: string;
+}
+
+function collectFile(d: DirScan, e: Entry, into: Collect): void {
+  const rel = into.rel === "" ? e.name : `${into.rel}/${e.name}`;
+  const seen: FileSeen = { size: e.info.size };
+  // The bytes read are the bytes the registry says are there: nothing else is hashed.
+  if (into.want.get(rel) === e.info.size && e.info.nlink === 1) {
+    const sha256 = d.sha256(e);
+    if (sha256 !== undefined) seen.sha256 = sha256;
   }
-  return clean;
+  into.files.set(rel, seen);
+}
+
+/**
+ * A tree of content (a version, an app's data, a stray directory): generic checks at any depth.
+ * Whether it is clean (only files and directories, no hard link where that is a finding); a
+ * directory that could not be opened (swapped since its listing) is not clean. With `collect`
+ * (a version tree), its regular files are recorded and the expected ones hashed in the same pass.
+ */
+function walkTree(
+  w: Walk,
+  dir: DirScan | undefined,
+  rules: TreeRules,
+  app?: string,
+  collect?: Collect,
+): boolean {
+  return within(dir, (d) => {
+    let clean = true;
+    for (const e of d.entries()) {
+      checkEntry(w, e, app);
+      if (e.info.type === "symlink") {
+        link(w, e, rules.removableLinks, rules.where, app);
+        clean = false;
+      } else if (e.info.type === "dir") {
+        const sub = collect && {
+          ...collect,
+          rel: collect.rel === "" ? e.name : `${collect.rel}/${e.name}`,
+        };
+        clean = walkTree(w, d.sub(e), rules, app, sub) && clean;
+      } else if (e.info.type === "file") {
+        if (rules.hardLinks && e.info.nlink > 1) {
+          w.findings.push(finding(
+            "hard-link",
+            e.path,
+            `a file with ${e.info.nlink} names: another name, maybe outside the root, shares its bytes`,
+            false,
+            { app },
+          ));
+          clean = false;
+        }
+        if (collect) collectFile(d, e, collect);
+      } else clean = false;
+    }
+    return clean;
+  }) ?? false;
 }
 
 const STRAY_TREE: TreeRules = {
@@ -209,38 +244,60 @@ const STRAY_TREE: TreeRules = {
   where: "inside a stray entry",
 };
 
-async function strayWithContent(w: Walk, e: Entry, where: string, app?: string): Promise<void> {
+function strayWithContent(w: Walk, d: DirScan, e: Entry, where: string, app?: string): void {
   if (e.info.type === "symlink") {
     return link(w, e, false, `not part of the layout of ${where}`, app);
   }
   if (SPECIAL_KINDS.has(kindOf(e.info))) return;
   stray(w, e, where, app);
-  if (e.info.type === "dir") await walkTree(w, e.path, STRAY_TREE, app);
+  if (e.info.type === "dir") walkTree(w, d.sub(e), STRAY_TREE, app);
 }
 
-async function walkCache(w: Walk, cache: string): Promise<void> {
-  for (const e of await entries(cache)) {
+function walkCache(w: Walk, cache: DirScan): void {
+  for (const e of cache.entries()) {
     checkEntry(w, e);
     if (e.name !== "icons") {
-      await strayWithContent(w, e, "pkg/cache/");
+      strayWithContent(w, cache, e, "pkg/cache/");
       continue;
     }
     if (!expect(w, e, "dir", true)) continue;
-    for (const icons of await entries(e.path)) {
-      checkEntry(w, icons);
-      if (!expect(w, icons, "dir", true)) continue;
-      for (const icon of await entries(icons.path)) {
-        checkEntry(w, icon);
-        if (isIconTemp(icon.name) && icon.info.type === "file") tempLeftover(w, icon);
-        else if (isIconName(icon.name)) expect(w, icon, "file", true);
-        else await strayWithContent(w, icon, "an icon cache directory");
+    within(cache.sub(e), (all) => {
+      for (const icons of all.entries()) {
+        checkEntry(w, icons);
+        if (!expect(w, icons, "dir", true)) continue;
+        within(all.sub(icons), (one) => {
+          for (const icon of one.entries()) {
+            checkEntry(w, icon);
+            if (isIconTemp(icon.name) && icon.info.type === "file") tempLeftover(w, icon);
+            else if (isIconName(icon.name)) expect(w, icon, "file", true);
+            else strayWithContent(w, one, icon, "an icon cache directory");
+          }
+        });
       }
-    }
+    });
   }
 }
 
-async function walkPkg(w: Walk, paths: RootPaths): Promise<void> {
-  for (const e of await entries(paths.pkg)) {
+function walkStaging(w: Walk, staging: DirScan): void {
+  for (const s of staging.entries()) {
+    const held = s.info.type === "dir" ? within(staging.sub(s), heldFiles) ?? [] : [];
+    w.findings.push(finding(
+      "staging-leftover",
+      s.path,
+      s.info.type === "symlink"
+        ? "a link no transaction owns (removing it leaves its target alone)"
+        : held.length > 0
+        ? `holds files an interrupted transaction moved out of an app (${
+          held.join(", ")
+        }): put them back or delete them by hand`
+        : "no transaction owns it",
+      held.length === 0,
+    ));
+  }
+}
+
+function walkPkg(w: Walk, pkg: DirScan): void {
+  for (const e of pkg.entries()) {
     checkEntry(w, e);
     const defined = PKG_ENTRIES[e.name];
     if (defined) {
@@ -253,114 +310,128 @@ async function walkPkg(w: Walk, paths: RootPaths): Promise<void> {
           false,
         ));
       }
-      if (e.name === "staging") {
-        for (const s of await entries(e.path)) {
-          const held = s.info.type === "dir" ? await heldFiles(s.path) : [];
-          w.findings.push(finding(
-            "staging-leftover",
-            s.path,
-            s.info.type === "symlink"
-              ? "a link no transaction owns (removing it leaves its target alone)"
-              : held.length > 0
-              ? `holds files an interrupted transaction moved out of an app (${
-                held.join(", ")
-              }): put them back or delete them by hand`
-              : "no transaction owns it",
-            held.length === 0,
-          ));
-        }
-      } else if (e.name === "cache") await walkCache(w, e.path);
+      if (e.name === "staging") within(pkg.sub(e), (d) => walkStaging(w, d));
+      else if (e.name === "cache") within(pkg.sub(e), (d) => walkCache(w, d));
     } else if (isQuarantinedJournal(e.name)) {
       expect(w, e, "file", false);
     } else if (isPkgTemp(e.name) && e.info.type === "file") {
       tempLeftover(w, e);
-    } else await strayWithContent(w, e, "pkg/");
+    } else strayWithContent(w, pkg, e, "pkg/");
   }
 }
 
-async function walkApp(w: Walk, paths: RootPaths, e: Entry): Promise<AppTree> {
-  const id = e.name;
+const VERSION_TREE: TreeRules = {
+  removableLinks: true,
+  hardLinks: true,
+  where: "inside an installed version",
+};
+
+const DATA_TREE: TreeRules = {
+  removableLinks: false,
+  hardLinks: false,
+  where: "inside app data (left to its owner)",
+};
+
+function walkCurrent(w: Walk, app: DirScan, c: Entry, tree: AppTree): void {
+  if (c.info.type !== "symlink") {
+    tree.current = { kind: "other" };
+    if (!SPECIAL_KINDS.has(kindOf(c.info))) {
+      w.findings.push(finding(
+        "stray-entry",
+        c.path,
+        `a ${c.info.type} where the layout has the current link`,
+        false,
+        { app: tree.id },
+      ));
+    }
+    return;
+  }
+  const target = app.readLink(c) ?? "";
+  tree.current = { kind: "link", target };
+  if (currentVersionOf(target) === undefined) {
+    // Not repaired here: for a registered app current-mismatch relinks it atomically.
+    link(w, c, false, `whose target ${JSON.stringify(target)} is not versions/<v>`, tree.id);
+  }
+}
+
+function walkApp(w: Walk, app: DirScan, id: string, expected: Expected): AppTree {
   const tree: AppTree = {
     id,
-    dir: e.path,
+    dir: app.path,
     current: { kind: "missing" },
     versions: new Map(),
     data: new Set(),
   };
-  for (const c of await entries(e.path)) {
+  for (const c of app.entries()) {
     checkEntry(w, c, id);
-    if (c.name === "current") {
-      if (c.info.type !== "symlink") {
-        tree.current = { kind: "other" };
-        if (!SPECIAL_KINDS.has(kindOf(c.info))) {
-          w.findings.push(finding(
-            "stray-entry",
-            c.path,
-            `a ${c.info.type} where the layout has the current link`,
-            false,
-            { app: id },
-          ));
-        }
-        continue;
-      }
-      const target = (await readCurrent(appPaths(paths, id))) ?? "";
-      tree.current = { kind: "link", target };
-      if (currentVersionOf(target) === undefined) {
-        // Not repaired here: for a registered app current-mismatch relinks it atomically.
-        link(w, c, false, `whose target ${JSON.stringify(target)} is not versions/<v>`, id);
-      }
-    } else if (c.name === "versions") {
+    if (c.name === "current") walkCurrent(w, app, c, tree);
+    else if (c.name === "versions") {
       if (!expect(w, c, "dir", false, id)) continue;
-      for (const v of await entries(c.path)) {
-        checkEntry(w, v, id);
-        if (!expect(w, v, "dir", false, id)) continue;
-        const clean = await walkTree(w, v.path, {
-          removableLinks: true,
-          hardLinks: true,
-          where: "inside an installed version",
-        }, id);
-        tree.versions.set(v.name, { clean });
-      }
+      within(app.sub(c), (versions) => {
+        for (const v of versions.entries()) {
+          checkEntry(w, v, id);
+          if (!expect(w, v, "dir", false, id)) continue;
+          const collect = { files: new Map(), want: expected(id, v.name) ?? NONE, rel: "" };
+          const clean = walkTree(w, versions.sub(v), VERSION_TREE, id, collect);
+          tree.versions.set(v.name, { clean, files: collect.files });
+        }
+      });
     } else if (c.name === "data") {
       if (!expect(w, c, "dir", false, id)) continue;
-      for (const d of await entries(c.path)) {
-        checkEntry(w, d, id);
-        if (!expect(w, d, "dir", false, id)) continue;
-        tree.data.add(d.name);
-        await walkTree(w, d.path, {
-          removableLinks: false,
-          hardLinks: false,
-          where: "inside app data (left to its owner)",
-        }, id);
-      }
+      within(app.sub(c), (data) => {
+        for (const d of data.entries()) {
+          checkEntry(w, d, id);
+          if (!expect(w, d, "dir", false, id)) continue;
+          tree.data.add(d.name);
+          walkTree(w, data.sub(d), DATA_TREE, id);
+        }
+      });
     } else if (isCurrentTemp(c.name) && (c.info.type === "symlink" || c.info.type === "file")) {
       tempLeftover(w, c, id);
-    } else await strayWithContent(w, c, "an app directory", id);
+    } else strayWithContent(w, app, c, "an app directory", id);
   }
   return tree;
 }
 
-/** Walks the whole root (which must exist) and returns the findings and the tree model. */
-export async function walkRoot(paths: RootPaths): Promise<{ findings: Finding[]; tree: RootTree }> {
-  const rootInfo = await Deno.stat(paths.root);
+const NONE: ReadonlyMap<string, number> = new Map();
+
+/**
+ * Walks the whole root (which must exist) and returns the findings and the tree model; the files
+ * of each version tree that `expected` lists are hashed on the way.
+ */
+export function walkRoot(
+  paths: RootPaths,
+  expected: Expected = () => undefined,
+): { findings: Finding[]; tree: RootTree } {
+  const rootInfo = Deno.statSync(paths.root);
   const w: Walk = { uid: rootInfo.uid ?? 0, findings: [] };
   const tree: RootTree = { uid: w.uid, apps: new Map() };
   const rootBits = unsafeBits(rootInfo.mode ?? 0);
   if (rootBits.length > 0) {
     w.findings.push(finding("unsafe-mode", paths.root, `${rootBits.join(", ")} root`, false));
   }
-  for (const e of await entries(paths.root)) {
-    checkEntry(w, e);
-    if (e.name === "pkg") {
-      if (expect(w, e, "dir", false)) await walkPkg(w, paths);
-    } else if (e.name === "apps") {
-      if (!expect(w, e, "dir", false)) continue;
-      for (const a of await entries(paths.apps)) {
-        checkEntry(w, a, a.name);
-        if (a.info.type === "symlink") link(w, a, false, "where the layout has an app directory");
-        else if (expect(w, a, "dir", false)) tree.apps.set(a.name, await walkApp(w, paths, a));
-      }
-    } else await strayWithContent(w, e, "the root");
-  }
+  within(DirScan.openRoot(paths.root), (root) => {
+    for (const e of root.entries()) {
+      checkEntry(w, e);
+      if (e.name === "pkg") {
+        if (expect(w, e, "dir", false)) within(root.sub(e), (pkg) => walkPkg(w, pkg));
+      } else if (e.name === "apps") {
+        if (!expect(w, e, "dir", false)) continue;
+        within(root.sub(e), (apps) => {
+          for (const a of apps.entries()) {
+            checkEntry(w, a, a.name);
+            if (a.info.type === "symlink") {
+              link(w, a, false, "where the layout has an app directory");
+            } else if (expect(w, a, "dir", false)) {
+              within(
+                apps.sub(a),
+                (app) => tree.apps.set(a.name, walkApp(w, app, a.name, expected)),
+              );
+            }
+          }
+        });
+      } else strayWithContent(w, root, e, "the root");
+    }
+  });
   return { findings: w.findings, tree };
 }
