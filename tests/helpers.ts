@@ -33,11 +33,22 @@ export interface NxOptions {
   stdin?: string;
 }
 
-/** Runs `nx <args>` from source exactly as users do (`deno run cli/main.ts`). */
+/**
+ * The command line that runs `nx <args>`: from source (`deno run cli/main.ts`), or with
+ * NX_CLI=bundle the prebuilt bundle through bin/nx, which refuses one older than the sources
+ * (`NX_CLI=bundle deno task test` runs the CLI tests against what users run).
+ */
+export function nxCommandLine(args: string[]): { cmd: string; args: string[] } {
+  if (Deno.env.get("NX_CLI") === "bundle") return { cmd: join(REPO, "bin", "nx"), args };
+  return { cmd: DENO, args: ["run", ...NX_PERMISSIONS, join(REPO, "cli", "main.ts"), ...args] };
+}
+
+/** Runs `nx <args>` exactly as users do ({@link nxCommandLine}). */
 export async function nx(args: string[], options: NxOptions = {}): Promise<NxRun> {
   const rootArgs = options.root ? ["--root", options.root] : [];
-  const command = new Deno.Command(DENO, {
-    args: ["run", ...NX_PERMISSIONS, join(REPO, "cli", "main.ts"), ...args, ...rootArgs],
+  const line = nxCommandLine([...args, ...rootArgs]);
+  const command = new Deno.Command(line.cmd, {
+    args: line.args,
     cwd: options.cwd ?? REPO,
     env: { NO_COLOR: "1", NX_MARKERS: "", ...options.env },
     stdin: options.stdin === undefined ? "null" : "piped",
@@ -71,16 +82,9 @@ export function spawnNx(
   env: Record<string, string>,
   output: "piped" | "null" = "null",
 ): Deno.ChildProcess {
-  return new Deno.Command(DENO, {
-    args: [
-      "run",
-      ...NX_PERMISSIONS,
-      join(REPO, "cli", "main.ts"),
-      ...args,
-      "--root",
-      root,
-      "--json",
-    ],
+  const line = nxCommandLine([...args, "--root", root, "--json"]);
+  return new Deno.Command(line.cmd, {
+    args: line.args,
     env: { NO_COLOR: "1", ...env },
     stdout: output,
     stderr: output,

@@ -2,11 +2,13 @@
  * bin/nx, the `nx` that `npm link` / `npm install -g .` put on PATH: it runs the pinned Deno with
  * the `nx` task's permissions by exec (so the process is Deno's, with the caller's cwd, argv,
  * stdio and signals), finds the repository through links, and says `run npm ci` without
- * node_modules. Also: `npm run nx` is quiet, and the README's walk-through runs as written.
+ * node_modules. It runs the prebuilt bundle while no source is newer than its stamp, else the
+ * source. Also: `npm run nx` is quiet, and the README's walk-through runs as written.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { copyFile, mkdir, symlink } from "node:fs/promises";
+import { build, SOURCE_INPUTS } from "../.ci/build.ts";
 import { copyFixture, REPO, tempDir, trustedRoot } from "./helpers.ts";
 
 const LAUNCHER = join(REPO, "bin", "nx");
@@ -60,8 +62,18 @@ Deno.test("bin/nx grants exactly the permissions of the nx task in deno.json", a
   const task: string = config.tasks.nx;
   assert.match(task, /^deno run .* cli\/main\.ts$/);
   const launcher = await Deno.readTextFile(LAUNCHER);
-  assert.deepEqual(permissionsOf(launcher), permissionsOf(task));
+  // One exec line for the bundle, one for the source: each up to its "$@".
+  const execs = launcher.split(/exec "\$deno" run/).slice(1).map((l) => l.split('"$@"')[0]);
+  assert.equal(execs.length, 2);
+  for (const line of execs) assert.deepEqual(permissionsOf(line), permissionsOf(task));
   assert.ok(permissionsOf(task).length > 0);
+});
+
+Deno.test("bin/nx checks the bundle against exactly the inputs the build names", async () => {
+  const launcher = await Deno.readTextFile(LAUNCHER);
+  const find = launcher.match(/find ([^\n]*(?:\\\n[^\n]*)*?) -newer build\/stamp/);
+  assert.ok(find, "no find … -newer build/stamp in bin/nx");
+  assert.deepEqual(find[1].replace(/\\\n/g, " ").split(/\s+/).filter((w) => w), SOURCE_INPUTS);
 });
 
 Deno.test("package.json names bin/nx as the nx bin and runs it for npm run nx", async () => {
@@ -100,7 +112,15 @@ function childrenOf(pid: number): number[] {
   return list ? list.split(" ").map(Number) : [];
 }
 
-Deno.test("bin/nx execs Deno: the launched process is Deno, in the caller's cwd, with the argv, and a signal reaches it", async () => {
+Deno.test("bin/nx execs Deno: the launched process is Deno, in the caller's cwd, with the argv, and a signal reaches it", async (t) => {
+  await build();
+  const scripts = { source: join(REPO, "cli", "main.ts"), bundle: join(REPO, "build", "main.js") };
+  for (const [mode, script] of Object.entries(scripts)) {
+    await t.step(`NX_CLI=${mode}`, () => execsDeno(mode, script));
+  }
+});
+
+async function execsDeno(mode: string, script: string) {
   const path = await linkedPath();
   const cwd = await tempDir("nx-cwd-");
   await copyFixture("notes-1.0.0", cwd);
@@ -109,7 +129,7 @@ Deno.test("bin/nx execs Deno: the launched process is Deno, in the caller's cwd,
   const child = new Deno.Command(join(path, "nx"), {
     args,
     cwd,
-    env: { NX_FAULT: "stop:switch-current" },
+    env: { NX_FAULT: "stop:switch-current", NX_CLI: mode },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -134,12 +154,127 @@ Deno.test("bin/nx execs Deno: the launched process is Deno, in the caller's cwd,
   assert.equal(await Deno.realPath(`/proc/${child.pid}/exe`), await Deno.realPath(PINNED_DENO));
   assert.equal(await Deno.realPath(`/proc/${child.pid}/cwd`), await Deno.realPath(cwd));
   const argv = (await Deno.readTextFile(`/proc/${child.pid}/cmdline`)).split("\0").slice(0, -1);
-  assert.deepEqual(argv.slice(-args.length - 1), [join(REPO, "cli", "main.ts"), ...args]);
+  assert.deepEqual(argv.slice(-args.length - 1), [script, ...args]);
   assert.ok(!argv.includes("task"), "no deno task: no Task banner");
   child.kill("SIGTERM");
   child.kill("SIGCONT");
   const status = await output;
   assert.equal(status.signal, "SIGTERM");
+}
+
+/**
+ * A copy of the repository's launcher, sources and bundle (node_modules linked), whose stamp is
+ * newer than every source: what `deno task build` leaves.
+ */
+async function builtCopy(): Promise<string> {
+  await build();
+  const copy = await Deno.realPath(await tempDir("nx-built-"));
+  const cp = await new Deno.Command("cp", {
+    args: [
+      "-a",
+      "bin",
+      "cli",
+      "core",
+      "build",
+      "deno.json",
+      "deno.lock",
+      "package.json",
+      "package-lock.json",
+      copy,
+    ],
+    cwd: REPO,
+  }).output();
+  assert.ok(cp.success, text.decode(cp.stderr));
+  await mkdir(join(copy, ".ci"));
+  await copyFile(join(REPO, ".ci", "build.ts"), join(copy, ".ci", "build.ts"));
+  await symlink(join(REPO, "node_modules"), join(copy, "node_modules"));
+  const later = new Date(Date.now() + 60_000);
+  await Deno.utime(join(copy, "build", "stamp"), later, later);
+  return copy;
+}
+
+/** Which script the launcher exec'd Deno on (strace's execve record), and what it printed. */
+async function launched(copy: string, extra: Record<string, string> = {}) {
+  const env = { NX_CLI: "", ...extra };
+  const trace = join(await tempDir(), "trace");
+  const r = await run("strace", [
+    "-f",
+    "-qq",
+    "-s",
+    "4096",
+    "-e",
+    "trace=execve",
+    "-o",
+    trace,
+    join(copy, "bin", "nx"),
+    "--version",
+  ], { env });
+  const execs = (await Deno.readTextFile(trace)).split("\n").filter((l) =>
+    /execve\(".*\/deno"/.test(l)
+  );
+  const script = execs.length === 0
+    ? undefined
+    : execs[0].includes("/build/main.js")
+    ? "bundle"
+    : execs[0].includes("/cli/main.ts")
+    ? "source"
+    : execs[0];
+  return { ...r, script };
+}
+
+const haveStrace =
+  (await new Deno.Command("sh", { args: ["-c", "command -v strace"] }).output()).success;
+
+Deno.test({
+  name: "bin/nx runs the bundle while no source is newer than its stamp, else the source",
+  ignore: !haveStrace,
+  fn: async (t) => {
+    const copy = await builtCopy();
+    const future = (path: string) => {
+      const later = new Date(Date.now() + 120_000);
+      return Deno.utime(join(copy, path), later, later);
+    };
+    await t.step("fresh: the bundle", async () => {
+      const r = await launched(copy);
+      assert.equal(r.script, "bundle");
+      assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+      assert.equal(r.stderr, "");
+    });
+    await t.step("NX_CLI=source: the source", async () => {
+      const r = await launched(copy, { NX_CLI: "source" });
+      assert.equal(r.script, "source");
+      assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+    });
+    await t.step("a newer test file: still the bundle", async () => {
+      await future("core/version/mod_test.ts");
+      assert.equal((await launched(copy)).script, "bundle");
+    });
+    await t.step("a newer source: the source, with the same output", async () => {
+      await future("core/errors.ts");
+      const r = await launched(copy);
+      assert.equal(r.script, "source");
+      assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+      assert.equal(r.stderr, "");
+    });
+    await t.step("NX_CLI=bundle refuses an out-of-date bundle in one line, exit 4", async () => {
+      const r = await launched(copy, { NX_CLI: "bundle" });
+      assert.equal(r.script, undefined);
+      assert.equal(r.code, 4);
+      assert.equal(r.stdout, "");
+      assert.match(r.stderr, /^nx: cannot start: NX_CLI=bundle, .*\(run deno task build\)\n$/);
+    });
+    await t.step("a new file in a source folder: the source", async () => {
+      const again = await builtCopy();
+      await Deno.writeTextFile(join(again, "cli", "scratch.ts"), "");
+      const dir = new Date(Date.now() + 120_000);
+      await Deno.utime(join(again, "cli"), dir, dir);
+      assert.equal((await launched(again)).script, "source");
+    });
+    await t.step("no build: the source", async () => {
+      await Deno.remove(join(copy, "build"), { recursive: true });
+      assert.equal((await launched(copy)).script, "source");
+    });
+  },
 });
 
 Deno.test("without node_modules, bin/nx says in one line to run npm ci in the repository", async () => {

@@ -1,0 +1,156 @@
+/**
+ * `deno task build` (npm's `prepare`, so `npm ci` runs it): the prebuilt, code-split bundle of the
+ * CLI that bin/nx runs. `deno bundle --code-splitting` of cli/main.ts into `build/`: `build/main.js`
+ * holds what every command needs (the command tree and the light core modules); each module that
+ * a command loads with `import()` becomes its own chunk, so `nx --version` does not pay for zod,
+ * libSQL or the verify code. npm packages are bundled, except libSQL's native addon, which stays
+ * a `require()` that resolves from `build/` to the repository's `node_modules`.
+ *
+ * The files sit one level below the repository, as `cli/` does, so that what a module finds
+ * through its own URL (`../fixtures/` in cli/demo.ts) is the same file from source and bundle.
+ *
+ * Freshness: `build/stamp` is written (empty) just before the bundler reads the sources and moved
+ * into place after the new files are; bin/nx runs the bundle only while no source is newer than
+ * it ({@link SOURCE_INPUTS}; `find -newer`, a few milliseconds), else `cli/main.ts` from source.
+ * A build that fails leaves the old stamp, so bin/nx keeps falling back to source.
+ *
+ * esbuild: `deno bundle` runs esbuild 0.25.5, which it fetches from the npm registry into
+ * DENO_DIR on first use. package.json pins the same package (`@esbuild/linux-x64`, in
+ * package-lock.json and deno.lock), so `npm ci` installs it with its integrity checked, and this
+ * script puts that binary where Deno looks for it: no fetch outside the frozen locks.
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+export const BUILD_DIR = join(REPO, "build");
+const ENTRY = "cli/main.ts";
+
+/**
+ * What the bundle is made of, relative to the repository (test files excepted): bin/nx passes
+ * these to `find -newer build/stamp`. Keep the two lists equal (tests/launcher_test.ts checks).
+ */
+export const SOURCE_INPUTS = [
+  "cli",
+  "core",
+  ".ci/build.ts",
+  "deno.json",
+  "deno.lock",
+  "package.json",
+  "package-lock.json",
+];
+
+const ESBUILD_PACKAGE = join(REPO, "node_modules", "@esbuild", "linux-x64");
+const decoder = new TextDecoder();
+
+function fail(message: string): never {
+  console.error(`nx build: ${message}`);
+  Deno.exit(1);
+}
+
+async function run(args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: REPO,
+    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    ok: out.success,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+/**
+ * The pinned esbuild from node_modules, copied to where `deno bundle` looks before it fetches
+ * (`<DENO_DIR>/dl/esbuild-<version>-1/esbuild-linux-x64`, Deno 2.9's layout). A Deno that wants
+ * another version ignores it and fetches its own.
+ */
+async function seedEsbuild(): Promise<void> {
+  let version: string;
+  try {
+    version = JSON.parse(await Deno.readTextFile(join(ESBUILD_PACKAGE, "package.json"))).version;
+  } catch {
+    return; // not installed (e.g. `npm ci --omit=dev`): deno bundle fetches esbuild itself
+  }
+  const info = await run(["info", "--json"]);
+  if (!info.ok) fail(`cannot read deno info: ${info.stderr.trim()}`);
+  const denoDir: string = JSON.parse(info.stdout).denoDir;
+  const target = join(denoDir, "dl", `esbuild-${version}-1`, "esbuild-linux-x64");
+  try {
+    await Deno.stat(target);
+    return;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  await Deno.mkdir(dirname(target), { recursive: true });
+  const temp = `${target}.${Deno.pid}.tmp`;
+  await Deno.copyFile(join(ESBUILD_PACKAGE, "bin", "esbuild"), temp);
+  await Deno.chmod(temp, 0o755);
+  await Deno.rename(temp, target);
+}
+
+async function listNames(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  return names.sort();
+}
+
+export async function build(): Promise<string[]> {
+  await seedEsbuild();
+  await Deno.mkdir(BUILD_DIR, { recursive: true });
+  const next = join(BUILD_DIR, `.next-${Deno.pid}`);
+  await Deno.remove(next, { recursive: true }).catch(() => {});
+  await Deno.mkdir(join(next, "out"), { recursive: true });
+  try {
+    // The stamp's mtime is taken before the bundler reads a source: an edit made while it runs
+    // is newer than the stamp, and bin/nx falls back to source.
+    await Deno.writeFile(join(next, "stamp"), new Uint8Array());
+    const bundled = await run([
+      "bundle",
+      "--quiet",
+      "--code-splitting",
+      "--platform",
+      "deno",
+      "--config",
+      "deno.json",
+      "--outdir",
+      join(next, "out"),
+      ENTRY,
+    ]);
+    if (!bundled.ok) fail(`cannot bundle ${ENTRY}:\n${bundled.stderr.trimEnd()}`);
+    const files = await listNames(join(next, "out"));
+    if (!files.includes("main.js")) fail(`cannot bundle ${ENTRY}: no main.js in the output`);
+    // Chunks are named by their content hash; main.js goes last, so a process that starts
+    // meanwhile runs either the old main.js (whose chunks are still there) or the new one.
+    for (const name of files.filter((n) => n !== "main.js")) {
+      await Deno.rename(join(next, "out", name), join(BUILD_DIR, name));
+    }
+    await Deno.rename(join(next, "out", "main.js"), join(BUILD_DIR, "main.js"));
+    for (const name of await listNames(BUILD_DIR)) {
+      if (name.endsWith(".js") && !files.includes(name)) await Deno.remove(join(BUILD_DIR, name));
+    }
+    await Deno.rename(join(next, "stamp"), join(BUILD_DIR, "stamp"));
+    return files;
+  } finally {
+    await Deno.remove(next, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const files = await build();
+  const smoke = await run([
+    "run",
+    "--allow-all",
+    "--no-config",
+    join(BUILD_DIR, "main.js"),
+    "--version",
+  ]);
+  if (!smoke.ok || !/^\d+\.\d+\.\d+\n$/.test(smoke.stdout)) {
+    fail(`the bundle does not run: ${smoke.stderr.trim() || smoke.stdout.trim()}`);
+  }
+  console.error(`nx build: build/main.js and ${files.length - 1} chunks`);
+}
