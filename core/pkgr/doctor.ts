@@ -20,8 +20,7 @@ import {
 import { gateFindings } from "./doctor/gate.ts";
 import { describeMissing } from "./doctor/registry_missing.ts";
 import { repair, repairBeforeSession, type RepairOutcome } from "./doctor/repair.ts";
-import { annotate, REPAIR } from "./doctor/next_step.ts";
-import { type DoctorReport, type Finding, finding } from "./doctor/types.ts";
+import { type DoctorReport, type Finding, finding, type FindingKind } from "./doctor/types.ts";
 import { type RootTree, walkRoot } from "./doctor/walk.ts";
 import { type ServiceOptions, type Session, withSession } from "./session.ts";
 
@@ -68,12 +67,9 @@ async function inspect(s: Session, ctx: OpContext, registry: string): Promise<In
   const apps = await s.registry.list();
   const { findings, tree } = walkRoot(ctx.paths, expectedFiles(apps));
   const check: Check = { findings, files: 0 };
-  const active = new Map(apps.map((a) => [a.id, a.version]));
-  const steps = { root: ctx.paths.root, uid: tree.uid, activeOf: (id: string) => active.get(id) };
   if (s.registryMissing && apps.length === 0) {
     // Compared with an empty registry every install would look like an orphan: not compared.
     await inspectLostRegistry(s, ctx, tree, registry, check);
-    check.findings = annotate(check.findings, steps);
     return { check, apps: 0, tree };
   }
   const known = new Set(apps.map((a) => a.id));
@@ -81,56 +77,58 @@ async function inspect(s: Session, ctx: OpContext, registry: string): Promise<In
   for (const t of tree.apps.values()) {
     if (!known.has(t.id)) await checkUnregistered(t, s, ctx, ctx.paths, check);
   }
-  check.findings = annotate(check.findings, steps);
   return { check, apps: apps.length, tree };
 }
 
-/** "2 problems in 1 app", "1 problem outside the apps", "3 problems: 2 in 1 app, 1 outside …". */
-export function summarize(findings: readonly Finding[]): string {
-  const n = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
-  const inApps = findings.filter((f) => f.app !== undefined);
-  const apps = new Set(inApps.map((f) => f.app)).size;
-  const outside = findings.length - inApps.length;
-  if (outside === 0) return `${n(findings.length, "problem")} in ${n(apps, "app")}`;
-  if (inApps.length === 0) return `${n(outside, "problem")} outside the apps`;
-  return `${n(findings.length, "problem")}: ${inApps.length} in ${
-    n(apps, "app")
-  }, ${outside} outside the apps`;
-}
+const UNSAFE: ReadonlySet<FindingKind> = new Set([
+  "unsafe-link",
+  "special-file",
+  "unsafe-mode",
+  "foreign-owner",
+  "hard-link",
+  "stray-entry",
+]);
 
 function failure(ctx: OpContext, report: DoctorReport, fix: boolean): NxError {
-  const left = report.findings.filter((f) => f.repairable && f.refused === undefined).length;
-  const fixed = report.repaired.length > 0 ? ` (--repair fixed ${report.repaired.length})` : "";
-  const hint = left > 0 && !fix
-    ? `run \`${REPAIR}\` (it fixes ${left} of ${report.findings.length}); the others name their next step`
-    : "follow the next step given for each problem, then run `nx pkg doctor` again";
+  for (const f of report.findings) {
+    ctx.reporter.emit({
+      kind: "warning",
+      code: "doctor.findings",
+      message: `${f.kind}: ${f.path}: ${f.message}`,
+    });
+  }
+  const repairable = report.findings.some((f) => f.repairable);
+  const hint = repairable && !fix
+    ? "run `nx pkg doctor --repair`"
+    : report.findings.some((f) => UNSAFE.has(f.kind))
+    ? "move or fix the reported entries by hand (nx deletes only what it made), then run `nx pkg doctor` again"
+    : "reinstall the affected apps";
+  const repaired = report.repaired.length > 0 ? ` (${report.repaired.length} repaired)` : "";
   return new NxError(
     "doctor.findings",
-    `cannot vouch for ${ctx.paths.root}: ${summarize(report.findings)}${fixed}`,
+    `cannot vouch for ${ctx.paths.root}: ${report.findings.length} finding(s)${repaired}`,
     { details: { report }, hint },
   );
 }
 
-/** Runs one repair; a refused repair leaves its finding, and why is kept for it. */
+/** Runs one repair; a refused repair leaves its finding and says why. */
 async function attempt(
+  ctx: OpContext,
   f: Finding,
   run: () => Promise<RepairOutcome>,
   repaired: Finding[],
-  refused: Map<string, string>,
 ): Promise<void> {
   const outcome = await run();
   if ("action" in outcome) {
-    const { hint: _, ...done } = f;
-    repaired.push({ ...done, action: outcome.action });
-  } else refused.set(`${f.kind} ${f.path}`, outcome.refused);
-}
-
-/** The findings left, each refused repair's reason on its finding. */
-const withRefusals = (findings: Finding[], refused: Map<string, string>): Finding[] =>
-  findings.map((f) => {
-    const why = refused.get(`${f.kind} ${f.path}`);
-    return why === undefined ? f : { ...f, refused: why };
+    repaired.push({ ...f, action: outcome.action });
+    return;
+  }
+  ctx.reporter.emit({
+    kind: "warning",
+    code: "doctor.findings",
+    message: `cannot repair ${f.kind} ${f.path}: ${outcome.refused}`,
   });
+}
 
 export async function doctor(
   ctx: OpContext,
@@ -138,23 +136,16 @@ export async function doctor(
   fix: boolean,
 ): Promise<DoctorReport> {
   const repaired: Finding[] = [];
-  const refused = new Map<string, string>();
   // The session itself locks, reads and writes pkg/: what it would go through is checked first.
-  const gated = async () =>
-    annotate(await gateFindings(ctx.paths), {
-      root: ctx.paths.root,
-      activeOf: () => undefined,
-    });
-  let gate = await gated();
+  let gate = await gateFindings(ctx.paths);
   if (fix && gate.some((f) => f.repairable)) {
     for (const f of gate.filter((f) => f.repairable)) {
-      await attempt(f, () => repairBeforeSession(f, ctx.paths), repaired, refused);
+      await attempt(ctx, f, () => repairBeforeSession(f, ctx.paths), repaired);
     }
-    gate = await gated();
+    gate = await gateFindings(ctx.paths);
   }
   if (gate.length > 0) {
-    const findings = withRefusals(gate, refused);
-    throw failure(ctx, { ok: false, apps: 0, files: 0, findings, repaired }, fix);
+    throw failure(ctx, { ok: false, apps: 0, files: 0, findings: gate, repaired }, fix);
   }
   const registry = options.registryUrl ?? ctx.paths.registryDb;
   // Always the writer's lock: a transaction in flight would otherwise look like leftovers.
@@ -171,7 +162,7 @@ export async function doctor(
       let { check, apps, tree } = await inspect(s, ctx, registry);
       if (fix) {
         for (const f of check.findings.filter((f) => f.repairable)) {
-          await attempt(f, () => repair(f, ctx.paths, tree, s, ctx), repaired, refused);
+          await attempt(ctx, f, () => repair(f, ctx.paths, tree, s, ctx), repaired);
         }
         if (repaired.length > 0) {
           ({ check, apps, tree } = await inspect(s, ctx, registry));
@@ -191,7 +182,7 @@ export async function doctor(
         ...(s.recovered
           ? { recovered: `${s.recovered.op} of ${s.recovered.appId}: ${s.recovered.outcome}` }
           : {}),
-        findings: withRefusals(check.findings, refused),
+        findings: check.findings,
         repaired,
       };
       if (!report.ok) throw failure(ctx, report, fix);
