@@ -33,7 +33,7 @@ function who(e: AuditEntry): string | undefined {
 
 /** The list: one row per entry, its id first. */
 export function renderEntries(entries: AuditEntry[]): string {
-  if (entries.length === 0) return "no audit entries";
+  if (entries.length === 0) return "no history entries";
   return table(
     ["id", "time", "op", "app", "from", "to", "result", "by"],
     entries.map((e) => [

@@ -65,7 +65,6 @@ async function recoverWith(
     await env.registry.audit({
       time: ctx.now.toISOString(),
       op: "repair",
-      appId: "*",
       result: "journal.corrupt",
       details: { quarantined: aside },
     });

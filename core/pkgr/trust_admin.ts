@@ -45,8 +45,9 @@ function warn(ctx: OpContext, code: string, message: string): void {
 /**
  * Trusts the request's public key (its text: the caller read the file, see keys.ts). Creates the
  * root when it is missing (and removes it again when the add fails). A key that is already
- * trusted changes nothing: the same request is a no-op (warning `policy.already_trusted`), and
- * one that would rename, enable or disable its publisher is refused with that code.
+ * trusted changes nothing: the same request is a no-op (warning `policy.already_trusted`), one
+ * that would rename its publisher is refused with that code; `--disabled` (or its absence)
+ * disables (or enables again, warning `policy.weakened`) the publisher, as it always did.
  */
 export async function trustAdd(ctx: OpContext, req: TrustAddRequest): Promise<Publisher> {
   const key = decodePublicKey(req.publicKey);
@@ -103,28 +104,21 @@ async function addKey(
     allowed_algs: existing?.allowed_algs ?? [...SUPPORTED_ALGS],
     keys: [...new Set([...(existing?.keys ?? []), keyHex])].sort(),
   };
-  if (existing && (entry.name !== existing.name || entry.enabled !== existing.enabled)) {
-    const what = entry.name !== existing.name
-      ? `rename it to \`${entry.name}\``
-      : entry.enabled
-      ? "enable it"
-      : "disable it";
+  if (existing && entry.name !== existing.name) {
     throw new NxError(
       "policy.already_trusted",
       `cannot add key ${keyId}: publisher ${describe(existing)} is already trusted, ` +
-        `and trust add does not ${what}`,
+        `and trust add does not rename it to \`${entry.name}\``,
       {
-        details: {
-          publisher: existing.id,
-          keyId,
-          name: existing.name ?? null,
-          enabled: existing.enabled,
-        },
-        hint: `to change it, remove it (\`nx pkg trust remove ${existing.id}\`) and add it again`,
+        details: { publisher: existing.id, keyId, name: existing.name ?? null },
+        hint:
+          `add it without --name, or remove the publisher (\`nx pkg trust remove ${existing.id}\`) ` +
+          "and add it again with the new name",
       },
     );
   }
-  if (existing?.keys.includes(keyHex)) {
+  const toggled = existing !== undefined && entry.enabled !== existing.enabled;
+  if (existing?.keys.includes(keyHex) && !toggled) {
     warn(
       ctx,
       "policy.already_trusted",
@@ -133,6 +127,9 @@ async function addKey(
     return existing;
   }
   await savePublishers(ctx.paths, withPublisher(publishers, entry));
+  if (toggled && entry.enabled) {
+    warn(ctx, "policy.weakened", `publisher ${id} is enabled again: it can sign bundles here`);
+  }
   const { withRootRegistry, recordChange } = await audit();
   await withRootRegistry(ctx, async (registry) => {
     if (createdRoot) await recordChange(ctx, registry, rootCreated(ctx.paths));
@@ -144,7 +141,8 @@ async function addKey(
         keyId,
         ...(entry.name ? { name: entry.name } : {}),
         enabled: entry.enabled,
-        ...(existing ? { rotation: true } : {}),
+        ...(existing && !existing.keys.includes(keyHex) ? { rotation: true } : {}),
+        ...(toggled ? { toggled: true } : {}),
       },
     });
   }).catch((e) => warn(ctx, "registry.failed", `cannot write the audit entry: ${e.message}`));
