@@ -246,8 +246,13 @@ async function operandValue(line: Line, prefix: string): Promise<Completions> {
   return FILES;
 }
 
+/** The command's options, then the global ones of `nx` (accepted on every command). */
 function optionNames(line: Line, prefix: string): Completions {
   const visible = line.command.createHelp().visibleOptions(line.command);
+  for (let c = line.command.parent as Command | null; c; c = c.parent as Command | null) {
+    const inherited = c.createHelp().visibleOptions(c);
+    visible.push(...inherited.filter((o) => !["--help", "--version"].includes(o.long ?? "")));
+  }
   const candidates = visible
     .filter((o) => o.long && !line.values.has(o.long))
     .map((o) => ({ value: o.long!, description: o.description }));
@@ -288,20 +293,8 @@ export function addCompletion(program: Command): void {
   program.command("completion")
     .description("print a shell completion script (it calls the `nx` on PATH)")
     .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))
-    .option("--json", "print the script inside one JSON envelope")
-    .addHelpText(
-      "after",
-      [
-        "",
-        "Install:",
-        "  bash (plain bash; the bash-completion package is not needed):",
-        "    nx completion bash > ~/.nx-completion.bash && echo '. ~/.nx-completion.bash' >> ~/.bashrc",
-        '  zsh (after compinit): nx completion zsh > "${fpath[1]}/_nx"',
-        "  fish: nx completion fish > ~/.config/fish/completions/nx.fish",
-      ].join("\n"),
-    )
     .action((shell, opts) =>
-      runVerb({ json: opts.json }, () => {
+      runVerb(opts, () => {
         const text = completionScript(shell);
         return Promise.resolve({
           message: `${shell} completion script`,

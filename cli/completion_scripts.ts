@@ -27,6 +27,7 @@ const BASH =
 #   nx completion bash > ~/.nx-completion.bash
 #   echo '. ~/.nx-completion.bash' >> ~/.bashrc
 # or, where the bash-completion package is installed, let it load the script on demand:
+#   mkdir -p ~/.local/share/bash-completion/completions
 #   nx completion bash > ~/.local/share/bash-completion/completions/nx
 # Every Tab runs "nx complete -- <words...>": the nx on PATH ("npm link" in the repository).
 
@@ -115,9 +116,10 @@ complete -F _nx nx`;
 const ZSH = script`#compdef nx
 # zsh completion for nx
 #
-# Made by "nx completion zsh". Needs zsh's completion system (autoload -U compinit; compinit).
-# Put it in a directory of $fpath as _nx and start a new shell:
-#   nx completion zsh > "$\{fpath[1]}/_nx"
+# Made by "nx completion zsh". Needs zsh's completion system (compinit). Put it in a directory of
+# $fpath as _nx, ahead of compinit in ~/.zshrc, and start a new shell:
+#   mkdir -p ~/.zfunc && nx completion zsh > ~/.zfunc/_nx
+#   echo 'fpath=(~/.zfunc $fpath); autoload -Uz compinit && compinit' >> ~/.zshrc
 # or source it after compinit in ~/.zshrc: source <(nx completion zsh)
 # Every Tab runs "nx complete -- <words...>": the nx on PATH ("npm link" in the repository).
 
@@ -168,6 +170,7 @@ fi`;
 const FISH = script`# fish completion for nx
 #
 # Made by "nx completion fish". Install:
+#   mkdir -p ~/.config/fish/completions
 #   nx completion fish > ~/.config/fish/completions/nx.fish
 # Every Tab runs "nx complete -- <words...>": the nx on PATH ("npm link" in the repository).
 

@@ -8,7 +8,7 @@ import { Command } from "@commander-js/extra-typings";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NxError } from "../core/errors.ts";
-import { runVerb, withCommon } from "./common.ts";
+import { runVerb, withMarkers, withRoot } from "./common.ts";
 import { renderBundle } from "./render/bundle.ts";
 import { opMessage, renderApps } from "./render/lifecycle.ts";
 import { pkgrFor } from "./service.ts";
@@ -28,11 +28,12 @@ async function isEmptyOrMissing(dir: string): Promise<boolean> {
 }
 
 export function demoCommand() {
-  return withCommon(
+  return withMarkers(withRoot(
     new Command("demo").description(
       "pack, verify, install, upgrade and roll back the built-in `notes` app on a demo root",
     ),
-  ).action((opts) =>
+    "a new or empty demo root (default: ./.nx-demo/root, recreated; never $NX_ROOT)",
+  )).action((opts) =>
     runVerb({ ...opts, root: opts.root ?? DEFAULT_DEMO_ROOT }, async (ctx) => {
       const { loadSecretKey, readPublicKeyText } = await import("../core/pkgr/keys.ts");
       const { pack } = await import("../core/pkgr/pack.ts");
@@ -47,7 +48,7 @@ export function demoCommand() {
           },
         );
       }
-      const log = (line: string) => ctx.out.options.json || ctx.out.stderr(line);
+      const log = (line: string) => ctx.out.log(line);
       const bundles = join(ctx.paths.root, "..", "bundles");
       // Every step on the root is a method of the contract, as the `nx pkg` verbs call them.
       const pkgr = await pkgrFor(ctx.paths, {}, true);

@@ -1,14 +1,17 @@
 /** Entry point: argv → the host CLI (later also `nx agent`). */
-import { CommanderError } from "@commander-js/extra-typings";
-import { NxError } from "../core/errors.ts";
-import { Output } from "./output.ts";
+import { type Command, CommanderError } from "@commander-js/extra-typings";
+import { Output, writeStdout } from "./output.ts";
 import { buildProgram } from "./program.ts";
 import { renderError } from "./render/envelope.ts";
+import { outputRequest, rewriteHelp, usageError, UsageFailure } from "./usage.ts";
 
-function applyExitOverride(cmd: ReturnType<typeof buildProgram>, errors: string[]): void {
-  cmd.exitOverride();
-  cmd.configureOutput({ writeErr: (text) => errors.push(text) });
-  for (const sub of cmd.commands) applyExitOverride(sub as ReturnType<typeof buildProgram>, errors);
+/** Commander reports through us: its errors are thrown with their command, its text kept. */
+function applyExitOverride(cmd: Command, errors: string[]): void {
+  cmd.exitOverride((e) => {
+    throw new UsageFailure(e, cmd);
+  });
+  cmd.configureOutput({ writeOut: writeStdout, writeErr: (text) => errors.push(text) });
+  for (const sub of cmd.commands) applyExitOverride(sub as Command, errors);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -16,27 +19,19 @@ export async function main(argv: string[]): Promise<void> {
   const errors: string[] = [];
   applyExitOverride(program, errors);
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(rewriteHelp(program, argv), { from: "user" });
   } catch (e) {
-    if (!(e instanceof CommanderError)) throw e;
-    if (e.exitCode === 0) return; // --help, --version
-    const out = Output.detect(argv.includes("--json"), false);
-    // A command group without its verb (`nx pkg`): commander printed the group's help.
-    const missingVerb = e.code === "commander.help";
-    const code = e.code === "commander.unknownCommand"
-      ? "usage.unknown_command"
-      : "usage.invalid_argument";
-    const message = missingVerb
-      ? "cannot parse command line: a command is missing"
-      : `cannot parse command line: ${e.message.replace(/^error: /, "")}`;
-    if (!out.options.json) {
-      const text = missingVerb ? errors.join("") : errors.join("").split("\n").slice(1).join("\n");
-      if (text.trim()) out.stderr(text.trimEnd());
-    }
-    Deno.exitCode = renderError(
-      out,
-      new NxError(code, message, { hint: "run with --help for usage" }),
-    );
+    const failure = e instanceof UsageFailure
+      ? e
+      : e instanceof CommanderError
+      ? new UsageFailure(e, program)
+      : undefined;
+    if (!failure) throw e;
+    if (failure.error.exitCode === 0) return; // --help, --version
+    const out = Output.detect(outputRequest(argv));
+    // A group without its command (`nx pkg`): commander wrote the group's help, shown first.
+    if (failure.error.code === "commander.help") out.log(errors.join("").trimEnd());
+    Deno.exitCode = renderError(out, usageError(program, failure));
   }
 }
 

@@ -1,6 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
 import { NxError } from "../core/errors.ts";
-import { runVerb, withCommon } from "./common.ts";
+import { runVerb, withMarkers } from "./common.ts";
 import { renderPacked } from "./render/bundle.ts";
 
 function sourceDateEpoch(): number {
@@ -15,7 +15,7 @@ function sourceDateEpoch(): number {
 }
 
 export function packCommand() {
-  return withCommon(
+  return withMarkers(
     new Command("pack")
       .description("build a signed <name>.nxb bundle from a source directory holding manifest.toml")
       .argument(

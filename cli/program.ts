@@ -16,16 +16,16 @@ import {
 } from "./pkg_lifecycle.ts";
 import { historyCommand, infoCommand, listCommand, queryCommand } from "./pkg_query.ts";
 import { doctorCommand } from "./pkg_doctor.ts";
+import { initCommand } from "./pkg_init.ts";
 import { repairCommand } from "./pkg_repair.ts";
 import { clearDataCommand } from "./pkg_clear_data.ts";
-import { initCommand } from "./pkg_init.ts";
 import { addCompletion } from "./completion.ts";
+import { finishProgram } from "./shell.ts";
 
 export function buildProgram(): Command {
   const program = new Command("nx")
     .description("install, upgrade and roll back signed Nexus app bundles (.nxb)")
-    .version(NX_VERSION, "-V, --version")
-    .showHelpAfterError("(run with --help for usage)");
+    .version(NX_VERSION, "-V, --version");
   const pkg = new Command("pkg").description("bundles, trust policy and the app lifecycle");
   const verbs = [
     initCommand(),
@@ -51,5 +51,5 @@ export function buildProgram(): Command {
   program.addCommand(pkg);
   program.addCommand(demoCommand());
   addCompletion(program as unknown as Command);
-  return program as unknown as Command;
+  return finishProgram(program as unknown as Command);
 }

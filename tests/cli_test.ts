@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { Command } from "@commander-js/extra-typings";
 import { buildProgram } from "../cli/program.ts";
 import { EnvelopeSchema } from "../core/protocol/envelope.ts";
-import { nx, tempDir } from "./helpers.ts";
+import { FIXTURES, nx, tempDir } from "./helpers.ts";
 
 /** Every command path of the real program tree, e.g. ["pkg", "trust", "add"]. */
 function commandPaths(cmd: Command, prefix: string[] = []): string[][] {
@@ -27,15 +27,20 @@ Deno.test("every command has --help", async (t) => {
       const r = await nx([...path, "--help"]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^Usage: nx/);
+      assert.match(r.stdout, /\nGlobal Options:\n|^Usage: nx \[options\]/);
+      assert.match(r.stdout, /\nExamples:\n {2}\S/);
     });
   }
 });
 
-Deno.test("every leaf command prints exactly one JSON envelope with --json", async (t) => {
+Deno.test("every command, groups too, prints exactly one JSON envelope with --json", async (t) => {
   const root = `${await tempDir()}/root`;
-  for (const path of leaves.map((p) => (p[0] === "completion" ? [...p, "bash"] : p))) {
+  const rootless = ["keygen", "pack", "completion"];
+  for (const path of [[], ...paths].map((p) => (p[0] === "completion" ? [...p, "bash"] : p))) {
     await t.step(path.join(" "), async () => {
-      const r = await nx([...path, "--json"], { root });
+      const takesRoot = leaves.some((l) => l.join(" ") === path.join(" ")) &&
+        !rootless.includes(path.at(-1) === "bash" ? "completion" : path.at(-1)!);
+      const r = await nx([...path, "--json"], takesRoot ? { root } : {});
       const lines = r.stdout.trim().split("\n");
       assert.equal(lines.length, 1, r.stdout);
       const envelope = EnvelopeSchema.parse(JSON.parse(lines[0]));
@@ -91,6 +96,21 @@ Deno.test("nx complete suggests pkg verbs", async () => {
   for (const verb of ["verify", "pack", "inspect", "trust"]) {
     assert.match(r.stdout, new RegExp(`^${verb}\\b`, "m"));
   }
+});
+
+Deno.test("verify under a permissive policy says how many warnings, not ok", async () => {
+  const root = `${await tempDir()}/root`;
+  assert.equal((await nx(["pkg", "init", "--json"], { root })).code, 0);
+  const set = await nx(["pkg", "policy", "set", "mode", "permissive", "--json"], { root });
+  assert.equal(set.code, 0, set.stdout);
+  const bundle = `${FIXTURES}/bundles/notes-1.0.0.nxb`; // its signer is not trusted on this root
+  const human = await nx(["pkg", "verify", bundle], { root });
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^notes@1\.0\.0 verified with 1 warning\n/);
+  assert.doesNotMatch(human.stdout, /^ok/);
+  const json = await nx(["pkg", "verify", bundle, "--json"], { root });
+  assert.equal(json.json?.data.warnings.length, 1);
+  assert.match(json.json?.message ?? "", /with 1 warning$/);
 });
 
 Deno.test("nx --version prints the version", async () => {

@@ -16,6 +16,7 @@ import { DENO, FIXTURES, nx, REPO, tempDir } from "./helpers.ts";
 import { preparedRoot } from "./_roots.ts";
 import { buildProgram } from "../cli/program.ts";
 import { complete as completeWords, formatCompletions } from "../cli/completion.ts";
+import { COMPLETION_INSTALL } from "../cli/completion_install.ts";
 
 interface Answer {
   values: string[];
@@ -279,12 +280,23 @@ Deno.test("bash: the script works in plain bash without the bash-completion pack
   }
 });
 
-Deno.test("bash: the README's install line registers the completion in a new interactive shell", async () => {
+Deno.test("the install lines of the README, the scripts and the help are the same", async () => {
   const readme = await Deno.readTextFile(join(REPO, "README.md"));
-  const install = readme.split("\n").find((l) => l.startsWith("nx completion bash > ~/"));
-  assert.ok(install, "README.md has no `nx completion bash > ~/…` line");
+  const help = await nx(["completion", "--help"]);
+  for (const shell of ["bash", "zsh", "fish"] as const) {
+    const install = COMPLETION_INSTALL[shell];
+    assert.ok(readme.split("\n").includes(install), `README.md lacks the line: ${install}`);
+    assert.ok(help.stdout.includes(install), `nx completion --help lacks: ${install}`);
+    const script = (await nx(["completion", shell])).stdout;
+    for (const part of install.split(" && ").filter((p) => !p.startsWith("echo"))) {
+      assert.ok(script.includes(part), `the ${shell} script's header lacks: ${part}`);
+    }
+  }
+});
+
+Deno.test("bash: the install line registers the completion in a new interactive shell", async () => {
   const home = await tempDir("nx-home-");
-  await run("bash", ["--norc", "--noprofile", "-c"], install, { HOME: home });
+  await run("bash", ["--norc", "--noprofile", "-c"], COMPLETION_INSTALL.bash, { HOME: home });
   const out = await run("bash", ["-i", "-c"], "complete -p nx", { HOME: home });
   assert.match(out, /^complete -F _nx nx$/m);
 });
@@ -360,5 +372,29 @@ Deno.test({
         assert.deepEqual(out.split("\n").filter((x) => x).sort(), [...expected].sort());
       });
     }
+  },
+});
+
+Deno.test({
+  name:
+    "zsh: the install line, run in zsh with a new $HOME, makes a new interactive zsh complete nx",
+  ignore: !have("zsh"),
+  fn: async () => {
+    const home = await tempDir("nx-home-");
+    await run("zsh", ["-f", "-c"], COMPLETION_INSTALL.zsh, { HOME: home });
+    const out = await run("zsh", ["-i", "-c"], "print -r -- $_comps[nx]", { HOME: home });
+    assert.equal(out.trim().split("\n").at(-1), "_nx");
+  },
+});
+
+Deno.test({
+  name: "fish: the install line, run in fish with a new $HOME, makes fish complete nx",
+  ignore: !have("fish"),
+  fn: async () => {
+    const home = await tempDir("nx-home-");
+    const env = { HOME: home, XDG_CONFIG_HOME: join(home, ".config") };
+    await run("fish", ["-c"], COMPLETION_INSTALL.fish, env);
+    const out = await run("fish", ["-c"], "complete -C 'nx pk'", env);
+    assert.match(out, /^pkg\t/m);
   },
 });

@@ -27,6 +27,24 @@ import {
 import { PolicySchema, PublisherSchema } from "../core/trust/policy.ts";
 import { copyFixture, FIXTURES, nx, type NxOptions, tempDir, trustedRoot } from "./helpers.ts";
 
+/**
+ * The keys of `value` that break the key rule (docs/cli.md#the-json-envelope): camelCase, except
+ * the keys of the two objects that mirror a snake_case file of the root: the policy
+ * (`pkg/policy.toml`) and a publisher entry (`pkg/publishers.toml`).
+ */
+const MIRRORED = new Set([
+  ...Object.keys(PolicySchema.shape),
+  ...Object.keys(PublisherSchema.shape),
+]);
+function offCase(value: unknown, mirrors: boolean, at = "data"): string[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => offCase(v, mirrors, `${at}[${i}]`));
+  if (value === null || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([k, v]) => [
+    ...(/^[a-z][a-zA-Z0-9]*$/.test(k) || (mirrors && MIRRORED.has(k)) ? [] : [`${at}.${k}`]),
+    ...offCase(v, mirrors, `${at}.${k}`),
+  ]);
+}
+
 /** Runs `nx <args> --json`, expects success, and returns `data` parsed with `schema`. */
 async function data<S extends z.ZodType>(
   args: string[],
@@ -37,6 +55,9 @@ async function data<S extends z.ZodType>(
   assert.equal(r.code, 0, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
   const envelope = EnvelopeSchema.parse(r.json);
   assert.equal(envelope.ok, true);
+  const mirrors = ([PolicySchema, PublisherSchema, PublisherListSchema] as z.ZodType[])
+    .includes(schema);
+  assert.deepEqual(offCase(envelope.data, mirrors), [], `${args.join(" ")}: a key off the rule`);
   const parsed = schema.safeParse(envelope.data);
   if (!parsed.success) {
     assert.fail(
@@ -174,6 +195,7 @@ Deno.test("every --json verb's data matches its schema (pack → uninstall)", as
       await Deno.mkdir(join(root, "pkg", "staging", "leftover"), { recursive: true });
       const r = await nx(["pkg", "doctor", "--json"], opts);
       assert.equal(r.json?.code, "doctor.findings", r.stdout);
+      assert.deepEqual(offCase(r.json?.data, false), []);
       const report = DoctorReportSchema.parse(r.json?.data?.details?.report);
       assert.deepEqual(report.findings.map((f) => f.kind), ["staging-leftover"]);
       const repaired = await data(["pkg", "doctor", "--repair"], DoctorReportSchema, opts);

@@ -1,8 +1,13 @@
-/** Errors and results become output here and nowhere else. */
+/**
+ * Errors and results become output here and nowhere else. An envelope's `message` is one line:
+ * control characters in it (from a quoted untrusted name) are escaped as the terminal shows them;
+ * the exact values are in `data`.
+ */
 import { EXIT_CLASSES, type ExitClass } from "../../core/errors.ts";
 import { toNxError } from "../../core/api/failure.ts";
 import type { Envelope } from "../../core/protocol/mod.ts";
 import type { Output } from "../output.ts";
+import { escapeText } from "./escape.ts";
 
 /**
  * What a verb hands back: a one-line summary, the `--json` data, and its human rendering. A root
@@ -20,7 +25,7 @@ export function renderSuccess(out: Output, result: CommandResult): number {
       ok: true,
       class: "success",
       code: "ok",
-      message: result.message,
+      message: escapeText(result.message),
       data: result.data,
     };
     out.json(envelope);
@@ -42,7 +47,8 @@ export function renderError(out: Output, error: unknown): number {
       ok: false,
       class: exitClass,
       code: e.code,
-      message: e.message,
+      // One line, as on a terminal: a line break from a quoted name shows as `\n`.
+      message: escapeText(e.message),
       ...(Object.keys(data).length > 0 ? { data } : {}),
     };
     out.json(envelope);

@@ -1,0 +1,64 @@
+/**
+ * The "Examples:" section of each command's `--help`, by command path below `nx` ("" is `nx`
+ * itself). tests/usage_test.ts checks that every command has one and that each example names
+ * its command and only options the command takes.
+ */
+import { COMPLETION_INSTALL } from "./completion_install.ts";
+
+export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  "": [
+    "nx demo                                   # the whole lifecycle on a demo root",
+    "nx pkg install notes.nxb --dry-run        # what an install would do",
+    "nx help pkg install                       # the help of one command",
+  ],
+  "pkg": ["nx pkg list", "nx pkg install notes.nxb", "nx pkg trust add me.pub --name me"],
+  "pkg init": ["nx pkg init --root /srv/nx/root", "nx pkg init --json"],
+  "pkg keygen": ["nx pkg keygen --out ~/.nx-keys --name me"],
+  "pkg pack": [
+    "nx pkg pack ./notes --key ~/.nx-keys/me.key              # writes ./notes.nxb",
+    "nx pkg pack ./notes --key ~/.nx-keys/me.key --out dist/notes-1.0.0.nxb --force",
+  ],
+  "pkg inspect": ["nx pkg inspect notes.nxb --files", "nx pkg inspect notes.nxb --json"],
+  "pkg verify": ["nx pkg verify notes.nxb", "nx pkg verify notes.nxb --markers --root /tmp/root"],
+  "pkg install": [
+    "nx pkg install notes.nxb --dry-run        # the plan and the permissions; changes nothing",
+    "nx pkg install notes.nxb",
+    "nx pkg install notes.nxb --reinstall      # put the files of the installed version back",
+  ],
+  "pkg upgrade": [
+    "nx pkg upgrade notes-1.1.0.nxb --dry-run",
+    "nx pkg upgrade notes-1.1.0.nxb",
+    "nx pkg upgrade notes-1.0.0.nxb --allow-downgrade   # needs the root's dev-mode",
+  ],
+  "pkg rollback": ["nx pkg rollback notes", "nx pkg rollback notes --to 1.0.0"],
+  "pkg uninstall": [
+    "nx pkg uninstall notes --dry-run          # what is removed and kept, with sizes",
+    "nx pkg uninstall notes                    # keeps its data for a later install",
+    "nx pkg uninstall notes --purge            # deletes its data too",
+  ],
+  "pkg repair": ["nx pkg repair notes --dry-run", "nx pkg repair notes"],
+  "pkg clear-data": ["nx pkg clear-data notes --dry-run", "nx pkg clear-data notes"],
+  "pkg list": ["nx pkg list", "nx pkg list --json"],
+  "pkg info": ["nx pkg info notes", "nx pkg info notes --files"],
+  "pkg history": ["nx pkg history", "nx pkg history notes --limit 5"],
+  "pkg query": ["nx pkg query --ability notes.open", "nx pkg query --export app.notes.SHARE"],
+  "pkg doctor": ["nx pkg doctor", "nx pkg doctor --repair"],
+  "pkg trust": ["nx pkg trust list", "nx pkg trust add me.pub --name me"],
+  "pkg trust add": [
+    "nx pkg trust add me.pub --name me",
+    "nx pkg trust add me-2026.pub --publisher me   # key rotation: a second key of publisher me",
+  ],
+  "pkg trust remove": ["nx pkg trust remove me"],
+  "pkg trust list": ["nx pkg trust list", "nx pkg trust list --json"],
+  "pkg policy": ["nx pkg policy show", "nx pkg policy set mode permissive"],
+  "pkg policy show": ["nx pkg policy show", "nx pkg policy show --json"],
+  "pkg policy set": ["nx pkg policy set mode permissive", "nx pkg policy set dev-mode on"],
+  "demo": ["nx demo", "nx demo --root /tmp/nx-demo/root --json"],
+  "completion": [COMPLETION_INSTALL.bash, COMPLETION_INSTALL.zsh, COMPLETION_INSTALL.fish],
+};
+
+/** The help text after the options: "Examples:" and the lines, indented. */
+export function examplesText(path: string): string | undefined {
+  const lines = EXAMPLES[path];
+  return lines ? ["", "Examples:", ...lines.map((l) => `  ${l}`)].join("\n") : undefined;
+}

@@ -1,0 +1,111 @@
+/**
+ * The README's shell blocks, as written, so what it tells a new user stays true: the
+ * walk-through runs line by line in bash with the real `nx` on PATH (a link to bin/nx, as `npm
+ * link` makes), every line exits 0, its `--dry-run` line leaves the state root as it was, and it
+ * writes nothing into the repository. Every ```sh block is either run here or named below with
+ * the test that covers it, so a new block cannot go unchecked.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { symlink } from "node:fs/promises";
+import { DENO, REPO, tempDir } from "./helpers.ts";
+
+const README = await Deno.readTextFile(join(REPO, "README.md"));
+const BLOCKS = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+
+/** Blocks not run here, and why (what runs them instead). */
+const ELSEWHERE: [RegExp, string][] = [
+  [/^npm ci && npm start/m, "the install and the whole test run: CI runs exactly these"],
+  [/^npm link/m, "a global link: tests/launcher_test.ts runs `npm link` with its own prefix"],
+  [/^nx completion bash/m, "tests/completion_test.ts runs each install line in its shell"],
+];
+const isWalkthrough = (block: string) => /^nx pkg keygen /m.test(block);
+
+/** The command lines of a block (comments and blank lines dropped). */
+const commandLines = (block: string) =>
+  block.split("\n").filter((l) => l.trim() !== "" && !l.trimStart().startsWith("#"));
+
+async function run(cmd: string, args: string[], cwd = REPO) {
+  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" })
+    .output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+/** Untracked and ignored entries of the repository. */
+async function untracked(): Promise<string[]> {
+  const r = await run("git", ["status", "--porcelain", "--ignored", "--untracked-files=all"]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.split("\n").filter((l) => /^(\?\?|!!) /.test(l)).sort();
+}
+
+Deno.test("every ```sh block of the README is run here or by a named test", () => {
+  assert.ok(BLOCKS.some(isWalkthrough), "README.md has no walk-through block (nx pkg keygen …)");
+  for (const block of BLOCKS) {
+    const covered = isWalkthrough(block) || ELSEWHERE.some(([re]) => re.test(block));
+    assert.ok(covered, `README.md block not checked by any test:\n${block}`);
+  }
+});
+
+Deno.test("the README walk-through: every line exits 0, the dry run changes nothing, the repository stays clean", async (t) => {
+  const lines = commandLines(BLOCKS.find(isWalkthrough)!);
+  const work = await tempDir("nx-readme-");
+  const out = join(work, "out");
+  const home = join(work, "home");
+  const bin = join(work, "bin");
+  await Promise.all([out, home, bin].map((d) => Deno.mkdir(d)));
+  await symlink(join(REPO, "bin", "nx"), join(bin, "nx"));
+  // The README's W is a fixed /tmp path; here it is this test's own directory.
+  const W = join(work, "W");
+  const script = [
+    'snapshot() { [ -d "${NX_ROOT:-/nonexistent}" ] || return 0; (cd "$NX_ROOT" &&',
+    "  find . -printf '%y %p %l\\n' | sort && find . -type f -exec sha256sum {} + | sort); }",
+    ...lines.flatMap((line, i) => [
+      `{ ${line.replace(/^W=\/tmp\/nx-walkthrough\b/, `W='${W}'`)}`,
+      `} >'${out}/${i}.out' 2>'${out}/${i}.err'; echo $? >'${out}/${i}.rc'`,
+      `snapshot >'${out}/${i}.tree'`,
+    ]),
+  ].join("\n");
+  const env = {
+    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    HOME: home,
+    NO_COLOR: "1",
+    DENO_DIR: JSON.parse((await run(DENO, ["info", "--json"])).stdout).denoDir, // the cache, kept
+  };
+  const before = await untracked();
+  const bash = await new Deno.Command("bash", {
+    args: ["--norc", "--noprofile", "-c", script],
+    cwd: REPO,
+    clearEnv: true,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(bash.code, 0, new TextDecoder().decode(bash.stderr));
+  const read = (i: number, ext: string) => Deno.readTextFile(join(out, `${i}.${ext}`));
+
+  for (const [i, line] of lines.entries()) {
+    await t.step(line, async () => {
+      const rc = Number((await read(i, "rc")).trim());
+      assert.equal(rc, 0, `exit ${rc}\n${await read(i, "out")}${await read(i, "err")}`);
+      if (/ --dry-run\b/.test(line)) {
+        assert.ok(i > 0);
+        assert.equal(
+          await read(i, "tree"),
+          await read(i - 1, "tree"),
+          "the dry run changed the root",
+        );
+      }
+    });
+  }
+  await t.step("what it promised: markers, the rollback, files under $W only", async () => {
+    const verify = lines.findIndex((l) => l.includes("--markers"));
+    assert.match(await read(verify, "err"), /^pkgr: verified ok$/m);
+    const rollback = lines.findIndex((l) => l.startsWith("nx pkg rollback "));
+    assert.match(await read(rollback, "out"), /1\.1\.0 → 1\.0\.0/);
+    for (const made of ["keys/me.key", "keys/me.pub", "notes-1.0.0.nxb", "root/pkg"]) {
+      await Deno.lstat(join(W, made));
+    }
+    assert.deepEqual(await untracked(), before, "the walk-through wrote into the repository");
+  });
+});
