@@ -250,7 +250,7 @@ const BASH_CASES: [line: string[], expected: string[]][] = [
   [["pkg", "uninstall", ""], ["notes"]],
   [["pkg", "rollback", "notes", "--to", ""], ["1.0.0"]],
   [["pkg", "policy", "set", "mode", "p"], ["permissive"]],
-  [["pkg", "in"], ["inspect", "install", "info"]],
+  [["pkg", "in"], ["init", "inspect", "install", "info"]],
   // Words as typed, quotes included: the script removes the quoting before asking nx.
   [["pkg", "info", "--root", `'${ws.root}'`, ""], ["notes"]],
   [["pkg", "verify", `"bundles/notes-1.0`], ["bundles/notes-1.0.0.nxb"]],

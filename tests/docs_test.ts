@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import type { Command } from "@commander-js/extra-typings";
+import { buildProgram } from "../cli/program.ts";
 import { generatedFiles } from "../docs/generate.ts";
 import { REPO } from "./helpers.ts";
 
@@ -8,6 +10,46 @@ Deno.test("generated docs (errors.md, JSON Schemas) match the code", async (t) =
     await t.step(path, async () => {
       const committed = await Deno.readTextFile(join(REPO, "docs", path)).catch(() => "(missing)");
       assert.ok(committed === text, `docs/${path} is stale: run deno task docs`);
+    });
+  }
+});
+
+/** The first cells of the table under `## Commands` in docs/cli.md, without their backticks. */
+async function commandRows(): Promise<string[]> {
+  const text = await Deno.readTextFile(join(REPO, "docs", "cli.md"));
+  const section = text.split("\n## Commands\n")[1].split("\n## ")[0];
+  return section.split("\n")
+    .filter((l) => l.startsWith("| `nx "))
+    .map((l) => l.split(/(?<!\\)\|/)[1].trim().replace(/^`|`$/g, "").replaceAll("\\|", "|"));
+}
+
+/** Every command below `nx` with its path ("pkg install"), hidden `complete` and `help` left out. */
+function commandsOf(cmd: Command, path = ""): [string, Command][] {
+  return cmd.commands
+    .filter((c) => !["complete", "help"].includes(c.name()))
+    .flatMap((c) => {
+      const p = `${path} ${c.name()}`.trim();
+      return [[p, c as Command] as [string, Command], ...commandsOf(c as Command, p)];
+    });
+}
+
+/** Options the verbs share, documented once under "Options of the verbs" and "Global options". */
+const SHARED = new Set(["--root", "--markers", "--registry-url", "--help"]);
+
+Deno.test("docs/cli.md has a row for every command, naming each of its own options", async (t) => {
+  const rows = await commandRows();
+  for (const [path, cmd] of commandsOf(buildProgram())) {
+    // `pkg trust` and `pkg policy` have one row for the group (their verbs: policy.md).
+    if (/^pkg (trust|policy) /.test(path)) continue;
+    await t.step(path, () => {
+      const row = rows.find((r) => r === `nx ${path}` || r.startsWith(`nx ${path} `));
+      assert.ok(row, `docs/cli.md: no row for nx ${path}`);
+      if (cmd.commands.length > 0) return;
+      for (const o of cmd.options) {
+        if (o.long && !SHARED.has(o.long)) {
+          assert.ok(row.includes(o.long), `docs/cli.md: the row of nx ${path} omits ${o.long}`);
+        }
+      }
     });
   }
 });
