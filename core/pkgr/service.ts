@@ -35,8 +35,9 @@ import {
   planRollback,
   planUninstall,
 } from "../plan/mod.ts";
-import { appPaths } from "../store/mod.ts";
+import { appPaths, BundleStage, stagingPaths } from "../store/mod.ts";
 import { marker, type OpContext } from "./context.ts";
+import { withCurrentState } from "./doctor/current_state.ts";
 import { appInfo } from "./info.ts";
 import { damageOf, stagedVerifier } from "./repair.ts";
 import { migrationFailed, opResult, summary } from "./results.ts";
@@ -155,7 +156,13 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
           { op, asked: { bundle: bundlePath(req.bundle) } },
           async (setApp) => {
             const source = resolve(bundlePath(req.bundle));
-            const bundle = await verifyAt(source, ctx, s.trust);
+            // One pass: the verifying read writes the staging copy that stage-version adopts
+            // (store/stage.ts); a stage that no step adopted is removed when this call ends.
+            const txid = newTxid(ctx.now);
+            await using stage = req.dryRun === true
+              ? undefined
+              : BundleStage.open(source, stagingPaths(ctx.paths, txid));
+            const bundle = await verifyAt(source, ctx, s.trust, stage);
             setApp(bundle.manifest.name);
             const snap = await snapshotFor(bundle.manifest.name, s, ctx);
             if (req.reinstall === true && snap.installed) {
@@ -164,7 +171,7 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
               const plan = planRestore(
                 {
                   op: "reinstall",
-                  txid: newTxid(ctx.now),
+                  txid,
                   appId: snap.installed.id,
                   source,
                   bundle,
@@ -177,7 +184,7 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
             const plan = planInstall(
               {
                 op,
-                txid: newTxid(ctx.now),
+                txid,
                 source,
                 bundle,
                 allowDowngrade: req.allowDowngrade === true,
@@ -273,7 +280,8 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
     list: (_req: ListRequest): Promise<AppSummary[]> =>
       session("read", "list", async (s) => {
         const pending = (await readJournal(ctx.paths.journal).catch(() => undefined))?.plan.appId;
-        return (await s.registry.summaries()).map((a) => summary(a, a.id === pending));
+        const apps = (await s.registry.summaries()).map((a) => summary(a, a.id === pending));
+        return withCurrentState(ctx.paths, apps);
       }),
     info: ({ app, files }: InfoRequest): Promise<AppInfo> =>
       session("read", "info", async (s) => {

@@ -1,7 +1,13 @@
 /** `verify` and `inspect`: one read of the bundle, then pure verification. No session. */
 import type { BundleRef, InspectReport } from "../api/mod.ts";
 import { decodeManifest, MANIFEST_FILE } from "../bundle/mod.ts";
-import { loadTrust, readBundle, readSourceFile, type TrustState } from "../store/mod.ts";
+import {
+  loadTrust,
+  readBundle,
+  readSourceFile,
+  type StageSink,
+  type TrustState,
+} from "../store/mod.ts";
 import { planChallenge, type VerifiedBundle, verifyBundle } from "../trust/mod.ts";
 import { NxError } from "../errors.ts";
 import { marker, type OpContext, silentReporter } from "./context.ts";
@@ -30,15 +36,17 @@ async function sourceTreeHint(e: unknown, path: string): Promise<unknown> {
   });
 }
 
+/** Verifies the bundle at `bundlePath`; with `stage`, the same read writes the staging copy. */
 export async function verifyAt(
   bundlePath: string,
   ctx: OpContext,
   trust?: TrustState,
+  stage?: StageSink,
 ): Promise<VerifiedBundle> {
   const { policy, publishers } = trust ?? await loadTrust(ctx.paths);
   let verified: VerifiedBundle;
   try {
-    const facts = await readBundle(bundlePath, (small) => planChallenge(small, publishers));
+    const facts = await readBundle(bundlePath, (small) => planChallenge(small, publishers), stage);
     verified = verifyBundle(facts, { policy, publishers, now: ctx.now }, bundlePath);
   } catch (e) {
     throw await sourceTreeHint(e, bundlePath);

@@ -168,6 +168,9 @@ export interface Stat {
   dev: bigint;
   ino: bigint;
   nlink: number;
+  /** Last content change and last inode change (ns since the epoch); ctime cannot be set back. */
+  mtimeNs: bigint;
+  ctimeNs: bigint;
 }
 
 const TYPES: Record<number, EntryType> = {
@@ -195,6 +198,9 @@ export function parseStat(buffer: Uint8Array): Stat {
     dev: v.getBigUint64(0, true),
     ino: v.getBigUint64(8, true),
     nlink: AARCH64 ? v.getUint32(20, true) : Number(v.getBigUint64(16, true)),
+    // st_mtim and st_ctim sit at the same offsets in both layouts
+    mtimeNs: v.getBigInt64(88, true) * 1_000_000_000n + v.getBigInt64(96, true),
+    ctimeNs: v.getBigInt64(104, true) * 1_000_000_000n + v.getBigInt64(112, true),
   };
 }
 

@@ -2,6 +2,8 @@
  * Reads a bundle directory once into BundleFacts: a bounded walk that never follows links, then
  * small meta files into memory, then every other file streamed in 1 MiB reads through SHA-256
  * (and the payload through the signature's SHA-512 challenge). Memory stays flat in payload size.
+ * With a {@link StageSink} (an install), each chunk read is also written to the staging copy: the
+ * bytes hashed are the bytes staged, so the bundle is read exactly once (copy.ts BundleStage).
  */
 import { createHash, type Hash } from "node:crypto";
 import { NxError } from "../errors.ts";
@@ -10,9 +12,20 @@ import { capFor, CAPS, isKeptInMemory, isSafeRelativePath } from "../bundle/mod.
 import { toHex } from "../bytes/mod.ts";
 import { openDirAt } from "./anchored.ts";
 import { ioError } from "./fs.ts";
-import { type DirHandle, type EntryType, type FileHandle, isErrno } from "./handles.ts";
+import { type DirHandle, type EntryType, type FileHandle, isErrno, type Stat } from "./handles.ts";
 
 export const READ_CHUNK = 1024 * 1024;
+
+/**
+ * Receives every file the reader reads, chunk by chunk, in read order: `begin` before its first
+ * byte, `end` with the size and digest of exactly the bytes it was given.
+ */
+export interface StageSink {
+  begin(path: string): void;
+  write(chunk: Uint8Array): void;
+  /** `source`: the bundle file's fstat once every byte was read. */
+  end(fact: { path: string; size: number; sha256: string }, source: Stat): void;
+}
 
 export type ChallengePlanner = (
   small: ReadonlyMap<string, Uint8Array>,
@@ -108,6 +121,7 @@ function readOne(
   entry: EntryFact,
   buffer: Uint8Array,
   keep: boolean,
+  stage: StageSink | undefined,
   challengePrefix?: Uint8Array,
 ): StreamResult {
   const cut = entry.path.lastIndexOf("/");
@@ -131,6 +145,7 @@ function readOne(
       : undefined;
     const kept = keep ? new Uint8Array(entry.size) : undefined;
     const head = new Uint8Array(Math.min(16, entry.size));
+    stage?.begin(entry.path);
     let offset = 0;
     for (;;) {
       const n = file.read(buffer);
@@ -139,13 +154,16 @@ function readOne(
       const chunk = buffer.subarray(0, n);
       sha256.update(chunk);
       sha512?.update(chunk);
+      stage?.write(chunk);
       if (offset < head.length) head.set(chunk.subarray(0, head.length - offset), offset);
       kept?.set(chunk, offset);
       offset += n;
     }
     if (offset !== entry.size) throw changedWhileRead(entry.path, "shrank");
+    const fact = { path: entry.path, size: entry.size, sha256: sha256.digest("hex") };
+    if (stage) stage.end(fact, file.stat());
     return {
-      fact: { path: entry.path, size: entry.size, sha256: sha256.digest("hex"), head, bytes: kept },
+      fact: { ...fact, head, bytes: kept },
       sha512: sha512 ? new Uint8Array(sha512.digest()) : undefined,
     };
   } finally {
@@ -157,6 +175,7 @@ function readOne(
 export async function readBundle(
   path: string,
   planChallenge: ChallengePlanner,
+  stage?: StageSink,
 ): Promise<BundleFacts> {
   const rootType = rootTypeOf(path);
   const facts: BundleFacts = { rootType, entries: [], walkLimitHit: false, files: {} };
@@ -175,14 +194,14 @@ export async function readBundle(
     const buffer = new Uint8Array(READ_CHUNK);
     const small = new Map<string, Uint8Array>();
     for (const entry of candidates.filter((e) => isKeptInMemory(e.path))) {
-      const { fact } = readOne(dirs, entry, buffer, true);
+      const { fact } = readOne(dirs, entry, buffer, true, stage);
       facts.files[entry.path] = fact;
       small.set(entry.path, fact.bytes!);
     }
     const challenge = planChallenge(small);
     for (const entry of candidates.filter((e) => !isKeptInMemory(e.path))) {
       const prefix = challenge?.path === entry.path ? challenge.prefix : undefined;
-      const { fact, sha512 } = readOne(dirs, entry, buffer, false, prefix);
+      const { fact, sha512 } = readOne(dirs, entry, buffer, false, stage, prefix);
       facts.files[entry.path] = fact;
       if (prefix && sha512) {
         facts.challenge = { path: entry.path, prefixHex: toHex(prefix), sha512 };

@@ -1,13 +1,16 @@
 /**
  * Copies for staging: a verified bundle, read only as what was verified (a regular file of the
- * verified size, never through a link, re-hashed while copied), and app data trees, walked
- * without following a link at any depth. Staging lives in a 0700 directory, so nothing copied is
+ * verified size, never through a link, re-hashed while copied) unless the verifying read staged
+ * it already (stage.ts: then adopted, not read again), and app data trees, walked without
+ * following a link at any depth. Staging lives in a 0700 directory, so nothing copied is
  * readable by others before its digest matched. Everything is made durable before returning.
  */
 import { createHash } from "node:crypto";
 import { NxError } from "../errors.ts";
 import { openDirAt } from "./anchored.ts";
 import { READ_CHUNK } from "./bundle_reader.ts";
+import { DirCache, splitPath } from "./_dir_cache.ts";
+import { stageAt, type StagedSource } from "./stage.ts";
 import { Durable, ioError, writeAll } from "./fs.ts";
 import { type DirHandle, type FileHandle, isErrno, type Name, type Stat } from "./handles.ts";
 
@@ -46,49 +49,69 @@ function changed(path: string, why: string, details: Record<string, unknown> = {
   );
 }
 
-/** Opens the directories of a tree lazily, each one component at a time, never through a link. */
-class DirCache {
-  #open = new Map<string, DirHandle>();
-
-  constructor(private readonly top: DirHandle, private readonly create?: number) {}
-
-  get(rel: string, onUnsafe: (rel: string) => Error): DirHandle {
-    if (rel === "") return this.top;
-    const hit = this.#open.get(rel);
-    if (hit) return hit;
-    const cut = rel.lastIndexOf("/");
-    const parent = this.get(cut < 0 ? "" : rel.slice(0, cut), onUnsafe);
-    const name = rel.slice(cut + 1);
-    if (this.create !== undefined) parent.mkdir(name, this.create);
-    try {
-      const dir = parent.openDir(name);
-      this.#open.set(rel, dir);
-      return dir;
-    } catch (e) {
-      if (isErrno(e, "ELOOP", "ENOTDIR")) throw onUnsafe(rel);
-      throw e;
-    }
-  }
-
-  close(): void {
-    for (const dir of this.#open.values()) dir.close();
-    this.top.close();
-  }
-}
-
-const split = (path: string) => {
-  const cut = path.lastIndexOf("/");
-  return { dir: cut < 0 ? "" : path.slice(0, cut), name: path.slice(cut + 1) };
-};
-
-/** Copies exactly `files` from a verified bundle, read-only (0444), checking every digest. */
-// deno-lint-ignore require-await -- async for callers; the copy is direct calls on purpose
+/**
+ * Copies exactly `files` from a verified bundle, read-only (0444), checking every digest. When
+ * the verifying read already staged exactly these files from `srcDir` into `dstDir`
+ * (stage.ts), that copy is adopted instead: made durable, never read again.
+ */
 export async function copyVerifiedBundle(
   srcDir: string,
   dstDir: string,
   files: readonly ExpectedFile[],
   onFile?: (done: number, total: number) => void,
 ): Promise<void> {
+  const stage = stageAt(dstDir);
+  if (stage !== undefined) {
+    if (stage.holds(srcDir, files)) {
+      try {
+        checkUnchanged(srcDir, stage.sources());
+      } catch (e) {
+        await stage.release();
+        throw ioError("stage", dstDir, e);
+      }
+      stage.adopt();
+      onFile?.(files.length, files.length);
+      return;
+    }
+    await stage.release(); // staged something else: copied afresh below
+  }
+  copyAfresh(srcDir, dstDir, files, onFile);
+}
+
+/**
+ * trust: a bundle changed after its verifying read is refused, even though the stage holds the
+ * bytes that were verified: every file, looked up without following a link at any depth, must
+ * still be the file that was read — same device and inode, size, mtime and ctime (a write, a
+ * chmod or a replacement changes one of them; ctime cannot be set back).
+ */
+function checkUnchanged(srcDir: string, sources: readonly StagedSource[]): void {
+  const src = new DirCache(openDirAt(srcDir));
+  try {
+    for (const { path, stat } of sources) {
+      const at = splitPath(path);
+      const dir = src.get(at.dir, (rel) => changed(rel, "a directory became a link"));
+      const now = dir.stat(at.name);
+      if (now === undefined) throw changed(path, "it is gone");
+      if (now.type !== "file") throw changed(path, `it is a ${now.type} now`);
+      if (now.size !== stat.size) {
+        throw changed(path, "its size differs", { expected: stat.size, actual: now.size });
+      }
+      if (now.dev !== stat.dev || now.ino !== stat.ino) throw changed(path, "it was replaced");
+      if (now.mtimeNs !== stat.mtimeNs || now.ctimeNs !== stat.ctimeNs) {
+        throw changed(path, "it was written to");
+      }
+    }
+  } finally {
+    src.close();
+  }
+}
+
+function copyAfresh(
+  srcDir: string,
+  dstDir: string,
+  files: readonly ExpectedFile[],
+  onFile?: (done: number, total: number) => void,
+): void {
   const durable = new Durable();
   const buffer = new Uint8Array(READ_CHUNK);
   let src: DirCache | undefined;
@@ -98,7 +121,7 @@ export async function copyVerifiedBundle(
     dst = new DirCache(openDirAt(dstDir, 0o755), 0o755);
     durable.dir(dstDir);
     for (const [i, f] of files.entries()) {
-      const at = split(f.path);
+      const at = splitPath(f.path);
       const from = src.get(at.dir, (rel) => changed(rel, "a directory became a link"));
       const to = dst.get(at.dir, (rel) => ioError("stage", rel, "not a directory"));
       if (at.dir !== "") durable.dir(`${dstDir}/${at.dir}`);

@@ -7,5 +7,6 @@ export * from "./fs.ts";
 export * from "./lock.ts";
 export * from "./paths.ts";
 export * from "./root.ts";
+export * from "./stage.ts";
 export * from "./tree.ts";
 export * from "./scan.ts";
