@@ -294,13 +294,13 @@ export function addCompletion(program: Command): void {
     .description("print a shell completion script (it calls the `nx` on PATH)")
     .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))
     .action((shell, opts) =>
-      runVerb(opts, () => {
-        const text = completionScript(shell);
-        return Promise.resolve({
+      runVerb(opts, async () => {
+        const text = await completionScript(shell);
+        return {
           message: `${shell} completion script`,
           data: { shell, script: text },
           human: text,
-        });
+        };
       })
     );
   const hidden = program.createCommand("complete")

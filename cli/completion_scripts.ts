@@ -8,8 +8,6 @@
  * PowerShell's comes from @bomb.sh/tab, which speaks the same protocol. No literal tab or other
  * control character may appear in a script: the human output escapes them.
  */
-import { script as tabScript } from "@bomb.sh/tab";
-
 export const SHELLS = ["bash", "zsh", "fish", "powershell"] as const;
 export type Shell = typeof SHELLS[number];
 
@@ -225,7 +223,7 @@ function captured(print: () => void): string {
   return lines.join("\n");
 }
 
-export function completionScript(shell: Shell): string {
+export async function completionScript(shell: Shell): Promise<string> {
   switch (shell) {
     case "bash":
       return BASH;
@@ -233,7 +231,10 @@ export function completionScript(shell: Shell): string {
       return ZSH;
     case "fish":
       return FISH;
-    case "powershell":
+    case "powershell": {
+      // @bomb.sh/tab (and the node:assert it imports) loads for this script only, not at start-up.
+      const { script: tabScript } = await import("@bomb.sh/tab");
       return captured(() => tabScript("powershell", "nx", "nx")).replaceAll("\t", "    ");
+    }
   }
 }

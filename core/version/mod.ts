@@ -1,5 +1,12 @@
-/** SemVer 2.0 rules for nx: strict parsing, comparison and ranges (npm `semver`). */
-import semver from "semver";
+/**
+ * SemVer 2.0 rules for nx: strict parsing, comparison and ranges (npm `semver`). Only the four
+ * functions nx uses are imported, not `semver`'s index, which loads every module of the package
+ * (89 file opens instead of 174 from source; less code to evaluate in the bundle).
+ */
+import compare from "semver/functions/compare.js";
+import parse from "semver/functions/parse.js";
+import semverSatisfies from "semver/functions/satisfies.js";
+import validRange from "semver/ranges/valid.js";
 
 /** The longest version text nx reads. */
 export const VERSION_MAX_LENGTH = 256;
@@ -12,7 +19,7 @@ export const VERSION_MAX_LENGTH = 256;
  */
 export function versionProblem(text: string): string | undefined {
   if (text.length > VERSION_MAX_LENGTH) return `is longer than ${VERSION_MAX_LENGTH} characters`;
-  const parsed = semver.parse(text, { loose: false });
+  const parsed = parse(text, { loose: false });
   const plus = text.indexOf("+");
   // semver.parse also takes `v1.0.0`, `=1.0.0` and surrounding blanks: the text must BE the version.
   if (parsed === null || (plus < 0 ? text : text.slice(0, plus)) !== parsed.version) {
@@ -31,15 +38,15 @@ export function isStrictSemver(text: string): boolean {
 }
 
 export function isValidRange(text: string): boolean {
-  return text.length <= 256 && semver.validRange(text, { loose: false }) !== null;
+  return text.length <= 256 && validRange(text, { loose: false }) !== null;
 }
 
 /** -1, 0 or 1; both arguments must be strict SemVer. */
 export function compareVersions(a: string, b: string): -1 | 0 | 1 {
-  return semver.compare(a, b);
+  return compare(a, b);
 }
 
 export function satisfies(version: string, range: string): boolean {
-  return semver.satisfies(version, range, { includePrerelease: true });
+  return semverSatisfies(version, range, { includePrerelease: true });
 }
 export { NX_VERSION } from "./nx_version.ts";
