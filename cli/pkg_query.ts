@@ -3,6 +3,7 @@ import { Command } from "@commander-js/extra-typings";
 import { NxError } from "../core/errors.ts";
 import { type CommonOptions, withCommon } from "./common.ts";
 import { withRegistryUrl } from "./service.ts";
+import { brokenHint } from "./render/doctor.ts";
 import { renderApps, renderHits, renderInfo } from "./render/lifecycle.ts";
 import { type RootCommand, rootCommand } from "./root_command.ts";
 
@@ -14,7 +15,11 @@ const reader = <A extends unknown[], O extends Record<string, unknown>>(cmd: Com
 export const LIST: RootCommand<"list", [opts: Opts]> = {
   method: "list",
   toRequest: () => ({}),
-  render: (apps) => ({ message: `${apps.length} app(s)`, data: { apps }, human: renderApps(apps) }),
+  render: (apps) => ({
+    message: `${apps.length} app(s)`,
+    data: { apps },
+    human: renderApps(apps) + brokenHint(apps),
+  }),
 };
 
 export const INFO: RootCommand<"info", [app: string, opts: Opts & { files?: true }]> = {

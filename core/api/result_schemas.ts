@@ -86,7 +86,10 @@ export const OpResultSchema = z.strictObject({
 export const AppSummarySchema = z.strictObject({
   id: z.string(),
   version,
-  state: z.enum(APP_STATES),
+  /** `broken`: the registry's state, but its `current` link does not lead to `version`. */
+  state: z.enum([...APP_STATES, "broken"]),
+  /** Why the state is `broken`, in one line. */
+  problem: z.string().optional(),
   publisher: z.string(),
   bundleType: z.string(),
   sku: z.string().optional(),
@@ -145,6 +148,12 @@ export const FindingSchema = z.strictObject({
   code: z.enum(ERROR_CODES).optional(),
   /** On the entries of `repaired`: what `--repair` did. */
   action: z.string().optional(),
+  /** The version the finding is about (of `app`), when it is about one. */
+  version: z.string().optional(),
+  /** The next step, naming the exact command where there is one. */
+  hint: z.string().optional(),
+  /** Why `--repair` left this finding although it is repairable. */
+  refused: z.string().optional(),
 });
 
 export const DoctorReportSchema = z.strictObject({

@@ -55,7 +55,10 @@ export interface OpResult {
 export interface AppSummary {
   id: string;
   version: string;
-  state: AppRecord["state"];
+  /** `broken`: the registry's state, but its `current` link does not lead to `version`. */
+  state: AppRecord["state"] | "broken";
+  /** Why the state is `broken`, in one line (`nx pkg doctor` says what to do). */
+  problem?: string;
   publisher: string;
   bundleType: string;
   sku?: string;
@@ -141,6 +144,12 @@ export interface Finding {
   code?: ErrorCode;
   /** Set on the entries of `repaired`: what `--repair` did. */
   action?: string;
+  /** The version the finding is about (of `app`), when it is about one. */
+  version?: string;
+  /** The next step, naming the exact command where there is one. */
+  hint?: string;
+  /** Why `--repair` left this finding although it is repairable. */
+  refused?: string;
 }
 
 /** `doctor`: also the `details.report` of a `doctor.findings` failure. */

@@ -20,7 +20,8 @@ import {
 import { gateFindings } from "./doctor/gate.ts";
 import { describeMissing } from "./doctor/registry_missing.ts";
 import { repair, repairBeforeSession, type RepairOutcome } from "./doctor/repair.ts";
-import { type DoctorReport, type Finding, finding, type FindingKind } from "./doctor/types.ts";
+import { annotate, REPAIR, summarize } from "./doctor/next_step.ts";
+import { type DoctorReport, type Finding, finding } from "./doctor/types.ts";
 import { type RootTree, walkRoot } from "./doctor/walk.ts";
 import { type ServiceOptions, type Session, withSession } from "./session.ts";
 
@@ -67,9 +68,12 @@ async function inspect(s: Session, ctx: OpContext, registry: string): Promise<In
   const apps = await s.registry.list();
   const { findings, tree } = walkRoot(ctx.paths, expectedFiles(apps));
   const check: Check = { findings, files: 0 };
+  const active = new Map(apps.map((a) => [a.id, a.version]));
+  const steps = { root: ctx.paths.root, uid: tree.uid, activeOf: (id: string) => active.get(id) };
   if (s.registryMissing && apps.length === 0) {
     // Compared with an empty registry every install would look like an orphan: not compared.
     await inspectLostRegistry(s, ctx, tree, registry, check);
+    check.findings = annotate(check.findings, steps);
     return { check, apps: 0, tree };
   }
   const known = new Set(apps.map((a) => a.id));
@@ -77,58 +81,43 @@ async function inspect(s: Session, ctx: OpContext, registry: string): Promise<In
   for (const t of tree.apps.values()) {
     if (!known.has(t.id)) await checkUnregistered(t, s, ctx, ctx.paths, check);
   }
+  check.findings = annotate(check.findings, steps);
   return { check, apps: apps.length, tree };
 }
 
-const UNSAFE: ReadonlySet<FindingKind> = new Set([
-  "unsafe-link",
-  "special-file",
-  "unsafe-mode",
-  "foreign-owner",
-  "hard-link",
-  "stray-entry",
-]);
-
 function failure(ctx: OpContext, report: DoctorReport, fix: boolean): NxError {
-  for (const f of report.findings) {
-    ctx.reporter.emit({
-      kind: "warning",
-      code: "doctor.findings",
-      message: `${f.kind}: ${f.path}: ${f.message}`,
-    });
-  }
-  const repairable = report.findings.some((f) => f.repairable);
-  const hint = repairable && !fix
-    ? "run `nx pkg doctor --repair`"
-    : report.findings.some((f) => UNSAFE.has(f.kind))
-    ? "move or fix the reported entries by hand (nx deletes only what it made), then run `nx pkg doctor` again"
-    : "reinstall the affected apps";
-  const repaired = report.repaired.length > 0 ? ` (${report.repaired.length} repaired)` : "";
+  const left = report.findings.filter((f) => f.repairable && f.refused === undefined).length;
+  const fixed = report.repaired.length > 0 ? ` (--repair fixed ${report.repaired.length})` : "";
+  const hint = left > 0 && !fix
+    ? `run \`${REPAIR}\` (it fixes ${left} of ${report.findings.length}); the others name their next step`
+    : "follow the next step given for each problem, then run `nx pkg doctor` again";
   return new NxError(
     "doctor.findings",
-    `cannot vouch for ${ctx.paths.root}: ${report.findings.length} finding(s)${repaired}`,
+    `cannot vouch for ${ctx.paths.root}: ${summarize(report.findings)}${fixed}`,
     { details: { report }, hint },
   );
 }
 
-/** Runs one repair; a refused repair leaves its finding and says why. */
+/** Runs one repair; a refused repair leaves its finding, and why is kept for it. */
 async function attempt(
-  ctx: OpContext,
   f: Finding,
   run: () => Promise<RepairOutcome>,
   repaired: Finding[],
+  refused: Map<string, string>,
 ): Promise<void> {
   const outcome = await run();
   if ("action" in outcome) {
-    repaired.push({ ...f, action: outcome.action });
-    return;
-  }
-  ctx.reporter.emit({
-    kind: "warning",
-    code: "doctor.findings",
-    message: `cannot repair ${f.kind} ${f.path}: ${outcome.refused}`,
-  });
+    const { hint: _, ...done } = f;
+    repaired.push({ ...done, action: outcome.action });
+  } else refused.set(`${f.kind} ${f.path}`, outcome.refused);
 }
+
+/** The findings left, each refused repair's reason on its finding. */
+const withRefusals = (findings: Finding[], refused: Map<string, string>): Finding[] =>
+  findings.map((f) => {
+    const why = refused.get(`${f.kind} ${f.path}`);
+    return why === undefined ? f : { ...f, refused: why };
+  });
 
 export async function doctor(
   ctx: OpContext,
@@ -136,16 +125,23 @@ export async function doctor(
   fix: boolean,
 ): Promise<DoctorReport> {
   const repaired: Finding[] = [];
+  const refused = new Map<string, string>();
   // The session itself locks, reads and writes pkg/: what it would go through is checked first.
-  let gate = await gateFindings(ctx.paths);
+  const gated = async () =>
+    annotate(await gateFindings(ctx.paths), {
+      root: ctx.paths.root,
+      activeOf: () => undefined,
+    });
+  let gate = await gated();
   if (fix && gate.some((f) => f.repairable)) {
     for (const f of gate.filter((f) => f.repairable)) {
-      await attempt(ctx, f, () => repairBeforeSession(f, ctx.paths), repaired);
+      await attempt(f, () => repairBeforeSession(f, ctx.paths), repaired, refused);
     }
-    gate = await gateFindings(ctx.paths);
+    gate = await gated();
   }
   if (gate.length > 0) {
-    throw failure(ctx, { ok: false, apps: 0, files: 0, findings: gate, repaired }, fix);
+    const findings = withRefusals(gate, refused);
+    throw failure(ctx, { ok: false, apps: 0, files: 0, findings, repaired }, fix);
   }
   const registry = options.registryUrl ?? ctx.paths.registryDb;
   // Always the writer's lock: a transaction in flight would otherwise look like leftovers.
@@ -162,7 +158,7 @@ export async function doctor(
       let { check, apps, tree } = await inspect(s, ctx, registry);
       if (fix) {
         for (const f of check.findings.filter((f) => f.repairable)) {
-          await attempt(ctx, f, () => repair(f, ctx.paths, tree, s, ctx), repaired);
+          await attempt(f, () => repair(f, ctx.paths, tree, s, ctx), repaired, refused);
         }
         if (repaired.length > 0) {
           ({ check, apps, tree } = await inspect(s, ctx, registry));
@@ -182,7 +178,7 @@ export async function doctor(
         ...(s.recovered
           ? { recovered: `${s.recovered.op} of ${s.recovered.appId}: ${s.recovered.outcome}` }
           : {}),
-        findings: check.findings,
+        findings: withRefusals(check.findings, refused),
         repaired,
       };
       if (!report.ok) throw failure(ctx, report, fix);

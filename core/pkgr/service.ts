@@ -37,6 +37,7 @@ import {
 } from "../plan/mod.ts";
 import { appPaths, BundleStage, stagingPaths } from "../store/mod.ts";
 import { marker, type OpContext } from "./context.ts";
+import { withCurrentState } from "./doctor/current_state.ts";
 import { appInfo } from "./info.ts";
 import { damageOf, stagedVerifier } from "./repair.ts";
 import { migrationFailed, opResult, summary } from "./results.ts";
@@ -279,7 +280,8 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
     list: (_req: ListRequest): Promise<AppSummary[]> =>
       session("read", "list", async (s) => {
         const pending = (await readJournal(ctx.paths.journal).catch(() => undefined))?.plan.appId;
-        return (await s.registry.summaries()).map((a) => summary(a, a.id === pending));
+        const apps = (await s.registry.summaries()).map((a) => summary(a, a.id === pending));
+        return withCurrentState(ctx.paths, apps);
       }),
     info: ({ app, files }: InfoRequest): Promise<AppInfo> =>
       session("read", "info", async (s) => {

@@ -186,8 +186,23 @@ export class DirScan {
     throw new SysError("lstat", e);
   }
 
-  #raw(entry: ScanEntry): Uint8Array<ArrayBuffer> {
-    return this.#names.get(entry.name) ?? new TextEncoder().encode(`${entry.name}\0`);
+  #raw(entry: ScanEntry | string): Uint8Array<ArrayBuffer> {
+    const name = typeof entry === "string" ? entry : entry.name;
+    return this.#names.get(name) ?? new TextEncoder().encode(`${name}\0`);
+  }
+
+  /** The entry `name` of this directory, lstat'ed; undefined when it does not exist. */
+  entry(name: string): ScanEntry | undefined {
+    try {
+      // One component only: a name with a `/` would be resolved (and followed) by the kernel.
+      if (name === "" || name === "." || name === ".." || name.includes("/")) {
+        throw new SysError("name", 22);
+      }
+      const info = this.#stat(this.#raw(name));
+      return info && { name, path: `${this.path}/${name}`, info };
+    } catch (e) {
+      throw ioError("stat", `${this.path}/${name}`, e);
+    }
   }
 
   /**

@@ -3,7 +3,7 @@
  * (confine.ts). Deletions go through the store's `removeTree`, which removes a link itself and
  * never follows one. Nothing that is an install is deleted: unregistered installs are registered.
  */
-import { basename } from "node:path";
+import { basename, relative } from "node:path";
 import { NxError } from "../../errors.ts";
 import {
   appPaths,
@@ -47,7 +47,7 @@ async function relinkCurrent(paths: RootPaths, f: Finding, s: Session): Promise<
     await confinementProblem(paths.root, p.current, ["symlink"], { missingOk: true });
   if (problem) return { refused: problem };
   await replaceSymlink(p.current, `versions/${record.version}`, "doctor");
-  return { action: `relinked current to versions/${record.version}` };
+  return { action: `relinked current of ${record.id} to ${record.version}` };
 }
 
 /** Registers every unregistered install of the tree whose active version verifies. */
@@ -77,7 +77,9 @@ async function adoptAll(
     done.push(describeRecord(adoption.record));
   }
   if (done.length === 0) return { refused: refused.join("; ") || "no install to register" };
-  return { action: `registered from the verified trees: ${done.join("; ")}` };
+  return {
+    action: `registered ${done.join("; ")} from the verified tree${done.length === 1 ? "" : "s"}`,
+  };
 }
 
 async function adoptVersion(
@@ -116,7 +118,7 @@ async function removeSkeleton(paths: RootPaths, f: Finding): Promise<RepairOutco
     }
   }
   if ((await listDir(p.dir)).length === 0) await removeIfEmpty(p.dir);
-  return { action: "removed the empty app skeleton (its data, if any, is kept)" };
+  return { action: `removed the empty app directory of ${f.app} (its data, if any, is kept)` };
 }
 
 export async function repair(
@@ -127,25 +129,21 @@ export async function repair(
   ctx: OpContext,
 ): Promise<RepairOutcome> {
   const root = paths.root;
+  const rel = relative(root, f.path);
   switch (f.kind) {
     case "staging-leftover":
-      return await removeConfined(
-        root,
-        f.path,
-        ANY,
-        "removed the leftover (links in it unfollowed)",
-      );
+      return await removeConfined(root, f.path, ANY, `removed leftover ${rel} (no link followed)`);
     case "temp-leftover":
-      return await removeConfined(root, f.path, ["file", "symlink"], "removed the temp file");
+      return await removeConfined(root, f.path, ["file", "symlink"], `removed temp file ${rel}`);
     case "unsafe-link":
+      return await removeConfined(root, f.path, ["symlink"], unlinked(rel));
+    case "data-orphan":
       return await removeConfined(
         root,
         f.path,
-        ["symlink"],
-        "removed the link itself (its target was not touched)",
+        ["dir"],
+        `removed ${rel}: data of no retained version`,
       );
-    case "data-orphan":
-      return await removeConfined(root, f.path, ["dir"], "removed the data of no retained version");
     case "current-mismatch":
       return await relinkCurrent(paths, f, s);
     case "version-orphan":
@@ -170,6 +168,8 @@ export async function repairBeforeSession(f: Finding, paths: RootPaths): Promise
     paths.root,
     f.path,
     ["symlink"],
-    "removed the link itself (its target was not touched)",
+    unlinked(relative(paths.root, f.path)),
   );
 }
+
+const unlinked = (rel: string) => `removed link ${rel} (its target was not touched)`;
