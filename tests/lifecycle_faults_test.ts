@@ -126,11 +126,11 @@ Deno.test("a lock left by a killed writer is taken over and its transaction undo
   assert.doesNotMatch(again.stderr, /recovered|stale lock/, "nothing was left to recover");
 });
 
-Deno.test("reads on a fresh root create nothing", async () => {
+Deno.test("reads of a missing root say so and create nothing", async () => {
   const root = join(await tempDir(), "root");
   for (const args of [["pkg", "list"], ["pkg", "history"], ["pkg", "query", "--ability", "x"]]) {
     const r = await nx([...args, "--json"], { root });
-    assert.equal(r.json?.code, "ok", r.stdout);
+    assert.equal(r.json?.code, "root.not_found", r.stdout);
   }
   await assert.rejects(Deno.lstat(root), Deno.errors.NotFound);
 });
@@ -162,6 +162,7 @@ Deno.test("an unreadable journal stops writers until doctor --repair moves it as
 
 Deno.test("a bundle trusted only through permissive mode installs only with dev-mode", async () => {
   const root = join(await tempDir(), "root");
+  assert.equal((await nx(["pkg", "init"], { root })).code, 0);
   assert.equal((await nx(["pkg", "policy", "set", "mode", "permissive"], { root })).code, 0);
   const refused = await nx(["pkg", "install", await copyFixture("notes-1.0.0"), "--json"], {
     root,
