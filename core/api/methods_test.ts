@@ -187,7 +187,7 @@ Deno.test("result schemas reject unknown keys at every depth", async (t) => {
       warnings: [{ code: "policy.nope", message: "m" }],
     }],
     ["AppInfo history entry", AppInfoSchema, { ...INFO, history: [{ ...AUDIT, user: "root" }] }],
-    ["AppInfo unknown state", AppInfoSchema, { ...INFO, state: "broken" }],
+    ["AppInfo unknown state", AppInfoSchema, { ...INFO, state: "frozen" }],
     ["AuditEntry unknown op", AuditEntrySchema, { ...AUDIT, op: "reboot" }],
     ["QueryHit extra key", QueryHitSchema, {
       appId: "a",
