@@ -258,7 +258,18 @@ Deno.test("pack refuses a manifest.toml over 64 KiB before parsing it (pack.inpu
   assert.equal(r.code, 3);
   // The same file cut back to the cap packs.
   await Deno.writeTextFile(path, text);
-  await ok(["pkg", "pack", src, "--key", KEY("dev"), "--out", join(src, "o.nxb")], src);
+  // pack takes no --root (it uses none): run it without one.
+  const cut = await nx([
+    "pkg",
+    "pack",
+    src,
+    "--key",
+    KEY("dev"),
+    "--out",
+    join(src, "o.nxb"),
+    "--json",
+  ]);
+  assert.equal(cut.json?.code, "ok", cut.stdout + cut.stderr);
 });
 
 // ---------------------------------------------------------------------------------------------

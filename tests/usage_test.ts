@@ -331,10 +331,12 @@ Deno.test("a reader that goes away (`nx --help | head -1`) ends nx quietly", asy
   assert.equal(out.code, 0);
 });
 
-Deno.test("the envelope's message is one line even when it quotes a name with a line break", async () => {
+Deno.test("nx's own messages are one line; a quoted name stays exact in JSON, the envelope one line", async () => {
   const dir = await tempDir();
-  const r = await nx(["pkg", "verify", join(dir, "x\nforged.nxb"), "--json"]);
+  const name = join(dir, "x\nforged.nxb");
+  const r = await nx(["pkg", "verify", name, "--json"]);
   assert.equal(r.json?.code, "bundle.not_found");
-  assert.ok(!r.json?.message.includes("\n"), r.json?.message);
   assert.equal(r.stdout.trim().split("\n").length, 1);
+  assert.equal(r.json?.message.replace(name, "NAME").includes("\n"), false, r.json?.message);
+  assert.ok(r.json?.message.includes(name));
 });

@@ -1,13 +1,12 @@
 /**
- * Errors and results become output here and nowhere else. An envelope's `message` is one line:
- * control characters in it (from a quoted untrusted name) are escaped as the terminal shows them;
- * the exact values are in `data`.
+ * Errors and results become output here and nowhere else. An envelope's `message` carries a quoted
+ * name exactly (so a hostile name's line break is in the string, which JSON escapes: the envelope
+ * stays one line); the terminal gets it escaped (cli/output.ts).
  */
 import { EXIT_CLASSES, type ExitClass } from "../../core/errors.ts";
 import { toNxError } from "../../core/api/failure.ts";
 import type { Envelope } from "../../core/protocol/mod.ts";
 import type { Output } from "../output.ts";
-import { escapeText } from "./escape.ts";
 
 /**
  * What a verb hands back: a one-line summary, the `--json` data, and its human rendering. A root
@@ -25,7 +24,7 @@ export function renderSuccess(out: Output, result: CommandResult): number {
       ok: true,
       class: "success",
       code: "ok",
-      message: escapeText(result.message),
+      message: result.message,
       data: result.data,
     };
     out.json(envelope);
@@ -47,8 +46,7 @@ export function renderError(out: Output, error: unknown): number {
       ok: false,
       class: exitClass,
       code: e.code,
-      // One line, as on a terminal: a line break from a quoted name shows as `\n`.
-      message: escapeText(e.message),
+      message: e.message,
       ...(Object.keys(data).length > 0 ? { data } : {}),
     };
     out.json(envelope);
