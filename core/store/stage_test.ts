@@ -7,7 +7,7 @@ import { BundleStage, stageAt } from "./stage.ts";
 
 const OLD = new Date("2001-02-03T04:05:06Z");
 
-/** A bundle-shaped directory: files in nested directories (more than one sync batch). */
+/** A bundle-shaped directory: files in nested directories (300: more than one sync batch). */
 async function bundle(count: number): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "nx-stage-" });
   for (let i = 0; i < count; i++) {
@@ -41,7 +41,7 @@ async function readStaged(src: string, at: { dir: string; version: string }) {
 const inode = (path: string) => Deno.lstatSync(path).ino;
 
 Deno.test("copyVerifiedBundle() adopts what the verifying read staged: the same files, never copied again", async () => {
-  const src = await bundle(150);
+  const src = await bundle(300);
   const at = await staging();
   const { stage, files } = await readStaged(src, at);
   const before = files.map((f) => inode(join(at.version, f.path)));
