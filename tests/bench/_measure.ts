@@ -235,7 +235,7 @@ export interface MetricInput {
   notes?: string[];
 }
 
-/** Medians, ratio, delta and the pass/MISSED verdict for one comparison. */
+/** Medians, ratio, delta and the PASS/MISS verdict for one comparison. */
 export function metric(input: MetricInput): Metric {
   const whole = input.wholeProcess ? stats(input.wholeProcess) : undefined;
   const inProc = input.inProcess ? stats(input.inProcess) : undefined;
