@@ -193,41 +193,48 @@ export class DirScan {
 
   /** The entry `name` of this directory, lstat'ed; undefined when it does not exist. */
   entry(name: string): ScanEntry | undefined {
+    const { raw, path } = this.#target(name);
     try {
-      // One component only: a name with a `/` would be resolved (and followed) by the kernel.
-      if (name === "" || name === "." || name === ".." || name.includes("/")) {
-        throw new SysError("name", 22);
-      }
-      const info = this.#stat(this.#raw(name));
-      return info && { name, path: `${this.path}/${name}`, info };
+      const info = this.#stat(raw);
+      return info && { name, path, info };
     } catch (e) {
-      throw ioError("stat", `${this.path}/${name}`, e);
+      throw ioError("stat", path, e);
     }
+  }
+
+  /** The raw name and the path of an entry, or of a name (one component, never `/`, `.`, `..`). */
+  #target(entry: ScanEntry | string): { raw: Uint8Array<ArrayBuffer>; path: string } {
+    if (typeof entry !== "string") return { raw: this.#raw(entry), path: entry.path };
+    if (entry === "" || entry === "." || entry === ".." || entry.includes("/")) {
+      throw ioError("open", `${this.path}/${entry}`, new SysError("name", 22));
+    }
+    return { raw: this.#raw(entry), path: `${this.path}/${entry}` };
   }
 
   /**
-   * Opens the subdirectory `entry` (from this scan's entries) relative to this descriptor;
-   * undefined when it is no longer a directory (swapped for a link or a file, or removed).
+   * Opens the subdirectory `entry` (from this scan's entries, or a name) relative to this
+   * descriptor; undefined when it is not a directory (a link or a file, or missing).
    */
-  sub(entry: ScanEntry): DirScan | undefined {
+  sub(entry: ScanEntry | string): DirScan | undefined {
+    const { raw, path } = this.#target(entry);
     try {
-      const raw = this.#raw(entry);
       const fd = call("open", () => libc().openat(this.#fd, raw, DIR_FLAGS, 0));
-      return new DirScan(fd, entry.path, this.buffers);
+      return new DirScan(fd, path, this.buffers);
     } catch (e) {
       if (gone(e)) return undefined;
-      throw ioError("list", entry.path, e);
+      throw ioError("list", path, e);
     }
   }
 
-  /** The target of the link `entry`; undefined when it is no longer a link. */
-  readLink(entry: ScanEntry): string | undefined {
+  /** The target of the link `entry` (or name); undefined when it is missing or not a link. */
+  readLink(entry: ScanEntry | string): string | undefined {
+    const { raw, path } = this.#target(entry);
     const buf = this.buffers.link;
-    const n = Number(libc().readlinkat(this.#fd, this.#raw(entry), buf, BigInt(buf.length)));
+    const n = Number(libc().readlinkat(this.#fd, raw, buf, BigInt(buf.length)));
     if (n >= 0) return lossy.decode(buf.subarray(0, n));
     const e = errno();
     if (e === 2 || e === 22) return undefined;
-    throw ioError("read link", entry.path, new SysError("readlink", e));
+    throw ioError("read link", path, new SysError("readlink", e));
   }
 
   /**

@@ -9,18 +9,22 @@ import type { AppSummary } from "../../api/mod.ts";
 import { NxError } from "../../errors.ts";
 import { DirScan, type RootPaths, within } from "../../store/mod.ts";
 
-/** Why `current` of the app in `app` does not lead to `versions/<version>`, or undefined. */
+/**
+ * Why `current` of the app in `app` does not lead to `versions/<version>`, or undefined. Three
+ * calls when it does: read the link, open `versions/` (never through a link), stat the version.
+ */
 function problemOf(app: DirScan, version: string): string | undefined {
-  const current = app.entry("current");
-  if (current === undefined) return "its current link is missing";
-  if (current.info.type !== "symlink") return `its current is a ${current.info.type}, not a link`;
-  const target = app.readLink(current);
+  const target = app.readLink("current");
+  if (target === undefined) {
+    const current = app.entry("current");
+    return current === undefined
+      ? "its current link is missing"
+      : `its current is a ${current.info.type}, not a link`;
+  }
   if (target !== `versions/${version}`) {
     return `current links to ${JSON.stringify(target)}, not versions/${version}`;
   }
-  const versions = app.entry("versions");
-  const there = versions?.info.type === "dir" &&
-    within(app.sub(versions), (d) => d.entry(version)?.info.type === "dir");
+  const there = within(app.sub("versions"), (d) => d.entry(version)?.info.type === "dir");
   return there ? undefined : `current links to versions/${version}, which is not a directory`;
 }
 
@@ -34,13 +38,10 @@ export function withCurrentState(paths: RootPaths, apps: AppSummary[]): AppSumma
   });
   try {
     return within(DirScan.openRoot(paths.root), (root) => {
-      const dir = root.entry("apps");
-      return within(dir?.info.type === "dir" ? root.sub(dir) : undefined, (all) =>
+      return within(root.sub("apps"), (all) =>
         apps.map((a) => {
           if (a.state === "pending") return a;
-          const entry = all.entry(a.id);
-          if (entry?.info.type !== "dir") return broken(a, "its app directory is missing");
-          const app = all.sub(entry);
+          const app = all.sub(a.id);
           if (app === undefined) return broken(a, "its app directory is missing");
           const problem = within(app, (d) => problemOf(d, a.version));
           return problem === undefined ? a : broken(a, problem);
