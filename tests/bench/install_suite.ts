@@ -49,9 +49,17 @@ const SUITE = "install";
 
 /** The breakdown rows, in the order a transaction runs them. */
 const PARTS: [string, string][] = [
-  ["session+verify", "from the call to the `verified ok` marker: session open + verifyAt()"],
+  [
+    "session+verify",
+    "from the call to the `verified ok` marker: session open + verifyAt(), whose read also " +
+    "writes the staging copy as it hashes",
+  ],
   ["step:create-app-dir", "create-app-dir step: mkdir apps/big, versions/, data/ + fsyncs"],
-  ["step:stage-version", "stage-version step: copy + re-hash + fsync every file, fsync dirs"],
+  [
+    "step:stage-version",
+    "stage-version step: adopt the staging copy (bundle re-checked, every file fdatasynced, " +
+    "dirs fsynced), or copy + re-hash when there is none",
+  ],
   ["step:prepare-data", "prepare-data step: empty data dir in staging + fsync"],
   ["step:publish-version", "publish-version step: rename into apps/big/versions + fsyncs"],
   ["step:publish-data", "publish-data step: rename into apps/big/data + fsyncs"],
@@ -212,7 +220,7 @@ export const installSuite: Suite = {
         floor: whole.floorSeq,
         notes: [
           "no target: the gap to the row above is what concurrent fdatasync buys on this disk " +
-          "(nx's Durable syncs each batch of 128 files 16 at a time)",
+          "(nx's Durable in core/store/fs.ts syncs its files 16 at a time)",
         ],
       }));
     } else {
