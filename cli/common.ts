@@ -52,8 +52,11 @@ export interface CommonOptions extends GlobalOptions {
 const GLOBAL_KEYS = ["json", "quiet", "verbose", "color"] as const;
 /** The `--root` options whose default is $NX_ROOT or the XDG default. */
 const SHARED_ROOT = new WeakSet<object>();
-/** Option values of commands that take the shared `--root` (for the verbose root line). */
-const ROOTED = new WeakSet<object>();
+/**
+ * Option values of the commands that take the shared `--root`, and whether the command opens a
+ * registry session (`--registry-url`): what the `--verbose` header says.
+ */
+const ROOTED = new WeakMap<object, { session: boolean }>();
 
 export function addGlobalOptions(program: Command): void {
   program
@@ -72,7 +75,10 @@ export function addGlobalOptions(program: Command): void {
     for (const key of GLOBAL_KEYS) {
       if (all[key] !== undefined) action.setOptionValue(key, all[key]);
     }
-    if (action.options.some((o) => SHARED_ROOT.has(o))) ROOTED.add(action.opts());
+    if (action.options.some((o) => SHARED_ROOT.has(o))) {
+      const session = action.options.some((o) => o.long === "--registry-url");
+      ROOTED.set(action.opts(), { session });
+    }
   });
 }
 
@@ -109,7 +115,12 @@ export async function runVerb(
   verb: (ctx: VerbContext) => Promise<CommandResult>,
 ): Promise<void> {
   const ctx = makeContext(opts);
-  if (ROOTED.has(opts)) ctx.out.verbose(`root ${ctx.paths.root} (from ${rootSource(opts)})`);
+  const rooted = ROOTED.get(opts);
+  if (rooted) ctx.out.verbose(`root ${ctx.paths.root} (from ${rootSource(opts)})`);
+  if (rooted?.session) {
+    const url = (opts as { registryUrl?: string }).registryUrl;
+    ctx.out.verbose(`registry ${url ?? `file:${ctx.paths.registryDb}`}`);
+  }
   try {
     Deno.exitCode = renderSuccess(ctx.out, await verb(ctx));
   } catch (e) {

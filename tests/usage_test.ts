@@ -210,6 +210,7 @@ Deno.test("-q keeps only errors and asked-for markers on stderr; -v adds timed s
       const verbose = lines(r.stderr).filter((l) => l.startsWith("verbose: "));
       assert.ok(verbose.every((l) => /^verbose: \+\d+\.\d{3}s \S/.test(l)), r.stderr);
       assert.ok(verbose.some((l) => l.endsWith(`root ${root} (from --root)`)), r.stderr);
+      assert.ok(verbose.some((l) => l.endsWith(`registry file:${root}/pkg/registry.db`)), r.stderr);
       assert.ok(verbose.some((l) => l.endsWith(" verified ok")), r.stderr);
       assert.ok(verbose.some((l) => l.endsWith(" install app=notes v=1.0.0")), r.stderr);
       assert.ok(!lines(r.stderr).some((l) => l.startsWith("pkgr: ")), r.stderr);
