@@ -156,7 +156,7 @@ Deno.test("trust add never renames silently; trust remove names the apps left be
     const r = await nx(["pkg", "trust", "add", key("store"), "--publisher", devId, "--json"], {
       root,
     });
-    assert.equal(r.json?.code, "policy.already_trusted");
+    assert.equal(r.json?.code, "policy.duplicate_publisher");
   });
   await t.step("--disabled disables; adding it again enables it and warns", async () => {
     const off = await nx(["pkg", "trust", "add", key("store"), "--disabled", "--json"], { root });

@@ -86,17 +86,7 @@ async function addKey(
       },
     );
   }
-  const holder = publishers.publishers.find((p) => p.keys.includes(keyHex));
-  if (holder && holder.id !== id) {
-    throw new NxError(
-      "policy.already_trusted",
-      `cannot add key ${keyId} to ${id}: publisher ${describe(holder)} already holds it`,
-      {
-        details: { publisher: holder.id, keyId },
-        hint: `remove it there first: \`nx pkg trust remove ${holder.id}\``,
-      },
-    );
-  }
+  // A key another publisher holds: withPublisher refuses it (policy.duplicate_publisher).
   const entry: Publisher = {
     id,
     ...(req.name ?? existing?.name ? { name: req.name ?? existing?.name } : {}),
@@ -215,8 +205,9 @@ export async function policySet(ctx: OpContext, key: string, value: string): Pro
     const { policy } = await loadTrust(ctx.paths);
     const next = policyValue(policy, key, value);
     const change = policyChange(policy, next, key);
-    if (!change) return policy;
+    // The file is written either way (it then names every key); only a change is audited.
     await savePolicy(ctx.paths, next);
+    if (!change) return next;
     for (const w of change.weakened) warn(ctx, "policy.weakened", w);
     const { auditChange } = await audit();
     await auditChange(ctx, {
