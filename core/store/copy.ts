@@ -69,7 +69,7 @@ export async function copyVerifiedBundle(
         await stage.release();
         throw ioError("stage", dstDir, e);
       }
-      stage.adopt();
+      await stage.adopt();
       onFile?.(files.length, files.length);
       return;
     }

@@ -78,8 +78,10 @@ export function tempName(path: string): string {
 }
 
 /**
- * Removes the temp files {@link tempName} made in `dir` for process `pid` (one that died holding
- * the root's lock: its atomic writes never reached their rename). Regular files only.
+ * Removes the temp files and temp trees {@link tempName} made in `dir` for process `pid` (one
+ * that died holding the root's lock: its atomic writes never reached their rename, its bundle
+ * stage was never adopted, see stage.ts). Regular files and real directories only (a tree is
+ * removed without following a link).
  */
 export function removeTempsOf(dir: string, pid: number): Promise<void> {
   const mine = new RegExp(`^\\..+\\.${pid}\\.[0-9]+\\.tmp$`);
@@ -87,9 +89,10 @@ export function removeTempsOf(dir: string, pid: number): Promise<void> {
     const handle = openDirAt(dir);
     try {
       for (const entry of handle.entries()) {
-        if (mine.test(entry.name) && handle.stat(entry.raw)?.type === "file") {
-          handle.unlink(entry.raw);
-        }
+        if (!mine.test(entry.name)) continue;
+        const type = handle.stat(entry.raw)?.type;
+        if (type === "file") handle.unlink(entry.raw);
+        else if (type === "dir") handle.removeTree(entry.raw);
       }
     } finally {
       handle.close();

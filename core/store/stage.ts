@@ -6,27 +6,29 @@
  * copy), so nothing staged is readable by others before it was verified.
  *
  * Lifecycle (the service holds the stage for one operation, `await using`):
- *   1. `BundleStage.open` creates `staging/<txid>/version`; the reader fills it (files 0444).
+ *   1. `BundleStage.open` creates a temp tree `pkg/.staging-<txid>.<pid>.<n>.tmp` (0700, named
+ *      like every temp of this process); the reader fills it (files 0444, directories 0755).
  *   2. verification runs on the facts of that read; the plan is made.
  *   3. the plan's stage-version step calls `copyVerifiedBundle(source, version, files)`, which
  *      adopts the stage when it holds exactly those files (same paths, sizes and digests, all
- *      complete) from that source in that very directory: the files' fdatasyncs then run
- *      (bounded concurrency, see Durable) and the directories are synced — inside the
- *      transaction, before anything is published, as a copy would be.
+ *      complete) from that source for that very destination: the tree is renamed to
+ *      `staging/<txid>/version` (made 0755 there, below the 0700 `staging/<txid>`), its files'
+ *      fdatasyncs run (bounded concurrency, see Durable), then its directories and both parents
+ *      are synced — inside the transaction, before anything is published, as a copy would be.
  *   4. `release` (disposal) removes a stage that was never adopted: a refused plan, a failed
  *      read. An adopted one belongs to the transaction from then on (its undo removes it).
  * Adoption also checks that the bundle still holds the very files that were read (copy.ts
  * `checkUnchanged`: inode, size, mtime, ctime) and refuses a changed one with
  * `integrity.changed_after_verify`, as a second read would. That check only reports: a change
  * within the clock tick of the read may go unseen, and then the verified bytes are installed.
- * A process killed between 1 and 3 leaves `staging/<txid>/version` without a journal: it holds
- * only copies of bundle files, so `nx pkg doctor --repair` may remove it.
+ * A process killed before adoption leaves its temp tree, which the next writer removes when it
+ * takes over the dead holder's lock (lock.ts, fs.ts `removeTempsOf`), as it does its temp files.
  */
-import { resolve } from "node:path";
-import { openDirAt } from "./anchored.ts";
+import { basename, dirname, resolve } from "node:path";
+import { atParent, openDirAt } from "./anchored.ts";
 import type { StageSink } from "./bundle_reader.ts";
 import { DirCache, splitPath } from "./_dir_cache.ts";
-import { Durable, ioError, removeIfEmpty, removeTree, writeAll } from "./fs.ts";
+import { Durable, fsyncDir, ioError, removeTree, tempName, writeAll } from "./fs.ts";
 import type { DirHandle, FileHandle, Stat } from "./handles.ts";
 
 export interface StagedFile {
@@ -55,36 +57,39 @@ export class BundleStage implements StageSink, AsyncDisposable {
 
   private constructor(
     readonly source: string,
+    /** The transaction's staging directory, `staging/<txid>` (made by stage-version). */
     readonly dir: string,
+    /** Where the stage goes when adopted, `staging/<txid>/version`. */
     readonly version: string,
+    /** Where the reader writes it until then. */
+    readonly temp: string,
     top: DirHandle,
   ) {
     this.#top = top;
     this.#dirs = new DirCache(top, 0o755);
   }
 
-  /**
-   * Creates `staging.version` (which must not exist) below `staging.dir`, made 0700 when
-   * missing, for the bundle at `source`.
-   */
+  /** Creates the temp tree for the bundle at `source`, to become `staging.version`. */
   static open(source: string, staging: { dir: string; version: string }): BundleStage {
+    const dir = resolve(staging.dir);
     const version = resolve(staging.version);
+    // pkg/staging/<txid> → pkg/.staging-<txid>.<pid>.<n>.tmp
+    const temp = tempName(`${dirname(dirname(dir))}/staging-${basename(dir)}`);
     try {
-      const parent = openDirAt(staging.dir, 0o700);
+      const parent = openDirAt(dirname(temp));
       let top: DirHandle;
       try {
-        const name = version.slice(version.lastIndexOf("/") + 1);
-        if (!parent.mkdir(name, 0o755)) throw new Error("it exists already");
-        top = parent.openDir(name);
+        if (!parent.mkdir(basename(temp), 0o700)) throw new Error("it exists already");
+        top = parent.openDir(basename(temp));
       } finally {
         parent.close();
       }
-      const stage = new BundleStage(resolve(source), resolve(staging.dir), version, top);
+      const stage = new BundleStage(resolve(source), dir, version, temp, top);
       stage.#durable.dir(version);
       open.set(version, stage);
       return stage;
     } catch (e) {
-      throw ioError("stage", version, e);
+      throw ioError("stage", temp, e);
     }
   }
 
@@ -119,11 +124,11 @@ export class BundleStage implements StageSink, AsyncDisposable {
   }
 
   #run(path: string, body: () => void): void {
-    if (this.#state !== "open") throw ioError("stage", this.version, "the stage is closed");
+    if (this.#state !== "open") throw ioError("stage", this.temp, "the stage is closed");
     try {
       body();
     } catch (e) {
-      throw ioError("stage", path === "" ? this.version : `${this.version}/${path}`, e);
+      throw ioError("stage", path === "" ? this.temp : `${this.temp}/${path}`, e);
     }
   }
 
@@ -135,7 +140,7 @@ export class BundleStage implements StageSink, AsyncDisposable {
     const staged = new Set(this.#ended.map(key));
     if (staged.size !== files.length || !files.every((f) => staged.has(key(f)))) return false;
     // trust: the directory at the path is still the one this stage created (not swapped)
-    const now = openDirAt(this.version);
+    const now = openDirAt(this.temp);
     try {
       const a = now.statSelf();
       const b = this.#top.statSelf();
@@ -145,11 +150,19 @@ export class BundleStage implements StageSink, AsyncDisposable {
     }
   }
 
-  /** Makes the staged files, then their directories, durable; the transaction owns them now. */
-  adopt(): void {
+  /**
+   * Moves the stage to `version` (whose parent stage-version made), then makes the staged files,
+   * their directories and both parents durable; the transaction owns the tree from here on.
+   */
+  async adopt(): Promise<void> {
     this.#state = "adopted";
     open.delete(this.version);
     try {
+      atParent(
+        this.temp,
+        (from, name) => atParent(this.version, (to, toName) => from.rename(name, to, toName)),
+      );
+      this.#top.chmod(0o755); // below the 0700 staging/<txid> now
       this.#durable.finish();
     } catch (e) {
       this.#durable.abandon();
@@ -157,6 +170,8 @@ export class BundleStage implements StageSink, AsyncDisposable {
     } finally {
       this.#dirs.close();
     }
+    await fsyncDir(dirname(this.temp));
+    await fsyncDir(this.dir);
   }
 
   /** Removes the staged tree unless a transaction adopted it; idempotent. */
@@ -168,8 +183,7 @@ export class BundleStage implements StageSink, AsyncDisposable {
     this.#current = undefined;
     this.#durable.abandon();
     this.#dirs.close();
-    await removeTree(this.version);
-    await removeIfEmpty(this.dir);
+    await removeTree(this.temp);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

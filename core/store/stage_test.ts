@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { NxError } from "../errors.ts";
 import { readBundle } from "./bundle_reader.ts";
 import { copyVerifiedBundle } from "./copy.ts";
+import { removeTempsOf } from "./fs.ts";
 import { BundleStage, stageAt } from "./stage.ts";
 
 const OLD = new Date("2001-02-03T04:05:06Z");
@@ -21,10 +22,17 @@ async function bundle(count: number): Promise<string> {
   return dir;
 }
 
-async function staging(): Promise<{ dir: string; version: string }> {
-  const dir = join(await Deno.makeTempDir({ prefix: "nx-staging-" }), "staging", "tx1");
-  return { dir, version: join(dir, "version") };
+/** A root's `pkg` with `staging/tx1` made 0700, as stage-version makes it before staging. */
+async function staging(): Promise<{ pkg: string; dir: string; version: string }> {
+  const pkg = await Deno.makeTempDir({ prefix: "nx-staging-" });
+  const dir = join(pkg, "staging", "tx1");
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  return { pkg, dir, version: join(dir, "version") };
 }
+
+/** The stage's temp trees left in `pkg` (named like every temp file of this process). */
+const temps = (pkg: string) =>
+  [...Deno.readDirSync(pkg)].map((e) => e.name).filter((n) => n.startsWith(".staging-tx1."));
 
 /** Reads `src` into a new stage, as an install's verifying read does; returns the read's files. */
 async function readStaged(src: string, at: { dir: string; version: string }) {
@@ -44,7 +52,7 @@ Deno.test("copyVerifiedBundle() adopts what the verifying read staged: the same 
   const src = await bundle(300);
   const at = await staging();
   const { stage, files } = await readStaged(src, at);
-  const before = files.map((f) => inode(join(at.version, f.path)));
+  const before = files.map((f) => inode(join(at.pkg, temps(at.pkg)[0], f.path)));
   const seen: number[] = [];
   await copyVerifiedBundle(src, at.version, files, (done) => seen.push(done));
   assert.deepEqual(files.map((f) => inode(join(at.version, f.path))), before);
@@ -56,7 +64,8 @@ Deno.test("copyVerifiedBundle() adopts what the verifying read staged: the same 
     );
     assert.equal((Deno.statSync(join(at.version, f.path)).mode! & 0o777).toString(8), "444");
   }
-  assert.equal((Deno.statSync(at.dir).mode! & 0o777).toString(8), "700");
+  assert.equal((Deno.statSync(at.version).mode! & 0o777).toString(8), "755");
+  assert.deepEqual(temps(at.pkg), []);
   assert.equal(stageAt(at.version), undefined);
   await stage.release(); // adopted: the transaction owns the tree, release leaves it
   assert.ok(Deno.statSync(join(at.version, files[0].path)).isFile);
@@ -91,7 +100,8 @@ Deno.test("copyVerifiedBundle() refuses a bundle changed after the verifying rea
         (e) => e instanceof NxError && e.code === "integrity.changed_after_verify",
       );
       assert.equal(stageAt(at.version), undefined);
-      await assert.rejects(Deno.lstat(at.dir), Deno.errors.NotFound);
+      assert.deepEqual(temps(at.pkg), []);
+      await assert.rejects(Deno.lstat(at.version), Deno.errors.NotFound);
     });
   }
 });
@@ -107,23 +117,24 @@ Deno.test("copyVerifiedBundle() copies afresh when the stage holds other files t
   for (const f of fewer) assert.ok(Deno.statSync(join(at.version, f.path)).isFile);
 });
 
-Deno.test("BundleStage.release() removes a stage no transaction adopted, and its empty staging directory", async () => {
+Deno.test("BundleStage.release() removes a stage no transaction adopted", async () => {
   const src = await bundle(5);
   const at = await staging();
   {
     await using _stage = (await readStaged(src, at)).stage;
-    assert.ok(Deno.statSync(at.version).isDirectory);
+    assert.equal(temps(at.pkg).length, 1);
+    // trust: nobody else can look into a stage before it was verified
+    assert.equal((Deno.statSync(join(at.pkg, temps(at.pkg)[0])).mode! & 0o777).toString(8), "700");
   }
-  await assert.rejects(Deno.lstat(at.dir), Deno.errors.NotFound);
+  assert.deepEqual(temps(at.pkg), []);
   assert.equal(stageAt(at.version), undefined);
 });
 
-Deno.test("BundleStage.open() refuses a staging directory that exists already", async () => {
-  const src = await bundle(1);
+Deno.test("removeTempsOf() removes the stage a killed holder of the lock left", async () => {
+  const src = await bundle(5);
   const at = await staging();
-  await Deno.mkdir(at.version, { recursive: true });
-  assert.throws(
-    () => BundleStage.open(src, at),
-    (e) => e instanceof NxError && e.code === "io.failed",
-  );
+  await readStaged(src, at); // never adopted nor released: as if the process had died here
+  assert.equal(temps(at.pkg).length, 1);
+  await removeTempsOf(at.pkg, Deno.pid);
+  assert.deepEqual(temps(at.pkg), []);
 });
