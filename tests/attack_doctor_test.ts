@@ -19,6 +19,7 @@ interface Finding {
   repairable: boolean;
   code?: string;
   action?: string;
+  hint?: string;
 }
 
 let base: Promise<string> | undefined;
@@ -279,6 +280,7 @@ for (const c of CASES) {
     assert.equal(found.code, "doctor.findings", found.stderr);
     assert.equal(found.exit, 3);
     for (const k of c.kinds) assert.ok(kindsOf(found.findings).includes(k), `${k} reported`);
+    for (const f of found.findings) assert.ok(f.hint, `${f.kind} ${f.path} names a next step`);
     assert.equal(await seal(outside), sealed, "doctor changed something outside the root");
 
     const fixed = await doctor(root, true);

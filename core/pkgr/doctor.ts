@@ -88,9 +88,12 @@ async function inspect(s: Session, ctx: OpContext, registry: string): Promise<In
 function failure(ctx: OpContext, report: DoctorReport, fix: boolean): NxError {
   const left = report.findings.filter((f) => f.repairable && f.refused === undefined).length;
   const fixed = report.repaired.length > 0 ? ` (--repair fixed ${report.repaired.length})` : "";
-  const hint = left > 0 && !fix
-    ? `run \`${REPAIR}\` (it fixes ${left} of ${report.findings.length}); the others name their next step`
-    : "follow the next step given for each problem, then run `nx pkg doctor` again";
+  const n = report.findings.length;
+  const hint = left === 0 || fix
+    ? "follow the next step given for each problem, then run `nx pkg doctor` again"
+    : left === n
+    ? `run \`${REPAIR}\` (it fixes ${n === 1 ? "it" : `all ${n}`})`
+    : `run \`${REPAIR}\` (it fixes ${left} of ${n}); the others name their next step`;
   return new NxError(
     "doctor.findings",
     `cannot vouch for ${ctx.paths.root}: ${summarize(report.findings)}${fixed}`,
