@@ -106,11 +106,6 @@ export async function copyFixture(id: string, dir?: string): Promise<string> {
 /** A root whose policy trusts the fixture publishers named (default: dev). */
 export async function trustedRoot(keys: string[] = ["dev"]): Promise<string> {
   const root = join(await tempDir(), "root");
-  // Only init, trust add and a first install create a root: trusting nobody needs init.
-  if (keys.length === 0) {
-    const r = await nx(["pkg", "init", "--json"], { root });
-    if (r.code !== 0) throw new Error(`init failed: ${r.stdout}${r.stderr}`);
-  }
   for (const key of keys) {
     const r = await nx([
       "pkg",

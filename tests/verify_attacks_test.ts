@@ -92,6 +92,8 @@ function root(keys: KeyName[] = ["dev"]): Promise<string> {
 /** A fresh root trusting `keys`, with policy keys set through the CLI. */
 async function policyRoot(keys: KeyName[], policy: Record<string, string>): Promise<string> {
   const dir = await trustedRoot(keys);
+  // Trusting nobody creates no root: policy set needs one (only init and trust add make it).
+  if (keys.length === 0) assert.equal((await nx(["pkg", "init"], { root: dir })).code, 0);
   for (const [key, value] of Object.entries(policy)) {
     const r = await nx(["pkg", "policy", "set", key, value, "--json"], { root: dir });
     assert.equal(r.code, 0, `policy set ${key} ${value}: ${r.stdout}${r.stderr}`);
