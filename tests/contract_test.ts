@@ -183,7 +183,7 @@ Deno.test("a result renders the same after crossing a wire, for every method", a
     ["pkg", "rollback", "notes"],
     ["pkg", "list"],
     ["pkg", "info", "notes", "--files"],
-    ["pkg", "install", v11, "--reinstall"],
+    ["pkg", "install", v1, "--reinstall"],
     ["pkg", "repair", "notes"],
     ["pkg", "clear-data", "notes", "--dry-run"],
     ["pkg", "history", "notes", "--limit", "2"],
