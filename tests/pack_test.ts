@@ -162,6 +162,15 @@ Deno.test("pack without --key needs publisher and sig (payload-only)", async () 
   assert.equal(r.json?.code, "pack.missing_field");
 });
 
+Deno.test("pack refuses a public key passed as --key, pointing at the secret one", async () => {
+  const out = join(await tempDir(), "x.nxb");
+  const pub = join(FIXTURES, "keys", "dev.pub");
+  const r = await nx(["pkg", "pack", await source(), "--key", pub, "--out", out, "--json"]);
+  assert.equal(r.json?.code, "key.invalid");
+  assert.match(String(r.json?.data?.hint), /NAME\.key/);
+  assert.equal(await Deno.stat(out).then(() => true, () => false), false);
+});
+
 Deno.test("keygen writes a 0600 secret key and prints the publisher id", async () => {
   const dir = await tempDir();
   const r = await nx(["pkg", "keygen", "--out", dir, "--name", "me", "--json"]);

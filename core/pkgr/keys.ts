@@ -50,7 +50,15 @@ async function readKeyText(path: string): Promise<string> {
 }
 
 export async function loadSecretKey(path: string): Promise<KeyPair> {
-  return decodeSecretKey(await readKeyText(path));
+  const text = await readKeyText(path);
+  // A public key where the secret belongs is the usual mix-up of keygen's two files.
+  if (text.includes("PUBLIC KEY") && !text.includes("PRIVATE KEY")) {
+    throw new NxError("key.invalid", `cannot sign with ${path}: it is a public key`, {
+      hint: "--key takes the secret NAME.key that `nx pkg keygen` wrote; " +
+        "NAME.pub is what `nx pkg trust add` takes",
+    });
+  }
+  return decodeSecretKey(text);
 }
 
 /**
