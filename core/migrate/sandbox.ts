@@ -68,6 +68,8 @@ export interface MigrationRunOptions {
   recordPath?: string;
   /** Checked after the chain ran (`migration.quota`). */
   quota?: MigrationQuota;
+  /** Where the steps' private DENO_DIR is made (default: the OS temp directory). */
+  scratchDir?: string;
   onStep?: (e: MigrationEvent) => void;
 }
 
@@ -171,7 +173,9 @@ export async function runMigrations(
   const scripts: string[] = [];
   for (const step of chain) scripts.push(await checkScript(bundle, step));
 
-  const denoDir = await Deno.realPath(await Deno.makeTempDir({ prefix: "nx-migrate-deno-" }));
+  const denoDir = await Deno.realPath(
+    await Deno.makeTempDir({ prefix: "nx-migrate-deno-", dir: options.scratchDir }),
+  );
   try {
     checkDataDirGrant(data, bundle, denoDir);
     const env = {

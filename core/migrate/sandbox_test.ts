@@ -85,17 +85,17 @@ Deno.test("runMigrations() captures output, runs in the data dir and removes its
   await withWorld(script, async (w) => {
     const tmp = join(w.root, "tmp");
     await Deno.mkdir(tmp);
-    const before = Deno.env.get("TMPDIR");
-    Deno.env.set("TMPDIR", tmp);
     const events: MigrationEvent[] = [];
-    try {
-      await runMigrations([STEP], w.bundle, w.data, LIMITS, {
-        onStep: (e) => events.push(e),
-      });
-    } finally {
-      if (before === undefined) Deno.env.delete("TMPDIR");
-      else Deno.env.set("TMPDIR", before);
-    }
+    let during: string[] = [];
+    await runMigrations([STEP], w.bundle, w.data, LIMITS, {
+      onStep: (e) => {
+        events.push(e);
+        during = [...Deno.readDirSync(tmp)].map((d) => d.name);
+      },
+      scratchDir: tmp,
+    });
+    assert.equal(during.length, 1);
+    assert.match(during[0], /^nx-migrate-deno-/);
     assert.equal(events[0].stdout, `hello from ${w.data}\n`);
     assert.equal(events[0].stderr, "to stderr\n");
     assert.ok(await exists(join(w.data, "ran")));
