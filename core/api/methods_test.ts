@@ -55,6 +55,7 @@ Deno.test("METHODS has one method per root command, and nothing else", () => {
     "trustList",
     "policyShow",
     "policySet",
+    "init",
   ]);
 });
 
@@ -78,6 +79,7 @@ Deno.test("METHODS says which methods write, take a bundle, change trust", async
       "trustAdd",
       "trustRemove",
       "policySet",
+      "init",
     ]);
   });
   await t.step("admin methods are the writers of trust and policy", () => {
