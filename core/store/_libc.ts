@@ -173,7 +173,8 @@ export interface Stat {
   ctimeNs: bigint;
 }
 
-const TYPES: Record<number, EntryType> = {
+/** `st_mode & S_IFMT` → the entry type (anything unknown is treated as the least safe kind). */
+export const TYPES: Record<number, EntryType> = {
   0o100000: "file",
   0o040000: "dir",
   0o120000: "symlink",
@@ -183,7 +184,7 @@ const TYPES: Record<number, EntryType> = {
   0o060000: "block",
 };
 
-const AARCH64 = Deno.build.arch === "aarch64";
+export const AARCH64 = Deno.build.arch === "aarch64";
 export const STAT_SIZE = AARCH64 ? 128 : 144;
 
 export function parseStat(buffer: Uint8Array): Stat {

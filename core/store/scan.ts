@@ -13,6 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import {
+  AARCH64,
   AT_FDCWD,
   AT_SYMLINK_NOFOLLOW,
   type EntryType,
@@ -21,6 +22,7 @@ import {
   O,
   STAT_SIZE,
   SysError,
+  TYPES,
 } from "./_libc.ts";
 import { READ_CHUNK } from "./bundle_reader.ts";
 import { ioError } from "./fs.ts";
@@ -71,16 +73,6 @@ interface Buffers {
  * The fields of a `struct stat` doctor needs, read in place (`parseStat` reads them all, device
  * and inode as BigInts: tens of thousands of allocations an fsck does not need).
  */
-const AARCH64 = Deno.build.arch === "aarch64";
-const TYPES: Record<number, EntryType> = {
-  0o100000: "file",
-  0o040000: "dir",
-  0o120000: "symlink",
-  0o010000: "fifo",
-  0o140000: "socket",
-  0o020000: "char",
-  0o060000: "block",
-};
 function scanInfo(stat: Uint8Array<ArrayBuffer>): ScanInfo {
   const v = new DataView(stat.buffer);
   const mode = v.getUint32(AARCH64 ? 16 : 24, true);
