@@ -35,7 +35,10 @@ export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 let lib: Libc | undefined;
 
 export function libc(): Libc {
-  lib ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+  if (lib === undefined) {
+    lib = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+    errnoView = new Deno.UnsafePointerView(lib.__errno_location()!);
+  }
   return lib;
 }
 
@@ -135,8 +138,17 @@ export class SysError extends Error {
   }
 }
 
+/** A view of this thread's `errno` (its address never changes; FFI calls run on this thread). */
+let errnoView: Deno.UnsafePointerView | undefined;
+
+/**
+ * The errno of the call that just failed. Nothing may be allocated between that call and this
+ * read: an allocation can start a garbage collection whose own system calls overwrite errno
+ * (seen as a stray EAGAIN from openat under load). So the view is made once, ahead of any
+ * failure, and reading it allocates nothing.
+ */
 export function errno(): number {
-  return new Deno.UnsafePointerView(libc().__errno_location()!).getInt32();
+  return errnoView!.getInt32();
 }
 
 /** Throws a SysError when a call returned -1 (retrying EINTR is the caller's loop). */
