@@ -102,7 +102,8 @@ async function listNames(dir: string): Promise<string[]> {
 export async function build(): Promise<string[]> {
   await seedEsbuild();
   await Deno.mkdir(BUILD_DIR, { recursive: true });
-  const next = join(BUILD_DIR, `.next-${Deno.pid}`);
+  // Unique per build, not per process: test files running in parallel share one pid.
+  const next = join(BUILD_DIR, `.next-${Deno.pid}-${crypto.randomUUID()}`);
   await Deno.remove(next, { recursive: true }).catch(() => {});
   await Deno.mkdir(join(next, "out"), { recursive: true });
   try {

@@ -322,30 +322,3 @@ Deno.test("npm link and npm install -g . put a working nx on PATH", async (t) =>
     });
   }
 });
-
-/** Untracked and ignored entries of the repository (directories collapsed). */
-async function untracked(): Promise<string[]> {
-  const r = await run("git", ["status", "--porcelain", "--ignored", "--untracked-files=normal"]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.split("\n").filter((l) => /^(\?\?|!!) /.test(l)).sort();
-}
-
-Deno.test("the README walk-through runs as written and writes nothing into the repository", async () => {
-  const readme = await Deno.readTextFile(join(REPO, "README.md"));
-  const block = readme.match(/```sh\n(W=\/tmp\/nx-walkthrough;[^\n]*\n[\s\S]*?)```/);
-  assert.ok(block, "README.md has no walk-through block starting with W=/tmp/nx-walkthrough");
-  const dir = join(await tempDir(), "nx-walkthrough");
-  const script = block[1].replace("W=/tmp/nx-walkthrough", `W=${dir}`);
-  const before = await untracked();
-  const r = await run("bash", ["-e", "-u", "-c", script], {
-    path: await linkedPath(),
-    env: { NO_COLOR: "1" },
-  });
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stderr, /pkgr: verified ok/);
-  assert.match(r.stdout, /rolled back notes 1\.1\.0 → 1\.0\.0/);
-  for (const made of ["keys/me.key", "keys/me.pub", "notes-1.0.0.nxb", "root/pkg"]) {
-    await Deno.lstat(join(dir, made));
-  }
-  assert.deepEqual(await untracked(), before);
-});
