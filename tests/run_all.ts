@@ -13,12 +13,15 @@ const args = [
   // Tests inspect /proc (killed children) and spawn the CLI with its own narrower permissions.
   "--allow-all",
   `--junit-path=${junit}`,
+  // Test files run side by side (most of their time is spent waiting on the CLI subprocesses
+  // they start); DENO_JOBS overrides how many at once.
+  "--parallel",
   ...Deno.args,
 ];
 const status = await new Deno.Command(Deno.execPath(), {
   args,
   cwd: REPO,
-  env: { TMPDIR: scratch },
+  env: { TMPDIR: scratch, DENO_JOBS: Deno.env.get("DENO_JOBS") ?? "3" },
   stdout: "inherit",
   stderr: "inherit",
 })
