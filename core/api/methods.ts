@@ -5,7 +5,7 @@
  * {@link Pkgr} for a local root; the CLI (cli/root_command.ts) maps each command to one method;
  * the agent protocol (core/protocol) builds its call and reply messages from this table.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { PolicySchema, PublisherSchema } from "../trust/mod.ts";
 import type { Policy, Publisher, VerifiedBundle } from "../trust/mod.ts";
 import type { Reporter } from "./events.ts";

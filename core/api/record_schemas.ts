@@ -4,7 +4,7 @@
  * steps to these same schemas, so every value recovery turns into a path follows the grammar nx
  * generates it from and fits the file system's name limit.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { isSafeRelativePath, MigrationStepSchema, NAME_MAX } from "../bundle/mod.ts";
 import { isStrictSemver } from "../version/mod.ts";
 import type {

@@ -4,7 +4,7 @@
  * open. A bundle is a {@link BundleRef} a transport can replace by an upload; `trustAdd` carries
  * the public key's text, never a key file's path (and never a secret key).
  */
-import { z } from "zod";
+import * as z from "zod";
 
 const nonEmpty = z.string().min(1);
 const flag = z.boolean().optional();

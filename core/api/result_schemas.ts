@@ -2,7 +2,7 @@
  * Schemas of the results (results.ts), of a failure (failure.ts) and of the events a call
  * reports (events.ts), strict at every level: an unknown key is an error.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ERROR_CODES } from "../errors.ts";
 import { IndexEntrySchema, MigrationStepSchema, StrictManifestViewSchema } from "../bundle/mod.ts";
 import type { ManifestView } from "../bundle/mod.ts";

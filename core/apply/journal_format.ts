@@ -11,7 +11,7 @@
  * Anything else is `journal.corrupt`. The bytes after the last newline are a torn append (a crash
  * mid-write): never acknowledged, so ignored; a torn line anywhere else is corrupt. No I/O here.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { NxError } from "../errors.ts";
 import { type Plan, PlanSchema } from "../plan/mod.ts";
 

@@ -3,7 +3,7 @@
  * The index lists every file of the bundle except these two, so a signature over its exact bytes
  * covers every byte of the bundle and the set of file names.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { CAPS } from "./layout.ts";
 
 export const INDEX_FORMAT = "nx-file-index";

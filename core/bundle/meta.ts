@@ -3,7 +3,7 @@
  * `meta/migrations.json`: schemas and deterministic generation.
  */
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { encodeManifest } from "./manifest_codec.ts";
 import type { Manifest } from "./manifest_types.ts";
 

@@ -5,7 +5,7 @@
  * view.
  */
 import { extname } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { NxError } from "../errors.ts";
 import { toHex } from "../bytes/mod.ts";
 import { isValidRange, versionProblem } from "../version/mod.ts";

@@ -4,7 +4,7 @@
  * (core/apply/journal.ts) parses its plan with {@link PlanSchema}, so every value recovery turns
  * into a path is held to the grammar nx generates it from and fits the file system's name limit.
  */
-import { z } from "zod";
+import * as z from "zod";
 import {
   APP_STATES,
   type AppRecord,

@@ -3,7 +3,7 @@
  * wrappers of list-like results (`list` → `{apps}`), and the results of `pack` and `keygen`,
  * which touch no state root and are not methods of the contract.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { AppSummarySchema, AuditEntrySchema, QueryHitSchema } from "../api/mod.ts";
 import { PublisherSchema } from "../trust/mod.ts";
 

@@ -1,5 +1,5 @@
 /** The `--json` envelope: exactly one per command, on stdout (docs/cli.md, docs/schemas/). */
-import { z } from "zod";
+import * as z from "zod";
 import { ERROR_CODES, EXIT_CLASSES } from "../errors.ts";
 
 export const EXIT_CLASS_NAMES = Object.keys(EXIT_CLASSES) as (keyof typeof EXIT_CLASSES)[];

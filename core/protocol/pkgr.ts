@@ -8,7 +8,7 @@
  *
  * Every object is strict: an unknown key is an error, in a call and in a reply.
  */
-import { z } from "zod";
+import * as z from "zod";
 import {
   type Assert,
   type Equals,

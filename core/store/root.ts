@@ -3,7 +3,7 @@
  * (`pkg/root.json`) and the trust policy files (`pkg/policy.toml`, `pkg/publishers.toml`).
  */
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
-import { z } from "zod";
+import * as z from "zod";
 import { NxError } from "../errors.ts";
 import {
   defaultPolicy,

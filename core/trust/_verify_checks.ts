@@ -2,7 +2,7 @@
  * The individual checks of bundle verification (pure), each naming the rule it enforces;
  * verify.ts composes them in the documented order.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { type ErrorCode, NxError } from "../errors.ts";
 import type { BundleFacts, FileFact, Manifest } from "../bundle/mod.ts";
 import {

@@ -2,7 +2,7 @@
  * The trust policy of a state root: `pkg/publishers.toml` (upstream allowlist shape) and
  * `pkg/policy.toml` (nx settings). Schemas, defaults and the publisher decision (pure).
  */
-import { z } from "zod";
+import * as z from "zod";
 import { NxError } from "../errors.ts";
 import { fromHex, toHex } from "../bytes/mod.ts";
 import { fingerprint } from "./keys.ts";
