@@ -151,6 +151,16 @@ export function errno(): number {
   return errnoView!.getInt32();
 }
 
+/** Runs a call that returns -1 with errno set; again on EINTR, else a SysError. */
+export function retry<T extends number | bigint>(call: string, run: () => T): T {
+  for (;;) {
+    const r = run();
+    if (Number(r) !== -1) return r;
+    const e = errno();
+    if (e !== 4) throw new SysError(call, e); // EINTR: run again
+  }
+}
+
 /** Throws a SysError when a call returned -1 (retrying EINTR is the caller's loop). */
 export function check<T extends number | bigint>(call: string, result: T): T {
   if (Number(result) === -1) throw new SysError(call, errno());

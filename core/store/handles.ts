@@ -23,6 +23,7 @@ import {
   LOCK_NB,
   O,
   parseStat,
+  retry,
   SIGEV_NONE,
   type Stat,
   STAT_SIZE,
@@ -48,15 +49,6 @@ function component(name: Name): Uint8Array<ArrayBuffer> {
 }
 
 const show = (name: Name) => typeof name === "string" ? name : lossy.decode(name);
-
-function retry<T extends number | bigint>(call: string, run: () => T): T {
-  for (;;) {
-    const r = run();
-    if (Number(r) !== -1) return r;
-    const e = errno();
-    if (e !== 4) throw new SysError(call, e); // EINTR: run again
-  }
-}
 
 export function isErrno(e: unknown, ...codes: string[]): e is SysError {
   return e instanceof SysError && codes.includes(e.code);

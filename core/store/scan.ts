@@ -20,6 +20,7 @@ import {
   errno,
   libc,
   O,
+  retry,
   STAT_SIZE,
   SysError,
   TYPES,
@@ -99,16 +100,6 @@ function nameOf(bytes: Uint8Array): string {
   }
 }
 
-/** Runs a call that returns -1 with errno set, again on EINTR. */
-function call<T extends number | bigint>(name: string, run: () => T): T {
-  for (;;) {
-    const r = run();
-    if (Number(r) !== -1) return r;
-    const e = errno();
-    if (e !== 4) throw new SysError(name, e);
-  }
-}
-
 const GONE = new Set(["ELOOP", "ENOTDIR", "ENOENT", "ENXIO"]);
 const gone = (e: unknown) => e instanceof SysError && GONE.has(e.code);
 
@@ -125,7 +116,7 @@ export class DirScan {
   static openRoot(root: string): DirScan {
     const path = new TextEncoder().encode(`${root}\0`);
     try {
-      const fd = call("open", () => libc().openat(AT_FDCWD, path, O.DIRECTORY | O.CLOEXEC, 0));
+      const fd = retry("open", () => libc().openat(AT_FDCWD, path, O.DIRECTORY | O.CLOEXEC, 0));
       return new DirScan(fd, root, {
         dents: new Uint8Array(DENTS_SIZE),
         stat: new Uint8Array(STAT_SIZE),
@@ -144,7 +135,7 @@ export class DirScan {
     try {
       for (;;) {
         const n = Number(
-          call("getdents64", () => getdents().getdents64(this.#fd, buf, BigInt(buf.length))),
+          retry("getdents64", () => getdents().getdents64(this.#fd, buf, BigInt(buf.length))),
         );
         if (n === 0) break;
         // struct linux_dirent64: d_ino 0, d_off 8, d_reclen 16, d_type 18, d_name 19 (NUL-ended).
@@ -210,7 +201,7 @@ export class DirScan {
   sub(entry: ScanEntry | string): DirScan | undefined {
     const { raw, path } = this.#target(entry);
     try {
-      const fd = call("open", () => libc().openat(this.#fd, raw, DIR_FLAGS, 0));
+      const fd = retry("open", () => libc().openat(this.#fd, raw, DIR_FLAGS, 0));
       return new DirScan(fd, path, this.buffers);
     } catch (e) {
       if (gone(e)) return undefined;
@@ -237,7 +228,7 @@ export class DirScan {
   sha256(entry: ScanEntry): string | undefined {
     let fd: number;
     try {
-      fd = call("open", () => libc().openat(this.#fd, this.#raw(entry), FILE_FLAGS, 0));
+      fd = retry("open", () => libc().openat(this.#fd, this.#raw(entry), FILE_FLAGS, 0));
     } catch (e) {
       if (gone(e)) return undefined;
       throw ioError("read", entry.path, e);
@@ -253,7 +244,7 @@ export class DirScan {
       // size is the end of the file (a small file costs one read), and a file that grew is seen.
       for (let total = 0;;) {
         const want = Math.min(buf.length, info.size - total + 1);
-        const n = Number(call("read", () => libc().read(fd, buf, BigInt(want))));
+        const n = Number(retry("read", () => libc().read(fd, buf, BigInt(want))));
         if (n === 0) return total === info.size ? hash.digest("hex") : undefined;
         total += n;
         if (total > info.size) return undefined;
