@@ -8,15 +8,16 @@ import { opMessage, renderOp } from "./render/lifecycle.ts";
 import { type RootCommand, rootCommand } from "./root_command.ts";
 import type { CommandResult } from "./render/envelope.ts";
 
-type Opts = CommonOptions & { registryUrl?: string; dryRun?: true };
+/** The options every lifecycle verb takes (withCommon, --registry-url, --dry-run). */
+export type Opts = CommonOptions & { registryUrl?: string; dryRun?: true };
 type BundleOpts = Opts & { allowDowngrade?: true };
 type InstallOpts = BundleOpts & { reinstall?: true };
 
-const lifecycle = <A extends unknown[], O extends Record<string, unknown>>(cmd: Command<A, O>) =>
-  withRegistryUrl(withCommon(cmd)).option(
-    "--dry-run",
-    "print the plan and the permission diff; change nothing",
-  );
+/** A lifecycle verb's options; `dryRun` words what its dry run shows. */
+export const lifecycle = <A extends unknown[], O extends Record<string, unknown>>(
+  cmd: Command<A, O>,
+  dryRun = "print the plan and the permission diff; change nothing",
+) => withRegistryUrl(withCommon(cmd)).option("--dry-run", dryRun);
 
 /** The output of every operation result (install … uninstall, repair, clear-data). */
 export const render = (result: OpResult): CommandResult => ({

@@ -1,11 +1,7 @@
 /** `nx pkg repair <app>`: put the active version's files back from the copy nx keeps. */
 import { Command } from "@commander-js/extra-typings";
-import { type CommonOptions, withCommon } from "./common.ts";
-import { withRegistryUrl } from "./service.ts";
-import { render } from "./pkg_lifecycle.ts";
+import { lifecycle, type Opts, render } from "./pkg_lifecycle.ts";
 import { type RootCommand, rootCommand } from "./root_command.ts";
-
-type Opts = CommonOptions & { registryUrl?: string; dryRun?: true };
 
 export const REPAIR: RootCommand<"repair", [app: string, opts: Opts]> = {
   method: "repair",
@@ -15,14 +11,14 @@ export const REPAIR: RootCommand<"repair", [app: string, opts: Opts]> = {
 
 export function repairCommand() {
   return rootCommand(
-    withRegistryUrl(withCommon(
+    lifecycle(
       new Command("repair")
         .description(
           "re-verify an app's active version and restore its files from the copy nx keeps",
         )
-        .argument("<app>", "app id")
-        .option("--dry-run", "say what is damaged and what would be restored; change nothing"),
-    )),
+        .argument("<app>", "app id"),
+      "say what is damaged and what would be restored; change nothing",
+    ),
     REPAIR,
   );
 }
