@@ -20,13 +20,13 @@ export async function snapshotFor(
     state: a.state,
     dependencies: a.versions.find((v) => v.version === a.version)?.manifest.dependencies ?? [],
   }]));
-  const keptData = installed
-    ? []
-    : (await listDir(app.data)).filter(isStrictSemver).sort(compareVersions);
+  const dataVersions = async () =>
+    (await listDir(app.data)).filter(isStrictSemver).sort(compareVersions);
+  const keptData = installed ? [] : await dataVersions();
   const dataVersion = installed?.version ?? keptData.at(-1);
   const keptDataOwner = keptData.length > 0 ? await s.registry.keptData(appId) : undefined;
   const measured = sizes
-    ? (await listDir(app.data)).filter(isStrictSemver).sort(compareVersions)
+    ? (installed ? await dataVersions() : keptData)
     : dataVersion === undefined
     ? []
     : [dataVersion];

@@ -1,6 +1,6 @@
 /** `verify` and `inspect`: one read of the bundle, then pure verification. No session. */
 import type { BundleRef, InspectReport } from "../api/mod.ts";
-import { decodeManifest, MANIFEST_FILE } from "../bundle/mod.ts";
+import { type BundleFacts, decodeManifest, MANIFEST_FILE } from "../bundle/mod.ts";
 import {
   loadTrust,
   readBundle,
@@ -68,10 +68,13 @@ export async function inspectAt(bundlePath: string, ctx: OpContext): Promise<Ins
     const notABundle = e instanceof NxError &&
       (e.code === "bundle.not_found" || e.code === "bundle.not_directory");
     if (!(e instanceof NxError) || e.exitClass !== "validation_reject" || notABundle) throw e;
-    // Show what can be shown: the same bundle read in audit-only mode, marked untrusted.
-    const audit = { ...trust, policy: { ...trust.policy, mode: "audit-only" as const } };
-    const bundle = await verifyAt(bundlePath, quiet, audit).catch(() => undefined);
-    const claimed = bundle ? undefined : await claimedIdentity(bundlePath, trust);
+    // Show what can be shown: the same bytes (read once more) verified in audit-only mode and
+    // marked untrusted; failing that, the identity its manifest claims.
+    const { publishers } = trust;
+    const facts = await readBundle(bundlePath, (small) => planChallenge(small, publishers))
+      .catch(() => undefined);
+    const bundle = facts ? auditOnly(facts, trust, ctx.now, bundlePath) : undefined;
+    const claimed = facts && !bundle ? claimedIdentity(facts) : undefined;
     return {
       path: bundlePath,
       verified: false,
@@ -83,15 +86,26 @@ export async function inspectAt(bundlePath: string, ctx: OpContext): Promise<Ins
   }
 }
 
-/** The name and version a bundle's manifest claims, when it decodes at all (nothing verified). */
-async function claimedIdentity(
-  bundlePath: string,
+/** `facts` verified as audit-only mode would (every finding a warning), if it verifies at all. */
+function auditOnly(
+  facts: BundleFacts,
   trust: TrustState,
-): Promise<{ name: string; version: string } | undefined> {
+  now: Date,
+  bundlePath: string,
+): VerifiedBundle | undefined {
+  const policy = { ...trust.policy, mode: "audit-only" as const };
   try {
-    const facts = await readBundle(bundlePath, (small) => planChallenge(small, trust.publishers));
-    const bytes = facts.files[MANIFEST_FILE]?.bytes;
-    if (bytes === undefined) return undefined;
+    return verifyBundle(facts, { policy, publishers: trust.publishers, now }, bundlePath);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The name and version a bundle's manifest claims, when it decodes at all (nothing verified). */
+function claimedIdentity(facts: BundleFacts): { name: string; version: string } | undefined {
+  const bytes = facts.files[MANIFEST_FILE]?.bytes;
+  if (bytes === undefined) return undefined;
+  try {
     const m = decodeManifest(bytes);
     if (m.name === undefined || m.semver === undefined) return undefined;
     return { name: m.name, version: m.semver };
