@@ -21,9 +21,7 @@ export function withRoot<A extends unknown[], O extends OptionValues>(
   cmd: Command<A, O>,
   description = ROOT_HELP,
 ) {
-  const option = new Option("--root <dir>", description);
-  if (description === ROOT_HELP) SHARED_ROOT.add(option);
-  return cmd.addOption(option);
+  return cmd.addOption(new Option("--root <dir>", description));
 }
 
 /** `--markers`, on the verbs that emit marker lines. */
@@ -50,13 +48,6 @@ export interface CommonOptions extends GlobalOptions {
 }
 
 const GLOBAL_KEYS = ["json", "quiet", "verbose", "color"] as const;
-/** The `--root` options whose default is $NX_ROOT or the XDG default. */
-const SHARED_ROOT = new WeakSet<object>();
-/**
- * Option values of the commands that take the shared `--root`, and whether the command opens a
- * registry session (`--registry-url`): what the `--verbose` header says.
- */
-const ROOTED = new WeakMap<object, { session: boolean }>();
 
 export function addGlobalOptions(program: Command): void {
   program
@@ -75,10 +66,6 @@ export function addGlobalOptions(program: Command): void {
     for (const key of GLOBAL_KEYS) {
       if (all[key] !== undefined) action.setOptionValue(key, all[key]);
     }
-    if (action.options.some((o) => SHARED_ROOT.has(o))) {
-      const session = action.options.some((o) => o.long === "--registry-url");
-      ROOTED.set(action.opts(), { session });
-    }
   });
 }
 
@@ -92,13 +79,7 @@ export interface VerbContext {
 }
 
 export function makeContext(opts: CommonOptions): VerbContext {
-  const out = Output.detect({
-    json: opts.json,
-    markers: opts.markers,
-    quiet: opts.quiet,
-    verbose: opts.verbose,
-    color: opts.color,
-  });
+  const out = Output.detect(opts);
   const paths = rootPaths(resolveRootDir(opts.root, (n) => Deno.env.get(n)));
   return { out, paths, reporter: out, now: new Date() };
 }
@@ -109,13 +90,17 @@ function rootSource(opts: CommonOptions): string {
   return Deno.env.get("NX_ROOT") ? "$NX_ROOT" : "the default";
 }
 
-/** Runs a verb; sets the exit code from the result or the error's exit class. */
+/**
+ * Runs a verb; sets the exit code from the result or the error's exit class. `rooted`: the verb
+ * is a root command (rootCommand), whose root — and, when it opens a session, registry — the
+ * `--verbose` header names.
+ */
 export async function runVerb(
   opts: CommonOptions,
   verb: (ctx: VerbContext) => Promise<CommandResult>,
+  rooted?: { session: boolean },
 ): Promise<void> {
   const ctx = makeContext(opts);
-  const rooted = ROOTED.get(opts);
   if (rooted) ctx.out.verbose(`root ${ctx.paths.root} (from ${rootSource(opts)})`);
   if (rooted?.session) {
     const url = (opts as { registryUrl?: string }).registryUrl;

@@ -1,7 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import type { DoctorReport } from "../core/api/mod.ts";
 import { NxError } from "../core/errors.ts";
-import { type CommonOptions, runVerb, withCommon } from "./common.ts";
+import { type CommonOptions, withCommon } from "./common.ts";
 import { renderDoctor, renderProblems } from "./render/doctor.ts";
 import { type RootCommand, rootCommand } from "./root_command.ts";
 import { withRegistryUrl } from "./service.ts";
@@ -13,6 +13,12 @@ export const DOCTOR: RootCommand<"doctor", [opts: Opts]> = {
   toRequest: (opts) => ({ repair: opts.repair === true }),
   // Findings fail the command (doctor.findings, the report in its details): a result is clean.
   render: (report) => ({ message: "no problems", data: report, human: renderDoctor(report) }),
+  // A failed check is data too: the human run lists the problems by app on stdout, then the error
+  // (summary and next step) on stderr; `--json` has them in the error's details.report.
+  failed: (e, ctx) => {
+    const report = reportOf(e);
+    if (report && !ctx.out.options.json) ctx.out.stdout(renderProblems(ctx.paths.root, report));
+  },
 };
 
 /** The report a `doctor.findings` failure carries (`details.report`). */
@@ -23,7 +29,7 @@ function reportOf(e: unknown): DoctorReport | undefined {
 }
 
 export function doctorCommand() {
-  const cmd = rootCommand(
+  return rootCommand(
     withRegistryUrl(withCommon(
       new Command("doctor")
         .description(
@@ -35,23 +41,5 @@ export function doctorCommand() {
         ),
     )),
     DOCTOR,
-  );
-  // As rootCommand runs it, plus: a failed check is data too. The human run lists the problems by
-  // app on stdout, then the error (summary and next step) on stderr; `--json` has them in the
-  // error's details.report, as before.
-  return cmd.action((opts) =>
-    runVerb(opts, async (ctx) => {
-      const { pkgrFor } = await import("./service.ts");
-      const pkgr = await pkgrFor(ctx.paths, opts, true);
-      try {
-        const request = await DOCTOR.toRequest(opts);
-        const call = { now: ctx.now, reporter: ctx.reporter };
-        return DOCTOR.render(await pkgr.doctor(request, call), opts);
-      } catch (e) {
-        const report = reportOf(e);
-        if (report && !ctx.out.options.json) ctx.out.stdout(renderProblems(ctx.paths.root, report));
-        throw e;
-      }
-    })
   );
 }

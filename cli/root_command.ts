@@ -10,7 +10,7 @@
  */
 import type { Command, OptionValues } from "@commander-js/extra-typings";
 import type { CallContext, Method, RequestOf, ResultOf } from "../core/api/mod.ts";
-import { type CommonOptions, runVerb } from "./common.ts";
+import { type CommonOptions, runVerb, type VerbContext } from "./common.ts";
 import type { CommandResult } from "./render/envelope.ts";
 
 export interface RootCommand<M extends Method, I extends unknown[]> {
@@ -19,6 +19,11 @@ export interface RootCommand<M extends Method, I extends unknown[]> {
   toRequest(...input: I): RequestOf<M> | Promise<RequestOf<M>>;
   /** The output of a result (the same command line at hand, for how it is shown). */
   render(result: ResultOf<M>, ...input: I): CommandResult;
+  /**
+   * Shows what a failure carries beyond its error line (doctor's problems, on stdout), before the
+   * error is rendered as usual.
+   */
+  failed?(e: unknown, ctx: VerbContext, ...input: I): void;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -48,13 +53,19 @@ export function rootCommand<
   return cmd.action((...args) => {
     const input = args.slice(0, -1) as [...A, O];
     const opts = input.at(-1) as O & { registryUrl?: string };
+    const session = opensSession(cmd);
     return runVerb(opts, async (ctx) => {
       const request = await spec.toRequest(...input);
       const { pkgrFor } = await import("./service.ts");
-      const pkgr = await pkgrFor(ctx.paths, opts, opensSession(cmd));
+      const pkgr = await pkgrFor(ctx.paths, opts, session);
       const call: CallContext = { now: ctx.now, reporter: ctx.reporter };
       const method = pkgr[spec.method] as (r: RequestOf<M>, c: CallContext) => Promise<ResultOf<M>>;
-      return spec.render(await method(request, call), ...input);
-    });
+      try {
+        return spec.render(await method(request, call), ...input);
+      } catch (e) {
+        spec.failed?.(e, ctx, ...input);
+        throw e;
+      }
+    }, { session });
   });
 }
