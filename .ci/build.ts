@@ -104,7 +104,6 @@ export async function build(): Promise<string[]> {
   await Deno.mkdir(BUILD_DIR, { recursive: true });
   // Unique per build, not per process: test files running in parallel share one pid.
   const next = join(BUILD_DIR, `.next-${Deno.pid}-${crypto.randomUUID()}`);
-  await Deno.remove(next, { recursive: true }).catch(() => {});
   await Deno.mkdir(join(next, "out"), { recursive: true });
   try {
     // The stamp's mtime is taken before the bundler reads a source: an edit made while it runs

@@ -7,7 +7,7 @@ import type { AuditEntry } from "../core/api/mod.ts";
 import { NxError } from "../core/errors.ts";
 import { type CommonOptions, withCommon } from "./common.ts";
 import { withRegistryUrl } from "./service.ts";
-import { keyValues, table } from "./render/text.ts";
+import { keyValues, none, table } from "./render/text.ts";
 import { type RootCommand, rootCommand } from "./root_command.ts";
 
 type Opts = CommonOptions & { registryUrl?: string; limit?: string; id?: string };
@@ -33,7 +33,7 @@ function who(e: AuditEntry): string | undefined {
 
 /** The list: one row per entry, its id first. */
 export function renderEntries(entries: AuditEntry[]): string {
-  if (entries.length === 0) return "no history entries";
+  if (entries.length === 0) return none("history entries");
   return table(
     ["id", "time", "op", "app", "from", "to", "result", "by"],
     entries.map((e) => [
