@@ -124,6 +124,22 @@ export type ErrorCode =
   | "io.no_space"
   | "tool.missing"
   | "op.cancelled"
+  | "transport.invalid_target"
+  | "transport.no_identity"
+  | "transport.unreachable"
+  | "transport.timeout"
+  | "transport.closed"
+  | "transport.protocol_version"
+  | "transport.bad_frame"
+  | "transport.frame_too_large"
+  | "transport.unauthenticated"
+  | "transport.agent_key_mismatch"
+  | "agent.forbidden"
+  | "agent.busy"
+  | "agent.unknown_method"
+  | "agent.invalid_request"
+  | "agent.upload_mismatch"
+  | "agent.upload_unknown"
   | "internal.unexpected";
 
 export interface ErrorInfo {
@@ -562,6 +578,73 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
   "op.cancelled": {
     exitClass: "delegate_failure",
     summary: "the caller cancelled the operation; a transaction in progress was undone",
+  },
+  "transport.invalid_target": {
+    exitClass: "usage",
+    summary: "a --transport, --listen or --targets value is not a valid address",
+  },
+  "transport.no_identity": {
+    exitClass: "usage",
+    summary: "no identity key to authenticate with (--identity, NX_IDENTITY or the default file)",
+  },
+  "transport.unreachable": {
+    exitClass: "delegate_failure",
+    summary: "the agent could not be reached (refused, no such socket or device)",
+  },
+  "transport.timeout": {
+    exitClass: "delegate_failure",
+    summary: "the agent or the host did not answer in time (handshake, idle or request timeout)",
+  },
+  "transport.closed": {
+    exitClass: "delegate_failure",
+    summary: "the connection closed in the middle of a call",
+  },
+  "transport.protocol_version": {
+    exitClass: "unsupported",
+    summary: "the peer speaks a protocol version this nx does not",
+  },
+  "transport.bad_frame": {
+    exitClass: "delegate_failure",
+    summary:
+      "a frame was torn, corrupt, of an unknown type or out of order; the connection was closed",
+  },
+  "transport.frame_too_large": {
+    exitClass: "delegate_failure",
+    summary: "a frame's length is over the protocol's limit; the connection was closed",
+  },
+  "transport.unauthenticated": {
+    exitClass: "validation_reject",
+    summary:
+      "the handshake failed: the key is not authorised, or a signature or MAC did not verify",
+  },
+  "transport.agent_key_mismatch": {
+    exitClass: "validation_reject",
+    summary: "the agent's host key differs from the one pinned in known_agents",
+  },
+  "agent.forbidden": {
+    exitClass: "validation_reject",
+    summary:
+      "the agent refuses this method over a transport (trust and policy changes need --allow-admin)",
+  },
+  "agent.busy": {
+    exitClass: "delegate_failure",
+    summary: "the agent has too many connections or calls; try again later",
+  },
+  "agent.unknown_method": {
+    exitClass: "unsupported",
+    summary: "the agent does not serve this method",
+  },
+  "agent.invalid_request": {
+    exitClass: "usage",
+    summary: "the call's parameters do not match the method's schema",
+  },
+  "agent.upload_mismatch": {
+    exitClass: "validation_reject",
+    summary: "uploaded bytes do not match the announced size or SHA-256",
+  },
+  "agent.upload_unknown": {
+    exitClass: "usage",
+    summary: "the call names an upload this connection did not complete",
   },
   "internal.unexpected": { exitClass: "internal", summary: "an unexpected internal error" },
 };
