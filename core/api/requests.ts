@@ -11,11 +11,16 @@ const flag = z.boolean().optional();
 
 /**
  * A bundle the service reads: `{kind: "path", path}` is a bundle directory the service can open
- * itself (a local call, or a path on the agent's side). A transport that ships the bundle's bytes
- * adds its own kind (`{kind: "upload", id}`) and turns a host path into one before the call.
+ * itself (a local call, or a path on the agent's side). A transport ships a host's bundle as an
+ * upload and names it `{kind: "upload", id, name}`: `id` is the upload the agent completed on
+ * this connection, `name` the path as the host typed it. The agent opens an upload as
+ * `{kind: "path", path: <its upload directory>, name}`: the service reads `path` and shows
+ * `name` wherever a result, error or audit entry names the bundle (core/pkgr bundleName), so a
+ * remote call reads exactly as a local one.
  */
 export const BundleRefSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("path"), path: nonEmpty }),
+  z.strictObject({ kind: z.literal("path"), path: nonEmpty, name: nonEmpty.optional() }),
+  z.strictObject({ kind: z.literal("upload"), id: nonEmpty, name: nonEmpty }),
 ]);
 export type BundleRef = z.infer<typeof BundleRefSchema>;
 

@@ -5,11 +5,12 @@
  * serves any number of calls, one after another or at once (a long-lived agent). Each method
  * loads its implementation when first called: `verify` never loads libSQL.
  */
-import type { CallContext, Pkgr } from "../api/mod.ts";
+import type { BundleRef, CallContext, Pkgr } from "../api/mod.ts";
 // A light module (no schemas): verify, inspect, trust and policy never load the method table.
 import { throwIfCancelled } from "../api/failure.ts";
 import { type RootPaths, withIoFaults } from "../store/mod.ts";
 import type { OpContext } from "./context.ts";
+import { shownAs } from "./shown_as.ts";
 import type { ServiceOptions } from "./session.ts";
 
 /** The root, plus the registry URL and faults (ServiceOptions), for this instance alone. */
@@ -33,6 +34,9 @@ export function createPkgr(options: PkgrOptions): Pkgr {
       };
       return await body(ctx);
     });
+  /** A call on a bundle shows the bundle by the name its caller gave it. */
+  const runOn = <T>(call: CallContext, bundle: BundleRef, body: (ctx: OpContext) => Promise<T>) =>
+    shownAs(bundle, () => run(call, body));
   const session = async (ctx: OpContext) =>
     (await import("./service.ts")).sessionMethods(ctx, service);
   const verify = () => import("./verify.ts");
@@ -41,23 +45,23 @@ export function createPkgr(options: PkgrOptions): Pkgr {
 
   return {
     verify: (req, call) =>
-      run(call, async (ctx) => {
+      runOn(call, req.bundle, async (ctx) => {
         const { bundlePath, verifyAt } = await verify();
         const { withTrustHint } = await hint();
         return withTrustHint(ctx, req.bundle, () => verifyAt(bundlePath(req.bundle), ctx));
       }),
     inspect: (req, call) =>
-      run(call, async (ctx) => {
+      runOn(call, req.bundle, async (ctx) => {
         const { bundlePath, inspectAt } = await verify();
         return inspectAt(bundlePath(req.bundle), ctx);
       }),
     install: (req, call) =>
-      run(call, async (ctx) => {
+      runOn(call, req.bundle, async (ctx) => {
         const { withTrustHint } = await hint();
         return withTrustHint(ctx, req.bundle, async () => (await session(ctx)).install(req));
       }),
     upgrade: (req, call) =>
-      run(call, async (ctx) => {
+      runOn(call, req.bundle, async (ctx) => {
         const { withTrustHint } = await hint();
         return withTrustHint(ctx, req.bundle, async () => (await session(ctx)).upgrade(req));
       }),

@@ -43,7 +43,7 @@ import { damageOf, stagedVerifier } from "./repair.ts";
 import { migrationFailed, opResult, summary } from "./results.ts";
 import { type ServiceOptions, type Session, type SessionMode, withSession } from "./session.ts";
 import { snapshotFor } from "./snapshot.ts";
-import { bundlePath, verifyAt } from "./verify.ts";
+import { bundleName, bundlePath, verifyAt } from "./verify.ts";
 
 function newTxid(now: Date): string {
   const rand = crypto.getRandomValues(new Uint8Array(4));
@@ -153,7 +153,7 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
           s,
           ctx,
           req.dryRun === true,
-          { op, asked: { bundle: bundlePath(req.bundle) } },
+          { op, asked: { bundle: bundleName(req.bundle) } },
           async (setApp) => {
             const source = resolve(bundlePath(req.bundle));
             // One pass: the verifying read writes the staging copy that stage-version adopts

@@ -12,12 +12,22 @@ import { planChallenge, type VerifiedBundle, verifyBundle } from "../trust/mod.t
 import { NxError } from "../errors.ts";
 import { marker, type OpContext, silentReporter } from "./context.ts";
 
-/** The bundle directory a reference names on this machine. */
+/**
+ * The bundle directory a reference names on this machine. An upload is resolved by the agent
+ * that received it (core/agent) before the call reaches the service: here it is unknown.
+ */
 export function bundlePath(ref: BundleRef): string {
   switch (ref.kind) {
     case "path":
       return ref.path;
+    case "upload":
+      throw new NxError("agent.upload_unknown", `cannot open upload ${ref.id}: no such upload`);
   }
+}
+
+/** How the caller named the bundle: what results, errors and audit entries show. */
+export function bundleName(ref: BundleRef): string {
+  return ref.kind === "path" ? ref.name ?? ref.path : ref.name;
 }
 
 /**
