@@ -1,0 +1,5 @@
+/** The face of core/transport/: everything other folders may use. */
+export * from "./channel.ts";
+export * from "./frame.ts";
+export * from "./frame_reader.ts";
+export * from "./messages.ts";
