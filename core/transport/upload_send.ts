@@ -1,0 +1,149 @@
+/**
+ * The host's half of an upload (docs/protocol.md#uploads): describe a bundle directory as the
+ * offer's file list, then stream the files the agent asked for as DATA frames.
+ *
+ * describeBundle reads the bundle exactly as a local verify does — core/store's one-pass reader
+ * (a bounded walk below the bundle's descriptor that never follows a link, every file streamed
+ * through SHA-256) and core/trust's structural rules — so a bundle holding a link, a special
+ * file, too many files, or none at all fails here with the code a local verify gives, before a
+ * byte is sent. The agent verifies everything again against its own policy: nothing here is a
+ * trust decision, only "send what was described, or nothing".
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { NxError } from "../errors.ts";
+import { readBundle } from "../store/mod.ts";
+import { checkStructure } from "../trust/mod.ts";
+
+/** One file of an offer: its bundle-relative path, size and SHA-256 (hex). */
+export interface OfferedFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** The bundle's regular files, sorted by path, as a local verify reads and hashes them. */
+export async function describeBundle(bundlePath: string): Promise<OfferedFile[]> {
+  const facts = await readBundle(bundlePath, () => undefined);
+  checkStructure(facts, bundlePath);
+  return facts.entries.filter((e) => e.type === "file").map((e) => {
+    const fact = facts.files[e.path];
+    // checkStructure passed, so the reader read every file; anything else is a reader bug
+    if (!fact) throw new Error(`the bundle reader skipped ${e.path}`);
+    return { path: fact.path, size: fact.size, sha256: fact.sha256 };
+  });
+}
+
+/** Where DATA frames go (a Channel). */
+export interface DataSink {
+  sendData(bytes: Uint8Array): Promise<void>;
+}
+
+/** A DATA frame's body: well under MAX_BODY, large enough that framing costs nothing. */
+export const UPLOAD_CHUNK = 256 * 1024;
+
+function changed(path: string, why: string, details: Record<string, unknown> = {}): NxError {
+  return new NxError(
+    "integrity.changed_after_verify",
+    `cannot upload ${path}: it changed after it was described (${why})`,
+    {
+      details: { path, ...details },
+      hint: "leave the bundle alone while it uploads, then run the command again",
+    },
+  );
+}
+
+/** Checks the agent's `need` list: ascending, distinct indices into the offer. */
+export function checkNeeded(needed: readonly number[], offered: number): void {
+  let last = -1;
+  for (const i of needed) {
+    if (!Number.isInteger(i) || i <= last || i >= offered) {
+      throw new NxError(
+        "transport.bad_frame",
+        `cannot upload: the agent asked for file ${i}, not an ascending index of the ${offered} offered`,
+        { details: { needed: [...needed], offered } },
+      );
+    }
+    last = i;
+  }
+}
+
+/**
+ * Opens a described file for reading, refusing anything but the regular file the walk saw: every
+ * directory on the way must still be a directory (not a link), and the file must be the same
+ * inode as its lstat, of the described size.
+ */
+async function openDescribed(bundlePath: string, file: OfferedFile): Promise<Deno.FsFile> {
+  const parts = file.path.split("/");
+  for (let i = 1; i < parts.length; i++) {
+    const dir = await Deno.lstat(join(bundlePath, ...parts.slice(0, i))).catch(() => undefined);
+    if (!dir?.isDirectory) throw changed(file.path, "a directory on its path is gone or a link");
+  }
+  const where = join(bundlePath, file.path);
+  const before = await Deno.lstat(where).catch(() => undefined);
+  if (!before?.isFile) throw changed(file.path, "it is gone or no longer a regular file");
+  const handle = await Deno.open(where, { read: true });
+  const now = await handle.stat();
+  if (!now.isFile || now.ino !== before.ino || now.dev !== before.dev) {
+    handle.close();
+    throw changed(file.path, "it was replaced");
+  }
+  if (now.size !== file.size) {
+    handle.close();
+    throw changed(file.path, "its size differs", { expected: file.size, actual: now.size });
+  }
+  return handle;
+}
+
+/**
+ * Sends the `needed` files (indices into `files`, in that order) as one byte run cut into DATA
+ * frames of UPLOAD_CHUNK bytes; each file contributes exactly its described size. Every file is
+ * re-hashed while read: a file that grew, shrank or changed since describeBundle is
+ * `integrity.changed_after_verify` (the code a local install gives for a bundle that changed
+ * between its verification and its staging). The stream is then mid-upload: the caller must
+ * close the connection (the agent drops an upload its connection lost).
+ */
+export async function sendFiles(
+  sink: DataSink,
+  bundlePath: string,
+  files: readonly OfferedFile[],
+  needed: readonly number[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<void> {
+  checkNeeded(needed, files.length);
+  const total = needed.reduce((n, i) => n + files[i].size, 0);
+  let sent = 0;
+  let frame = new Uint8Array(Math.min(UPLOAD_CHUNK, total));
+  let fill = 0;
+  const flush = async () => {
+    // a fresh buffer per frame: the channel may still hold the last one when sendData resolves
+    await sink.sendData(frame.subarray(0, fill));
+    sent += fill;
+    onProgress?.(sent, total);
+    frame = new Uint8Array(Math.min(UPLOAD_CHUNK, total - sent));
+    fill = 0;
+  };
+  for (const index of needed) {
+    const file = files[index];
+    const handle = await openDescribed(bundlePath, file);
+    try {
+      const hash = createHash("sha256");
+      for (let read = 0; read < file.size;) {
+        if (fill === frame.length) await flush();
+        const room = frame.subarray(fill, fill + Math.min(frame.length - fill, file.size - read));
+        const n = await handle.read(room);
+        if (n === null) {
+          throw changed(file.path, "it shrank", { expected: file.size, actual: read });
+        }
+        hash.update(room.subarray(0, n));
+        fill += n;
+        read += n;
+      }
+      if ((await handle.read(new Uint8Array(1))) !== null) throw changed(file.path, "it grew");
+      if (hash.digest("hex") !== file.sha256) throw changed(file.path, "its SHA-256 differs");
+    } finally {
+      handle.close();
+    }
+  }
+  if (fill > 0) await flush();
+}
