@@ -3,3 +3,7 @@ export * from "./channel.ts";
 export * from "./frame.ts";
 export * from "./frame_reader.ts";
 export * from "./messages.ts";
+export * from "./fleet.ts";
+export * from "./streams.ts";
+export * from "./target.ts";
+export * from "./upload_send.ts";

@@ -6,14 +6,8 @@
  * timeout is closed when it completes.
  */
 import { NxError } from "../errors.ts";
+import type { ByteStream } from "./channel.ts";
 import { formatTarget, type Target } from "./target.ts";
-
-/** The stream a Channel runs on (channel.ts ByteStream). */
-export interface ByteStream {
-  readable: ReadableStream<Uint8Array>;
-  writable: WritableStream<Uint8Array>;
-  close(): void;
-}
 
 export interface OpenStreamOptions {
   /** How long connecting (or opening the device) may take. */

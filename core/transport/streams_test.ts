@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { NxError } from "../errors.ts";
-import { type ByteStream, openStream, within } from "./streams.ts";
+import type { ByteStream } from "./channel.ts";
+import { openStream, within } from "./streams.ts";
 
 const OPTS = { timeoutMs: 5_000 };
 const bytes = (text: string) => new TextEncoder().encode(text);
