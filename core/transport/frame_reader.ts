@@ -80,6 +80,22 @@ export class FrameReader {
     this.#reader.cancel().catch(() => {});
   }
 
+  /**
+   * Reads and drops input until EOF or `ms` pass (a refusing agent lingers so that closing
+   * with unread input does not reset the connection before its REFUSE is read). Never throws.
+   */
+  async discard(ms: number): Promise<void> {
+    const deadline = new Deadline(ms);
+    try {
+      this.#chunk = EMPTY;
+      while (!this.#eof && await this.#pull(deadline) !== undefined) { /* dropped */ }
+    } catch {
+      /* timed out or failed: done either way */
+    } finally {
+      deadline.clear();
+    }
+  }
+
   async #read(deadline: Deadline | undefined): Promise<Frame | null> {
     if (!this.#frame) {
       const head = this.#head;

@@ -7,7 +7,7 @@
 import * as z from "zod";
 import { NxError } from "../errors.ts";
 import { type ErrorValue, ErrorValueSchema, EventSchema } from "../api/mod.ts";
-import { PROTOCOL_VERSION } from "./frame.ts";
+import { type Bytes, PROTOCOL_VERSION } from "./frame.ts";
 
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -20,7 +20,7 @@ export function toBase64(bytes: Uint8Array): string {
 }
 
 /** Decodes a string a base64Of schema accepted; non-zero padding bits are refused. */
-export function fromBase64(text: string): Uint8Array {
+export function fromBase64(text: string): Bytes {
   try {
     return Uint8Array.fromBase64(text, { lastChunkHandling: "strict" });
   } catch {

@@ -1,0 +1,122 @@
+/** In-memory and loopback byte streams for the transport tests. */
+import type { ByteStream } from "./channel.ts";
+
+/** One direction of an in-memory pair, which the test can watch and drive. */
+export interface Relay {
+  /** Copies of the chunks the sender wrote (a Channel writes one frame per write). */
+  readonly seen: Uint8Array[];
+  /** When false, written chunks are recorded but not delivered (the test delivers them). */
+  pass: boolean;
+  /** Delivers raw bytes to the receiver, as if the sender had written them. */
+  inject(bytes: Uint8Array): void;
+  /** EOF for the receiver. */
+  end(): void;
+}
+
+interface Direction {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+  relay: Relay;
+  /** The receiving side closed: the sender's writes now fail, as on a socket. */
+  hangUp(): void;
+}
+
+function direction(): Direction {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let ended = false;
+  let hungUp = false;
+  const readable = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+    cancel() {
+      ended = true;
+      hungUp = true;
+    },
+  });
+  const relay: Relay = {
+    seen: [],
+    pass: true,
+    inject(bytes) {
+      if (!ended) controller.enqueue(bytes.slice());
+    },
+    end() {
+      if (ended) return;
+      ended = true;
+      controller.close();
+    },
+  };
+  const writable = new WritableStream<Uint8Array>({
+    write(chunk) {
+      if (hungUp) throw new Error("broken pipe");
+      relay.seen.push(chunk.slice());
+      if (relay.pass) relay.inject(chunk);
+    },
+    close() {
+      relay.end();
+    },
+  });
+  return {
+    readable,
+    writable,
+    relay,
+    hangUp() {
+      hungUp = true;
+      relay.end();
+    },
+  };
+}
+
+export interface MemoryPair {
+  /** The host's end (conventionally) and the agent's. */
+  host: ByteStream;
+  agent: ByteStream;
+  toAgent: Relay;
+  toHost: Relay;
+}
+
+/** A connected pair of in-memory byte streams whose two directions the test controls. */
+export function memoryPair(): MemoryPair {
+  const up = direction(); // host → agent
+  const down = direction(); // agent → host
+  return {
+    host: {
+      readable: down.readable,
+      writable: up.writable,
+      close: () => {
+        up.relay.end();
+        down.hangUp();
+      },
+    },
+    agent: {
+      readable: up.readable,
+      writable: down.writable,
+      close: () => {
+        down.relay.end();
+        up.hangUp();
+      },
+    },
+    toAgent: up.relay,
+    toHost: down.relay,
+  };
+}
+
+/** A connected 127.0.0.1 TCP pair (client = host, server = agent). */
+export async function tcpPair(): Promise<{ host: Deno.Conn; agent: Deno.Conn }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const [agent, host] = await Promise.all([
+      listener.accept(),
+      Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+    ]);
+    return { host, agent };
+  } finally {
+    listener.close();
+  }
+}
+
+/** Fixed test keys (seeds 1…) as core/trust KeyPairs. */
+export { keyPairFromSeed } from "../trust/mod.ts";
+export function seed(n: number): Uint8Array {
+  return new Uint8Array(32).fill(n);
+}
