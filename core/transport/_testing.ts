@@ -1,5 +1,6 @@
 /** In-memory and loopback byte streams for the transport tests. */
-import type { ByteStream } from "./channel.ts";
+import { type ByteStream, Channel } from "./channel.ts";
+import { FrameReader } from "./frame_reader.ts";
 
 /** One direction of an in-memory pair, which the test can watch and drive. */
 export interface Relay {
@@ -119,4 +120,24 @@ export async function tcpPair(): Promise<{ host: Deno.Conn; agent: Deno.Conn }> 
 export { keyPairFromSeed } from "../trust/mod.ts";
 export function seed(n: number): Uint8Array {
   return new Uint8Array(32).fill(n);
+}
+
+/** Two channels over `pair` with fixed session keys (no handshake), for the channel tests. */
+export async function channelPair(
+  pair: MemoryPair = memoryPair(),
+): Promise<{ host: Channel; agent: Channel; pair: MemoryPair }> {
+  const hostToAgent = new Uint8Array(32).fill(0xa1);
+  const agentToHost = new Uint8Array(32).fill(0xb2);
+  const open = (stream: ByteStream, role: "host" | "agent") =>
+    Channel.open({
+      stream,
+      reader: new FrameReader(stream.readable),
+      writer: stream.writable.getWriter(),
+      role,
+      sendKey: role === "host" ? hostToAgent : agentToHost,
+      receiveKey: role === "host" ? agentToHost : hostToAgent,
+      peerKey: undefined,
+      session: "0".repeat(32),
+    });
+  return { host: await open(pair.host, "host"), agent: await open(pair.agent, "agent"), pair };
 }
