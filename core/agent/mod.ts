@@ -1,0 +1,7 @@
+/**
+ * The face of core/agent/: the `nx agent` side of the protocol — the server, its listeners and
+ * connections, the dispatch of calls to the local Pkgr, and the upload receiver with its
+ * content store.
+ */
+export * from "./content_store.ts";
+export * from "./uploads.ts";
