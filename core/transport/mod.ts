@@ -5,6 +5,7 @@ export * from "./frame_reader.ts";
 export * from "./handshake.ts";
 export * from "./known_agents.ts";
 export * from "./messages.ts";
+export * from "./client.ts";
 export * from "./fleet.ts";
 export * from "./streams.ts";
 export * from "./target.ts";
