@@ -4,4 +4,5 @@
  * content store.
  */
 export * from "./content_store.ts";
+export * from "./dispatch.ts";
 export * from "./uploads.ts";
