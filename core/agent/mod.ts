@@ -3,6 +3,7 @@
  * connections, the dispatch of calls to the local Pkgr, and the upload receiver with its
  * content store.
  */
+export * from "./connection.ts";
 export * from "./content_store.ts";
 export * from "./dispatch.ts";
 export * from "./uploads.ts";
