@@ -9,8 +9,9 @@
  * loaded when the command runs (cli/service.ts).
  */
 import type { Command, OptionValues } from "@commander-js/extra-typings";
-import type { CallContext, Method, RequestOf, ResultOf } from "../core/api/mod.ts";
+import type { CallContext, Method, Pkgr, RequestOf, ResultOf } from "../core/api/mod.ts";
 import { type CommonOptions, runVerb, type VerbContext } from "./common.ts";
+import { isLocal, type RemoteOptions, runRemote, targetTexts, withTransport } from "./remote.ts";
 import type { CommandResult } from "./render/envelope.ts";
 
 export interface RootCommand<M extends Method, I extends unknown[]> {
@@ -40,7 +41,11 @@ function opensSession(cmd: { options: readonly { long?: string }[] }): boolean {
   return cmd.options.some((o) => o.long === "--registry-url");
 }
 
-/** Makes `cmd` run `spec`: its action builds the request, calls the method, renders the result. */
+/**
+ * Makes `cmd` run `spec`: its action builds the request, calls the method — on the local root,
+ * or through `--transport` on an agent's (cli/remote.ts), or on a fleet (cli/fleet.ts) — and
+ * renders the result. The same render runs on every path, so remote output is local output.
+ */
 export function rootCommand<
   A extends unknown[],
   O extends OptionValues & CommonOptions,
@@ -50,22 +55,29 @@ export function rootCommand<
   spec: RootCommand<M, [...A, O]>,
 ): Command<A, O> {
   SPEC_OF.set(cmd, spec as unknown as AnyRootCommand);
+  withTransport(cmd as unknown as Command);
   return cmd.action((...args) => {
     const input = args.slice(0, -1) as [...A, O];
-    const opts = input.at(-1) as O & { registryUrl?: string };
+    const opts = input.at(-1) as O & RemoteOptions;
     const session = opensSession(cmd);
-    return runVerb(opts, async (ctx) => {
+    /** One call of the method on `pkgr`, rendered; a failure shows what it carries first. */
+    const callOn = async (pkgr: Pkgr, call: CallContext, ctx?: VerbContext) => {
       const request = await spec.toRequest(...input);
-      const { pkgrFor } = await import("./service.ts");
-      const pkgr = await pkgrFor(ctx.paths, opts, session);
-      const call: CallContext = { now: ctx.now, reporter: ctx.reporter };
       const method = pkgr[spec.method] as (r: RequestOf<M>, c: CallContext) => Promise<ResultOf<M>>;
       try {
         return spec.render(await method(request, call), ...input);
       } catch (e) {
-        spec.failed?.(e, ctx, ...input);
+        if (ctx) spec.failed?.(e, ctx, ...input);
         throw e;
       }
-    }, { session });
+    };
+    if (isLocal(targetTexts(opts, (n) => Deno.env.get(n)))) {
+      return runVerb(opts, async (ctx) => {
+        const { pkgrFor } = await import("./service.ts");
+        const pkgr = await pkgrFor(ctx.paths, opts, session);
+        return await callOn(pkgr, { now: ctx.now, reporter: ctx.reporter }, ctx);
+      }, { session });
+    }
+    return runRemote(opts, callOn);
   });
 }

@@ -34,7 +34,18 @@ function commandsOf(cmd: Command, path = ""): [string, Command][] {
 }
 
 /** Options the verbs share, documented once under "Options of the verbs" and "Global options". */
-const SHARED = new Set(["--root", "--markers", "--registry-url", "--help"]);
+const SHARED = new Set([
+  "--root",
+  "--markers",
+  "--registry-url",
+  "--help",
+  // The transport options of every root command (cli/remote.ts).
+  "--transport",
+  "--targets",
+  "--identity",
+  "--parallel",
+  "--timeout",
+]);
 
 Deno.test("docs/cli.md has a row for every command, naming each of its own options", async (t) => {
   const rows = await commandRows();

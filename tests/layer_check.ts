@@ -65,6 +65,12 @@ export const START_UP_PACKAGES = ["@commander-js/extra-typings/", "commander/", 
  */
 export const CLI_EFFECT_IMPORTS: Record<string, string[]> = {
   "cli/service.ts": ["core/pkgr/pkgr.ts", "core/apply/faults.ts"],
+  // The host side of a remote root command: the transport, and the identity key it signs with.
+  "cli/remote.ts": ["core/transport/mod.ts"],
+  "cli/connect.ts": ["core/transport/mod.ts", "core/pkgr/keys.ts"],
+  "cli/fleet.ts": ["core/transport/mod.ts"],
+  // `nx agent` serves a root: not a root command, it is the service on the other end.
+  "cli/agent.ts": ["core/agent/mod.ts", "core/pkgr/keys.ts", "core/transport/mod.ts"],
   // Reads a key file on the caller's side: the request carries the public key's text.
   "cli/pkg_trust.ts": ["core/pkgr/keys.ts"],
   // Not root commands: they use no state root (keygen, pack), or build their own (demo, whose
