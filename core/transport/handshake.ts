@@ -6,9 +6,8 @@
  *   host → AUTH {sig = Ed25519(host key, "nx-host-v1" ‖ SHA-256(HELLO body ‖ CHALLENGE body))}
  *   agent → WELCOME {session} | REFUSE {code, message, …}, then close
  *
- * Session keys: HKDF-SHA-256(X25519(eph, peer eph), salt = SHA-256(HELLO body ‖ CHALLENGE body),
- * info = "nx/1 host->agent" | "nx/1 agent->host"). X25519, HKDF and SHA-256 are WebCrypto's;
- * Ed25519 is core/trust's strict signer and verifier.
+ * The session keys come from kex.ts (WebCrypto X25519 + HKDF-SHA-256); Ed25519 is core/trust's
+ * strict signer and verifier.
  */
 import { NxError } from "../errors.ts";
 import { errorFromValue, errorValue } from "../api/mod.ts";
@@ -16,6 +15,7 @@ import { fingerprint, type KeyPair, sign, verifyStrict } from "../trust/mod.ts";
 import { type ByteStream, Channel } from "./channel.ts";
 import { type Bytes, encodePlainFrame, type Frame, FrameType, frameTypeName } from "./frame.ts";
 import { FrameReader } from "./frame_reader.ts";
+import { concat, sessionKeys, sha256, x25519Ephemeral, x25519Shared } from "./kex.ts";
 import { equalBytes, type KnownAgents } from "./known_agents.ts";
 import {
   AuthSchema,
@@ -39,87 +39,6 @@ const LINGER_MS = 500;
 const text = (s: string) => new TextEncoder().encode(s);
 const HOST_CONTEXT = text("nx-host-v1");
 const AGENT_CONTEXT = text("nx-agent-v1");
-const HOST_TO_AGENT = text("nx/1 host->agent");
-const AGENT_TO_HOST = text("nx/1 agent->host");
-
-// ---- primitives (primitives_test.ts runs the Wycheproof vectors through these very calls) ----
-
-export interface Ephemeral {
-  privateKey: CryptoKey;
-  publicKey: Bytes;
-}
-
-export async function x25519Ephemeral(): Promise<Ephemeral> {
-  const pair = await crypto.subtle.generateKey({ name: "X25519" }, false, ["deriveBits"]);
-  const { privateKey, publicKey } = pair as CryptoKeyPair;
-  return { privateKey, publicKey: new Uint8Array(await crypto.subtle.exportKey("raw", publicKey)) };
-}
-
-/**
- * X25519(private, peer). WebCrypto throws OperationError for an all-zero result (the peer sent
- * a low-order point, Secure Curves §X25519 step 6); we check for zero again rather than rely on
- * that. Both are transport.unauthenticated: only a broken or hostile peer sends such a key.
- */
-export async function x25519Shared(privateKey: CryptoKey, peer: Bytes): Promise<Bytes> {
-  let shared: Bytes;
-  try {
-    const pub = await crypto.subtle.importKey("raw", peer, { name: "X25519" }, false, []);
-    shared = new Uint8Array(
-      await crypto.subtle.deriveBits({ name: "X25519", public: pub }, privateKey, 256),
-    );
-  } catch (e) {
-    throw lowOrder(e);
-  }
-  if (shared.every((b) => b === 0)) throw lowOrder();
-  return shared;
-}
-
-function lowOrder(cause?: unknown): NxError {
-  return new NxError(
-    "transport.unauthenticated",
-    "cannot finish handshake: the peer's ephemeral key is of low order (all-zero shared secret)",
-    { cause },
-  );
-}
-
-export async function hkdfSha256(
-  ikm: Bytes,
-  salt: Bytes,
-  info: Bytes,
-  length: number,
-): Promise<Bytes> {
-  const key = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
-  return new Uint8Array(
-    await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt, info }, key, length * 8),
-  );
-}
-
-export async function sha256(...parts: Uint8Array[]): Promise<Bytes> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", concat(...parts)));
-}
-
-function concat(...parts: Uint8Array[]): Bytes {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-export interface SessionKeys {
-  hostToAgent: Bytes;
-  agentToHost: Bytes;
-}
-
-export async function sessionKeys(shared: Bytes, transcriptHash: Bytes): Promise<SessionKeys> {
-  const [hostToAgent, agentToHost] = await Promise.all([
-    hkdfSha256(shared, transcriptHash, HOST_TO_AGENT, 32),
-    hkdfSha256(shared, transcriptHash, AGENT_TO_HOST, 32),
-  ]);
-  return { hostToAgent, agentToHost };
-}
 
 /** What the agent's host key signs: everything of the transcript up to its own signature. */
 function agentSigned(

@@ -17,7 +17,7 @@ import { NxError } from "../errors.ts";
 import { fromHex, toHex } from "../bytes/mod.ts";
 import type { Bytes } from "./frame.ts";
 import { importMacKey } from "./channel.ts";
-import { hkdfSha256, x25519Shared } from "./handshake.ts";
+import { hkdfSha256, x25519Shared } from "./kex.ts";
 
 const DIR = new URL("../../tests/vectors/wycheproof/", import.meta.url);
 const PINNED: Record<string, string> = {
