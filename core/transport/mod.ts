@@ -3,7 +3,6 @@ export * from "./channel.ts";
 export * from "./frame.ts";
 export * from "./frame_reader.ts";
 export * from "./handshake.ts";
-export * from "./kex.ts";
 export * from "./known_agents.ts";
 export * from "./messages.ts";
 export * from "./client.ts";
