@@ -16,7 +16,7 @@
  * - A host that goes away mid-call (EOF, `bye`, a failed frame) cancels the call, exactly as a
  *   `cancel` does; the connection ends once the call has rolled back.
  * - Draining (the agent stops): an idle connection says `bye` and closes at once, one with a
- *   call in flight after that call's reply.
+ *   call in flight after that call's reply; a handshake still running is cut off.
  */
 import type { Pkgr, Reporter } from "../api/mod.ts";
 import { errorValue } from "../api/mod.ts";
@@ -99,9 +99,13 @@ export class Connection {
     }
   }
 
-  /** Stops serving: now when idle, else after the call in flight replied. */
+  /**
+   * Stops serving: now when idle (a handshake still running is cut off), else after the call in
+   * flight replied.
+   */
   drain(): void {
     this.#draining = true;
+    if (this.#channel === undefined) this.stream.close();
     this.#wake();
   }
 

@@ -128,6 +128,7 @@ export class UploadArea {
   /** The agent stops: recent uploads and a temp directory go. */
   async close(): Promise<void> {
     await this.store.recent.clear();
+    await removeTree(join(uploadsDir(this.paths), "recent"));
     if (this.#temp !== undefined) await removeTree(this.#temp);
     this.#temp = undefined;
   }
