@@ -22,19 +22,23 @@ interface Direction {
   hangUp(): void;
 }
 
-function direction(): Direction {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
+function direction(bytes: boolean): Direction {
+  let controller!: { enqueue(chunk: Uint8Array): void; close(): void };
   let ended = false;
   let hungUp = false;
-  const readable = new ReadableStream<Uint8Array>({
-    start(c) {
+  const source = {
+    start(c: typeof controller) {
       controller = c;
     },
     cancel() {
       ended = true;
       hungUp = true;
     },
-  });
+  };
+  // A byte stream (as Deno.Conn's readable is) lets FrameReader read BYOB.
+  const readable = bytes
+    ? new ReadableStream({ ...source, type: "bytes" }) as ReadableStream<Uint8Array>
+    : new ReadableStream<Uint8Array>(source);
   const relay: Relay = {
     seen: [],
     pass: true,
@@ -76,10 +80,13 @@ export interface MemoryPair {
   toHost: Relay;
 }
 
-/** A connected pair of in-memory byte streams whose two directions the test controls. */
-export function memoryPair(): MemoryPair {
-  const up = direction(); // host → agent
-  const down = direction(); // agent → host
+/**
+ * A connected pair of in-memory byte streams whose two directions the test controls; with
+ * `bytes`, the readables are byte streams (read BYOB, as a Deno.Conn is).
+ */
+export function memoryPair(opts: { bytes?: boolean } = {}): MemoryPair {
+  const up = direction(opts.bytes ?? false); // host → agent
+  const down = direction(opts.bytes ?? false); // agent → host
   return {
     host: {
       readable: down.readable,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { NxError } from "../errors.ts";
 import { encodePlainFrame, FrameType, HEADER_SIZE, MAX_BODY } from "./frame.ts";
 import type { Incoming } from "./channel.ts";
-import { channelPair } from "./_testing.ts";
+import { channelPair, memoryPair } from "./_testing.ts";
 
 const code = (c: string) => (e: unknown) => e instanceof NxError && e.code === c;
 const control = (i: Incoming) => (i.kind === "control" ? i.msg : assert.fail(`got ${i.kind}`));
@@ -28,24 +28,28 @@ Deno.test("Channel carries control messages and data both ways, in order", async
   agent.close();
 });
 
-Deno.test("Channel.send() calls made at once never interleave and arrive in call order", async () => {
-  const { host, agent, pair } = await channelPair();
-  const sizes = [MAX_BODY, 1, 256 * 1024, 0, 70_000, 3, MAX_BODY - 1, 17];
-  await Promise.all([
-    ...sizes.map((n, i) => host.sendData(new Uint8Array(n).fill(i))),
-    host.send({ t: "ping", n: 7 }),
-  ]);
-  assert.equal(pair.toAgent.seen.length, sizes.length + 1); // one write per frame
-  for (const [i, n] of sizes.entries()) {
-    const got = await agent.receive();
-    assert.equal(got.kind, "data");
-    if (got.kind !== "data") continue;
-    assert.equal(got.bytes.length, n);
-    assert.ok(got.bytes.every((b) => b === i));
+Deno.test("Channel.send() calls made at once never interleave and arrive in call order", async (t) => {
+  for (const bytes of [false, true]) {
+    await t.step(bytes ? "byte streams (BYOB reads)" : "chunk streams", async () => {
+      const { host, agent, pair } = await channelPair(memoryPair({ bytes }));
+      const sizes = [MAX_BODY, 1, 256 * 1024, 0, 70_000, 3, MAX_BODY - 1, 17];
+      await Promise.all([
+        ...sizes.map((n, i) => host.sendData(new Uint8Array(n).fill(i))),
+        host.send({ t: "ping", n: 7 }),
+      ]);
+      assert.equal(pair.toAgent.seen.length, sizes.length + 1); // one write per frame
+      for (const [i, n] of sizes.entries()) {
+        const got = await agent.receive();
+        assert.equal(got.kind, "data");
+        if (got.kind !== "data") continue;
+        assert.equal(got.bytes.length, n);
+        assert.ok(got.bytes.every((b) => b === i));
+      }
+      assert.deepEqual(control(await agent.receive()), { t: "ping", n: 7 });
+      host.close();
+      agent.close();
+    });
   }
-  assert.deepEqual(control(await agent.receive()), { t: "ping", n: 7 });
-  host.close();
-  agent.close();
 });
 
 Deno.test("Channel.sendData() refuses more than MAX_BODY bytes (frame_too_large)", async () => {

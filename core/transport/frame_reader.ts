@@ -17,15 +17,21 @@ import {
 } from "./frame.ts";
 
 const EMPTY = new Uint8Array(0);
+/** Reads of a byte stream land here first (headers, small frames, several frames at once). */
+const STAGING_SIZE = 64 * 1024;
+/** A byte stream reads at least this much of a body straight into the frame's buffer. */
+const DIRECT_MIN = 16 * 1024;
 
 export interface FrameReaderOptions {
   /** The largest body accepted (default and ceiling MAX_BODY). */
   maxBody?: number;
 }
 
-/** A buffer being filled; `filled` advances as bytes are copied, so a timeout loses nothing. */
+/** A buffer being filled; `filled` advances as bytes land, so a timeout loses nothing. */
 interface Target {
+  /** Replaced after each direct read: a BYOB read transfers the buffer and hands it back. */
   bytes: Bytes;
+  size: number;
   filled: number;
 }
 
@@ -35,20 +41,41 @@ interface Partial extends Target {
   trailer: number;
 }
 
+type Result = ReadableStreamReadResult<Uint8Array>;
+
+/** A read in flight and where its bytes land (a frame's buffer, or the staging chunk). */
+interface Pending {
+  promise: Promise<Result>;
+  into: Target | undefined;
+}
+
+/**
+ * A byte stream (Deno.Conn's readable) is read with a BYOB reader: large bodies land straight
+ * in the frame's buffer, with no intermediate chunk and no copy. Any other stream is read chunk
+ * by chunk, each copied once into the frame's buffer.
+ */
 export class FrameReader {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #byob: ReadableStreamBYOBReader | undefined;
+  readonly #chunks: ReadableStreamDefaultReader<Uint8Array> | undefined;
   readonly #maxBody: number;
+  #staging: ArrayBuffer | undefined;
+  /** Unconsumed bytes of the last chunk read. */
   #chunk: Uint8Array = EMPTY;
   /** A read still outstanding when a timeout fired: the next call waits on it, not a new one. */
-  #pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  #pending: Pending | undefined;
   #eof = false;
   #failed: NxError | undefined;
   #busy = false;
-  readonly #head: Target = { bytes: new Uint8Array(HEADER_SIZE), filled: 0 };
+  readonly #head: Target = { bytes: new Uint8Array(HEADER_SIZE), size: HEADER_SIZE, filled: 0 };
   #frame: Partial | undefined;
 
   constructor(readable: ReadableStream<Uint8Array>, opts: FrameReaderOptions = {}) {
-    this.#reader = readable.getReader();
+    try {
+      this.#byob = readable.getReader({ mode: "byob" });
+      this.#staging = new ArrayBuffer(STAGING_SIZE);
+    } catch {
+      this.#chunks = readable.getReader(); // not a byte stream
+    }
     this.#maxBody = Math.min(opts.maxBody ?? MAX_BODY, MAX_BODY);
   }
 
@@ -77,7 +104,7 @@ export class FrameReader {
   /** Stops reading: later calls throw transport.closed (the owner closes the connection). */
   cancel(): void {
     this.#failed ??= new NxError("transport.closed", "cannot read frame: the connection is closed");
-    this.#reader.cancel().catch(() => {});
+    (this.#byob ?? this.#chunks)!.cancel().catch(() => {});
   }
 
   /**
@@ -87,8 +114,10 @@ export class FrameReader {
   async discard(ms: number): Promise<void> {
     const deadline = new Deadline(ms);
     try {
-      this.#chunk = EMPTY;
-      while (!this.#eof && await this.#pull(deadline) !== undefined) { /* dropped */ }
+      while (!this.#eof) {
+        this.#chunk = EMPTY;
+        await this.#pull(deadline, undefined);
+      }
     } catch {
       /* timed out or failed: done either way */
     } finally {
@@ -104,14 +133,15 @@ export class FrameReader {
       if (head.filled < HEADER_SIZE) throw torn();
       const { type, length } = decodeHeader(head.bytes, this.#maxBody);
       const trailer = hasMac(type) ? MAC_SIZE : 0;
-      const bytes = new Uint8Array(SEQ_SIZE + HEADER_SIZE + length + trailer);
+      const size = SEQ_SIZE + HEADER_SIZE + length + trailer;
+      const bytes = new Uint8Array(size);
       bytes.set(head.bytes, SEQ_SIZE);
       const bodyEnd = SEQ_SIZE + HEADER_SIZE + length;
-      this.#frame = { type, bytes, filled: SEQ_SIZE + HEADER_SIZE, bodyEnd, trailer };
+      this.#frame = { type, bytes, size, filled: SEQ_SIZE + HEADER_SIZE, bodyEnd, trailer };
     }
     const frame = this.#frame;
     await this.#fill(frame, deadline);
-    if (frame.filled < frame.bytes.length) throw torn();
+    if (frame.filled < frame.size) throw torn();
     this.#frame = undefined;
     this.#head.filled = 0;
     const { type, bytes, bodyEnd, trailer } = frame;
@@ -123,31 +153,28 @@ export class FrameReader {
     };
   }
 
-  /** Copies stream bytes into `target` until it is full or the stream ends. */
+  /** Fills `target` from the stream until it is full or the stream ends. */
   async #fill(target: Target, deadline: Deadline | undefined): Promise<void> {
-    while (target.filled < target.bytes.length) {
-      if (this.#chunk.length === 0) {
-        if (this.#eof) return;
-        const chunk = await this.#pull(deadline);
-        if (chunk === undefined) {
-          this.#eof = true;
-          return;
-        }
-        this.#chunk = chunk;
+    while (target.filled < target.size) {
+      if (this.#chunk.length > 0) {
+        const n = Math.min(this.#chunk.length, target.size - target.filled);
+        target.bytes.set(this.#chunk.subarray(0, n), target.filled);
+        this.#chunk = this.#chunk.subarray(n);
+        target.filled += n;
         continue;
       }
-      const n = Math.min(this.#chunk.length, target.bytes.length - target.filled);
-      target.bytes.set(this.#chunk.subarray(0, n), target.filled);
-      this.#chunk = this.#chunk.subarray(n);
-      target.filled += n;
+      if (this.#eof) return;
+      const direct = this.#byob !== undefined && target.size - target.filled >= DIRECT_MIN;
+      await this.#pull(deadline, direct ? target : undefined);
     }
   }
 
-  async #pull(deadline: Deadline | undefined): Promise<Uint8Array | undefined> {
-    this.#pending ??= this.#reader.read();
-    let result: ReadableStreamReadResult<Uint8Array>;
+  /** One read: into `target` directly, or into the staging chunk. */
+  async #pull(deadline: Deadline | undefined, target: Target | undefined): Promise<void> {
+    const pending = this.#pending ??= this.#start(target);
+    let result: Result;
     try {
-      result = deadline ? await deadline.race(this.#pending) : await this.#pending;
+      result = deadline ? await deadline.race(pending.promise) : await pending.promise;
     } catch (e) {
       if (e instanceof NxError && e.code === "transport.timeout") throw e; // read stays pending
       this.#pending = undefined;
@@ -156,7 +183,26 @@ export class FrameReader {
       });
     }
     this.#pending = undefined;
-    return result.done ? undefined : result.value;
+    const value = result.value;
+    if (pending.into) {
+      if (value) {
+        pending.into.bytes = new Uint8Array(value.buffer as ArrayBuffer);
+        pending.into.filled += value.length;
+      }
+    } else if (value) {
+      if (this.#byob) this.#staging = value.buffer as ArrayBuffer;
+      this.#chunk = value;
+    }
+    if (result.done) this.#eof = true;
+  }
+
+  #start(target: Target | undefined): Pending {
+    if (!this.#byob) return { promise: this.#chunks!.read(), into: undefined };
+    if (target) {
+      const view = new Uint8Array(target.bytes.buffer, target.filled, target.size - target.filled);
+      return { promise: this.#byob.read(view), into: target };
+    }
+    return { promise: this.#byob.read(new Uint8Array(this.#staging!)), into: undefined };
   }
 }
 

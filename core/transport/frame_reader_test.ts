@@ -6,10 +6,25 @@ import { memoryPair } from "./_testing.ts";
 
 const code = (c: string) => (e: unknown) => e instanceof NxError && e.code === c;
 
+/** Every test runs over a plain stream (chunk reads) and a byte stream (BYOB reads). */
+const KINDS = [{ bytes: false, name: "chunks" }, { bytes: true, name: "BYOB" }];
+let bytesMode = false;
+
 /** A reader over a stream the test feeds by hand. */
 function fed() {
-  const pair = memoryPair();
+  const pair = memoryPair({ bytes: bytesMode });
   return { reader: new FrameReader(pair.agent.readable), feed: pair.toAgent };
+}
+
+function test(name: string, body: (t: Deno.TestContext) => Promise<void>): void {
+  Deno.test(name, async (t) => {
+    for (const kind of KINDS) {
+      await t.step(kind.name, async (t) => {
+        bytesMode = kind.bytes;
+        await body(t);
+      });
+    }
+  });
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
@@ -26,7 +41,7 @@ const controlFrame = (body: number[]) =>
     new Uint8Array(MAC_SIZE).fill(9),
   );
 
-Deno.test("FrameReader.next() yields frames split byte by byte and packed in one chunk", async () => {
+test("FrameReader.next() yields frames split byte by byte and packed in one chunk", async () => {
   const { reader, feed } = fed();
   const a = encodePlainFrame(FrameType.HELLO, new Uint8Array([1, 2, 3]));
   const b = controlFrame([4, 5]);
@@ -48,13 +63,13 @@ Deno.test("FrameReader.next() yields frames split byte by byte and packed in one
   assert.equal(await reader.next(), null); // clean EOF between frames
 });
 
-Deno.test("FrameReader.next() returns null for an empty stream", async () => {
+test("FrameReader.next() returns null for an empty stream", async () => {
   const { reader, feed } = fed();
   feed.end();
   assert.equal(await reader.next(), null);
 });
 
-Deno.test("FrameReader.next() refuses an oversize length from the header alone (frame_too_large)", async () => {
+test("FrameReader.next() refuses an oversize length from the header alone (frame_too_large)", async () => {
   // Only the header arrives: had the reader tried to read (or allocate) the body it would see
   // EOF inside the frame (bad_frame); frame_too_large means it decided before that.
   const { reader, feed } = fed();
@@ -63,14 +78,14 @@ Deno.test("FrameReader.next() refuses an oversize length from the header alone (
   await assert.rejects(reader.next(), code("transport.frame_too_large"));
 });
 
-Deno.test("FrameReader honours a smaller maxBody", async () => {
-  const pair = memoryPair();
+test("FrameReader honours a smaller maxBody", async () => {
+  const pair = memoryPair({ bytes: bytesMode });
   const reader = new FrameReader(pair.agent.readable, { maxBody: 4 });
   pair.toAgent.inject(encodePlainFrame(FrameType.HELLO, new Uint8Array(5)));
   await assert.rejects(reader.next(), code("transport.frame_too_large"));
 });
 
-Deno.test("FrameReader.next() refuses unknown types and bad magic (bad_frame)", async (t) => {
+test("FrameReader.next() refuses unknown types and bad magic (bad_frame)", async (t) => {
   for (
     const [name, bytes] of [
       ["unknown type", [0x4e, 0x58, 1, 99, 0, 0, 0, 0]],
@@ -85,7 +100,7 @@ Deno.test("FrameReader.next() refuses unknown types and bad magic (bad_frame)", 
   }
 });
 
-Deno.test("FrameReader.next() refuses a torn frame at EOF (bad_frame)", async (t) => {
+test("FrameReader.next() refuses a torn frame at EOF (bad_frame)", async (t) => {
   const whole = encodePlainFrame(FrameType.HELLO, new Uint8Array(10));
   for (const cut of [1, HEADER_SIZE - 1, HEADER_SIZE, whole.length - 1]) {
     await t.step(`cut after ${cut} bytes`, async () => {
@@ -103,14 +118,14 @@ Deno.test("FrameReader.next() refuses a torn frame at EOF (bad_frame)", async (t
   });
 });
 
-Deno.test("FrameReader.next() times out on a length larger than what follows, then silence", async () => {
+test("FrameReader.next() times out on a length larger than what follows, then silence", async () => {
   const { reader, feed } = fed();
   feed.inject(encodeHeader(FrameType.CONTROL, 1000));
   feed.inject(new Uint8Array(10)); // 10 of the 1000 + MAC bytes, then nothing
   await assert.rejects(reader.next(50), code("transport.timeout"));
 });
 
-Deno.test("FrameReader.next() resumes a frame after a timeout", async () => {
+test("FrameReader.next() resumes a frame after a timeout", async () => {
   const { reader, feed } = fed();
   const frame = encodePlainFrame(FrameType.AUTH, new Uint8Array([1, 2, 3, 4]));
   feed.inject(frame.subarray(0, 3));
@@ -122,7 +137,34 @@ Deno.test("FrameReader.next() resumes a frame after a timeout", async () => {
   assert.deepEqual([...got!.body], [1, 2, 3, 4]);
 });
 
-Deno.test("FrameReader.next() keeps failing after a bad frame", async () => {
+test("FrameReader.next() reads large bodies straight and small frames packed together", async () => {
+  const { reader, feed } = fed();
+  const big = new Uint8Array(300_000).map((_, i) => i % 251);
+  const frames = [
+    encodePlainFrame(FrameType.HELLO, big),
+    encodePlainFrame(FrameType.AUTH, new Uint8Array([1])),
+    encodePlainFrame(FrameType.HELLO, big.subarray(0, 20_000)),
+  ];
+  const all = concat(...frames);
+  for (let at = 0; at < all.length; at += 70_001) feed.inject(all.subarray(at, at + 70_001));
+  feed.end();
+  assert.deepEqual((await reader.next())?.body, big);
+  assert.deepEqual([...(await reader.next())!.body], [1]);
+  assert.deepEqual((await reader.next())?.body, big.subarray(0, 20_000));
+  assert.equal(await reader.next(), null);
+});
+
+test("FrameReader.next() resumes a large body after a timeout", async () => {
+  const { reader, feed } = fed();
+  const body = new Uint8Array(100_000).fill(5);
+  const frame = encodePlainFrame(FrameType.HELLO, body);
+  feed.inject(frame.subarray(0, 30_000));
+  await assert.rejects(reader.next(20), code("transport.timeout"));
+  feed.inject(frame.subarray(30_000));
+  assert.deepEqual((await reader.next(1000))?.body, body);
+});
+
+test("FrameReader.next() keeps failing after a bad frame", async () => {
   const { reader, feed } = fed();
   feed.inject(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0]));
   feed.inject(encodePlainFrame(FrameType.HELLO, new Uint8Array(1)));
