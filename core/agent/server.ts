@@ -15,9 +15,9 @@
  */
 import { errorValue, type Reporter } from "../api/mod.ts";
 import { NxError } from "../errors.ts";
-import { createPkgr } from "../pkgr/mod.ts";
-import { loadTrust, rootPaths } from "../store/mod.ts";
-import type { KeyPair } from "../trust/mod.ts";
+import { createPkgr, loadSecretKey } from "../pkgr/mod.ts";
+import { loadTrust, readFileOr, rootPaths } from "../store/mod.ts";
+import { decodePublicKey, type KeyPair } from "../trust/mod.ts";
 import { type ByteStream, HANDSHAKE_TIMEOUT_MS, refuseConnection } from "../transport/mod.ts";
 import { Connection } from "./connection.ts";
 import { ContentStore } from "./content_store.ts";
@@ -163,4 +163,50 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       for (const c of active) c.cancelCall();
     },
   };
+}
+
+const PUBLIC_BLOCK = /-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g;
+
+/**
+ * The host keys of an `--authorized-keys` file: one or more Ed25519 public keys as PEM blocks
+ * (what `nx pkg keygen` writes to NAME.pub, concatenated), blank and `#` comment lines between
+ * them. Anything else in the file is `key.invalid`; a file without a key is a usage error.
+ */
+export async function loadAuthorizedKeys(path: string): Promise<Uint8Array[]> {
+  const bytes = await readFileOr(path, undefined, 1024 * 1024);
+  if (bytes === undefined) {
+    throw new NxError("key.not_found", `cannot read authorized keys: ${path} does not exist`);
+  }
+  const text = new TextDecoder().decode(bytes);
+  const keys = (text.match(PUBLIC_BLOCK) ?? []).map((block, i) => {
+    try {
+      return decodePublicKey(block);
+    } catch (e) {
+      if (!(e instanceof NxError)) throw e;
+      throw new NxError(e.code, `${e.message} (key ${i + 1} of ${path})`, { hint: e.hint });
+    }
+  });
+  const rest = text.replace(PUBLIC_BLOCK, "").split("\n").map((l) => l.trim());
+  const stray = rest.findIndex((l) => l !== "" && !l.startsWith("#"));
+  if (stray >= 0) {
+    const secret = text.includes("PRIVATE KEY");
+    throw new NxError(
+      "key.invalid",
+      `cannot read authorized keys ${path}: it holds ${
+        secret ? "a secret key" : "text that is neither a public key nor a comment"
+      }`,
+      {
+        hint: "list the hosts' public keys (NAME.pub of `nx pkg keygen`), never a secret key",
+      },
+    );
+  }
+  if (keys.length === 0) {
+    throw usage(`cannot use --authorized-keys ${path}: it holds no public key`);
+  }
+  return keys;
+}
+
+/** The agent's own key (`--host-key`): a secret key file as `nx pkg keygen` writes it. */
+export function loadHostKey(path: string): Promise<KeyPair> {
+  return loadSecretKey(path);
 }

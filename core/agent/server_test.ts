@@ -14,7 +14,7 @@ import {
 } from "../transport/mod.ts";
 import { keyPairFromSeed, seed } from "../transport/_testing.ts";
 import { findHello } from "./listeners.ts";
-import { type AgentOptions, startAgent } from "./server.ts";
+import { type AgentOptions, loadAuthorizedKeys, startAgent } from "./server.ts";
 import { callContext, fixtureCopy, freshRoot, rootWith, tempDir } from "./_testing.ts";
 import { uploadsDir } from "./uploads.ts";
 
@@ -237,4 +237,33 @@ Deno.test("findHello() finds a HELLO header with a plausible length and a JSON b
   assert.equal(findHello(new Uint8Array([0x4e, 0x58, 1, 16, 0, 0, 0, 20, 0x7b])), -1, "CONTROL");
   assert.equal(findHello(new Uint8Array([9, 0x4e, 0x58])), 1, "cut off: more bytes decide");
   assert.equal(findHello(new Uint8Array([...hello, ...hello]), 1, true), 9, "the last one");
+});
+
+Deno.test("loadAuthorizedKeys() reads one or more public keys and refuses anything else", async (t) => {
+  const dir = await tempDir();
+  const keys = join(import.meta.dirname!, "../../fixtures/keys");
+  const dev = await Deno.readTextFile(join(keys, "dev.pub"));
+  const store = await Deno.readTextFile(join(keys, "store.pub"));
+  const file = async (name: string, text: string) => {
+    await Deno.writeTextFile(join(dir, name), text);
+    return join(dir, name);
+  };
+  await t.step("two keys with comments", async () => {
+    const path = await file("two", `# the build host\n${dev}\n# a laptop\n${store}`);
+    assert.equal((await loadAuthorizedKeys(path)).length, 2);
+  });
+  const rows: [string, string, string][] = [
+    ["no key at all", "# nobody yet\n\n", "usage.invalid_argument"],
+    ["a secret key", await Deno.readTextFile(join(keys, "dev.key")), "key.invalid"],
+    ["other text", `${dev}ssh-ed25519 AAAA…\n`, "key.invalid"],
+    ["a broken block", dev.replace("MCowBQYDK2VwAyEA", "MCowBQYDK2VwAyEB"), "key.invalid"],
+  ];
+  for (const [name, text, expected] of rows) {
+    await t.step(name, async () => {
+      await assert.rejects(loadAuthorizedKeys(await file(name, text)), (e) => code(e) === expected);
+    });
+  }
+  await t.step("a missing file", async () => {
+    await assert.rejects(loadAuthorizedKeys(join(dir, "none")), (e) => code(e) === "key.not_found");
+  });
 });
