@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { ProgressEvent } from "../api/mod.ts";
 import { NxError } from "../errors.ts";
-import { exists } from "../store/mod.ts";
+import { acquireLock, exists } from "../store/mod.ts";
 import {
   type ByteStream,
   connect,
@@ -266,4 +266,22 @@ Deno.test("loadAuthorizedKeys() reads one or more public keys and refuses anythi
   await t.step("a missing file", async () => {
     await assert.rejects(loadAuthorizedKeys(join(dir, "none")), (e) => code(e) === "key.not_found");
   });
+});
+
+Deno.test("writers meet at the root's lock as locally (lock.busy); readers go on", async () => {
+  const { paths } = await rootWith([]);
+  const { agent } = await agentOn(paths.root);
+  const host = await session(agent.addresses[0]);
+  const remote = remotePkgr(host);
+  const bundle = { kind: "path" as const, path: await fixtureCopy("notes-1.0.0") };
+  const lock = await acquireLock(paths, "another writer");
+  try {
+    await assert.rejects(remote.install({ bundle }, callContext()), (e) => code(e) === "lock.busy");
+    assert.deepEqual(await remote.list({}, callContext()), []);
+  } finally {
+    lock.release();
+  }
+  assert.equal((await remote.install({ bundle }, callContext())).toVersion, "1.0.0");
+  await host.close();
+  await agent.shutdown();
 });
