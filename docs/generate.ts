@@ -25,12 +25,17 @@ import {
   AuditEntryListSchema,
   KeygenResultSchema,
   PackResultSchema,
-  PkgrCallSchema,
-  PkgrEventSchema,
-  PkgrReplySchema,
   PublisherListSchema,
   QueryHitListSchema,
 } from "../core/protocol/mod.ts";
+import {
+  AgentMessageSchema,
+  AuthSchema,
+  ChallengeSchema,
+  HelloSchema,
+  HostMessageSchema,
+  WelcomeSchema,
+} from "../core/transport/mod.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 
@@ -42,9 +47,12 @@ export const SCHEMAS: Record<string, z.ZodType> = {
   "migrations": MigrationsFileSchema,
   "policy": PolicySchema,
   "publishers": PublishersFileSchema,
-  "pkgr-call": PkgrCallSchema,
-  "pkgr-event": PkgrEventSchema,
-  "pkgr-reply": PkgrReplySchema,
+  "transport-host-message": HostMessageSchema,
+  "transport-agent-message": AgentMessageSchema,
+  "transport-hello": HelloSchema,
+  "transport-challenge": ChallengeSchema,
+  "transport-auth": AuthSchema,
+  "transport-welcome": WelcomeSchema,
   "verified-bundle": VerifiedBundleSchema,
   "op-result": OpResultSchema,
   "app-info": AppInfoSchema,

@@ -1,8 +1,6 @@
 /**
- * The protocol folder's face: the `--json` envelope the CLI prints, the `data` shapes it wraps
- * results in, and the messages of the agent protocol (calls, events, replies) built from the
- * method table of core/api.
+ * The protocol folder's face: the `--json` envelope the CLI prints and the `data` shapes it wraps
+ * results in. The agent protocol's messages are core/transport's (messages.ts).
  */
 export * from "./cli_data.ts";
 export * from "./envelope.ts";
-export * from "./pkgr.ts";
