@@ -2,9 +2,10 @@
  * One call from a host, run on the agent's local Pkgr: the method must be one of the contract's
  * (`agent.unknown_method`), a trust or policy change needs `--allow-admin` (`agent.forbidden`),
  * the request must pass the method's schema (`agent.invalid_request`, zod's issues in the
- * details), and an upload it names must be one this connection completed (`agent.upload_unknown`)
- * — it reaches the Pkgr as `{kind: "path", path: <upload dir>, name}`, and the Pkgr shows the
- * host's name wherever its result or error names the bundle (core/pkgr shown_as.ts).
+ * details), and a bundle must be an upload this connection completed (`agent.upload_unknown`;
+ * a path of the agent's machine is `agent.invalid_request`) — it reaches the Pkgr as
+ * `{kind: "path", path: <upload dir>, name}`, and the Pkgr shows the host's name wherever its
+ * result or error names the bundle (core/pkgr shown_as.ts).
  *
  * The reply is what a local call gives: the result, checked against the method's result schema
  * after a JSON round trip (the schema is the contract; a result that fails it is the agent's bug,
@@ -126,7 +127,11 @@ function parseRequest(method: Method, request: unknown): unknown {
   );
 }
 
-/** The request as the local Pkgr takes it: an upload becomes its directory here. */
+/**
+ * The request as the local Pkgr takes it: an upload becomes its directory here. A path is
+ * refused: it would name a directory of the agent's machine, which the host has no business
+ * reading (a refusal's details list names found there), and a host's nx always uploads.
+ */
 function localRequest(
   method: Method,
   request: unknown,
@@ -135,7 +140,13 @@ function localRequest(
   if (!METHODS[method].bundle) return request;
   const withBundle = request as { bundle: { kind: string; id?: string; name?: string } };
   const ref = withBundle.bundle;
-  if (ref.kind !== "upload") return request;
+  if (ref.kind !== "upload") {
+    throw new NxError(
+      "agent.invalid_request",
+      `cannot run ${method}: a bundle sent to an agent must be an upload, not a path`,
+      { details: { method, kind: ref.kind }, hint: "send the bundle's files (offer) first" },
+    );
+  }
   const dir = takeUpload(ref.id!);
   if (dir === undefined) {
     throw new NxError(

@@ -97,6 +97,14 @@ Deno.test("dispatch() refuses an upload the connection did not complete (agent.u
   assert.deepEqual(r.taken, ["u1"]);
 });
 
+Deno.test("dispatch() refuses a bundle named by a path of the agent's machine", async () => {
+  const pkgr = createPkgr({ root: await freshRoot() });
+  for (const method of ["verify", "inspect", "install", "upgrade"]) {
+    const request = { bundle: { kind: "path", path: "/etc" } };
+    assert.equal(errorCode(await run(pkgr, { method, request })), "agent.invalid_request");
+  }
+});
+
 Deno.test("dispatch() runs an upload as the host's bundle: its name, events and markers", async (t) => {
   const { pkgr } = await rootWith([]);
   const dir = await fixtureCopy("notes-1.0.0");
@@ -155,8 +163,9 @@ Deno.test("dispatch() of a cancelled call is op.cancelled", async () => {
   const { pkgr } = await rootWith([]);
   const controller = new AbortController();
   controller.abort();
-  const request = { bundle: { kind: "path", path: await fixtureCopy("notes-1.0.0") } };
-  const r = await run(pkgr, { method: "install", request }, { signal: controller.signal });
+  const request = { bundle: { kind: "upload", id: "u1", name: "notes.nxb" } };
+  const uploads = { u1: await fixtureCopy("notes-1.0.0") };
+  const r = await run(pkgr, { method: "install", request }, { signal: controller.signal, uploads });
   assert.equal(errorCode(r), "op.cancelled");
 });
 
