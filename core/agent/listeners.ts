@@ -42,7 +42,7 @@ export interface ListenOptions {
 /** Opens the listener a `--listen` value names; a serial line must open now. */
 export async function listen(text: string, o: ListenOptions = {}): Promise<Listener> {
   const target = parseTarget(text, { listen: true });
-  if (target.kind === "tcp") return tcpListener(target.host, target.port);
+  if (target.kind === "tcp") return tcpListener(target.host, target.port, o);
   if (target.kind === "serial") {
     const open = () =>
       openStream({ kind: "serial", path: target.path }, { timeoutMs: o.openTimeoutMs ?? 10_000 });
@@ -51,30 +51,38 @@ export async function listen(text: string, o: ListenOptions = {}): Promise<Liste
   throw new Error(`parseTarget gave a ${target.kind} target for --listen`);
 }
 
-function tcpListener(host: string, port: number): Listener {
+function tcpListener(host: string, port: number, o: ListenOptions): Listener {
   const listener = Deno.listen({ hostname: host, port, transport: "tcp" });
   const address = formatTarget({ kind: "tcp", host, port: listener.addr.port });
+  const stop = new AbortController();
   return {
     address,
     async *streams() {
-      try {
-        for await (const conn of listener) {
-          conn.setNoDelay(true); // small control frames must not wait for Nagle
-          yield {
-            readable: conn.readable,
-            writable: conn.writable,
-            close: () => {
-              try {
-                conn.close();
-              } catch { /* closed already */ }
-            },
-          };
+      while (!stop.signal.aborted) {
+        let conn: Deno.TcpConn;
+        try {
+          conn = await listener.accept();
+        } catch (e) {
+          if (stop.signal.aborted) return;
+          // Out of descriptors under a flood, say: the listener stays, and tries again.
+          o.onError?.(e);
+          await delay(100, stop.signal);
+          continue;
         }
-      } catch (e) {
-        if (!(e instanceof Deno.errors.BadResource)) throw e; // closed: the loop ends
+        conn.setNoDelay(true); // small control frames must not wait for Nagle
+        yield {
+          readable: conn.readable,
+          writable: conn.writable,
+          close: () => {
+            try {
+              conn.close();
+            } catch { /* closed already */ }
+          },
+        };
       }
     },
     close: () => {
+      stop.abort();
       try {
         listener.close();
       } catch { /* closed already */ }
