@@ -1,6 +1,7 @@
 /** The command tree: `nx pkg <verb>`, `nx demo`, `nx completion <shell>`. */
 import { Command } from "@commander-js/extra-typings";
 import { NX_VERSION } from "../core/version/nx_version.ts";
+import { agentCommand } from "./agent.ts";
 import { demoCommand } from "./demo.ts";
 import { inspectCommand } from "./pkg_inspect.ts";
 import { keygenCommand } from "./pkg_keygen.ts";
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   for (const verb of verbs) pkg.addCommand(verb as unknown as Command);
   program.addCommand(pkg);
   program.addCommand(demoCommand());
+  program.addCommand(agentCommand() as unknown as Command);
   addCompletion(program as unknown as Command);
   return finishProgram(program as unknown as Command);
 }
