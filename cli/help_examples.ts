@@ -24,6 +24,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "nx pkg install notes.nxb --dry-run        # the plan and the permissions; changes nothing",
     "nx pkg install notes.nxb",
     "nx pkg install notes.nxb --reinstall      # put the files of the installed version back",
+    "nx pkg install notes.nxb --transport tcp:127.0.0.1:7070   # on an nx agent's root",
   ],
   "pkg upgrade": [
     "nx pkg upgrade notes-1.1.0.nxb --dry-run",
@@ -38,7 +39,12 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   ],
   "pkg repair": ["nx pkg repair notes --dry-run", "nx pkg repair notes"],
   "pkg clear-data": ["nx pkg clear-data notes --dry-run", "nx pkg clear-data notes"],
-  "pkg list": ["nx pkg list", "nx pkg list --json"],
+  "pkg list": [
+    "nx pkg list",
+    "nx pkg list --json",
+    "nx pkg list --transport tcp:10.0.2.15:7070 --identity ~/.config/nx/identity.key",
+    "nx pkg list --targets fleet.txt --parallel 8   # every agent listed in fleet.txt",
+  ],
   "pkg info": ["nx pkg info notes", "nx pkg info notes --files"],
   "pkg history": ["nx pkg history", "nx pkg history notes --limit 5"],
   "pkg query": ["nx pkg query --ability notes.open", "nx pkg query --export app.notes.SHARE"],
@@ -53,6 +59,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "pkg policy": ["nx pkg policy show", "nx pkg policy set mode permissive"],
   "pkg policy show": ["nx pkg policy show", "nx pkg policy show --json"],
   "pkg policy set": ["nx pkg policy set mode permissive", "nx pkg policy set dev-mode on"],
+  "agent": [
+    "nx agent --root /var/lib/nx --listen tcp:0.0.0.0:7070 --authorized-keys hosts.pub --host-key agent.key",
+    "nx agent --listen tcp:127.0.0.1:0 --authorized-keys hosts.pub   # prints the port it picked",
+    "nx agent --listen serial:/dev/vport0p1 --authorized-keys hosts.pub --allow-admin",
+  ],
   "demo": ["nx demo", "nx demo --root /tmp/nx-demo/root --json"],
   "completion": [COMPLETION_INSTALL.bash, COMPLETION_INSTALL.zsh, COMPLETION_INSTALL.fish],
 };

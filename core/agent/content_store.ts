@@ -24,8 +24,8 @@ import { CAPS } from "../bundle/mod.ts";
 import { NxError } from "../errors.ts";
 import { openRegistry, registryUrlForFile } from "../registry/mod.ts";
 import {
-  AppendOnlyFile,
   appPaths,
+  createScratchFile,
   type ExpectedFile,
   mkdirp,
   READ_CHUNK,
@@ -33,7 +33,11 @@ import {
   removeTree,
   rename,
   type RootPaths,
+  writeAll,
 } from "../store/mod.ts";
+
+/** An upload's file while it is written. */
+export type UploadFile = ReturnType<typeof createScratchFile>;
 
 /** Directories of an upload, and the files it holds. */
 export const DIR_MODE = 0o700;
@@ -62,10 +66,10 @@ function add(sources: Sources, dir: string, files: readonly ExpectedFile[]): voi
  * Creates `rel` below `dir` as a new file (never through a link, never over an existing name),
  * its missing parent directories private to the agent.
  */
-export async function createUploadFile(dir: string, rel: string): Promise<AppendOnlyFile> {
+export async function createUploadFile(dir: string, rel: string): Promise<UploadFile> {
   const path = join(dir, rel);
   await mkdirp(dirname(path), DIR_MODE);
-  return AppendOnlyFile.create(path, new Uint8Array(0), FILE_MODE);
+  return createScratchFile(path, FILE_MODE);
 }
 
 /** How many recent uploads the store keeps, and their bytes together (one bundle's cap). */
@@ -213,7 +217,7 @@ async function copyIfSame(source: Source, want: ExpectedFile, uploadDir: string)
   let written = false;
   try {
     for (let at = 0; at < bytes.length; at += READ_CHUNK) {
-      file.append(bytes.subarray(at, at + READ_CHUNK), false);
+      writeAll(file, bytes.subarray(at, at + READ_CHUNK));
     }
     written = true;
   } finally {

@@ -28,16 +28,16 @@ import { CAPS, type EntryFact } from "../bundle/mod.ts";
 import { toHex } from "../bytes/mod.ts";
 import { NxError } from "../errors.ts";
 import {
-  type AppendOnlyFile,
   type ExpectedFile,
   listDir,
   mkdirp,
   removeTree,
   rootExists,
   type RootPaths,
+  writeAll,
 } from "../store/mod.ts";
 import { checkStructure } from "../trust/mod.ts";
-import { type ContentStore, createUploadFile, DIR_MODE } from "./content_store.ts";
+import { type ContentStore, createUploadFile, DIR_MODE, type UploadFile } from "./content_store.ts";
 
 /** The uploads of a root: `<root>/pkg/uploads`. */
 export function uploadsDir(paths: RootPaths): string {
@@ -141,7 +141,7 @@ export class Upload {
   /** Indices into `files` the host must send, ascending. */
   need: readonly number[] = [];
   #next = 0;
-  #file: AppendOnlyFile | undefined;
+  #file: UploadFile | undefined;
   #hash: Hash | undefined;
   #written = 0;
   #received = 0;
@@ -188,7 +188,7 @@ export class Upload {
       const take = Math.min(bytes.length - at, want.size - this.#written);
       const chunk = bytes.subarray(at, at + take);
       this.#hash!.update(chunk);
-      this.#file.append(chunk, false);
+      writeAll(this.#file, chunk);
       this.#written += take;
       this.#received += take;
       at += take;

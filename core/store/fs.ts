@@ -114,6 +114,18 @@ export function writeAllDurably(file: FileHandle, data: Uint8Array): void {
 }
 
 /**
+ * A new file open for writing, never through a link and never over an existing name, and not
+ * synced: scratch that nothing relies on after a crash (an agent's uploads, which a call verifies
+ * and stages durably itself).
+ */
+export function createScratchFile(path: string, mode = 0o644): FileHandle {
+  return atParent(
+    path,
+    (dir, name) => dir.openFile(name, { write: true, create: mode, exclusive: true }),
+  );
+}
+
+/**
  * A file created exclusively (never through a link: a name already there, link or not, is
  * refused), then only appended to: the transaction journal. An append is durable when `sync`
  * says so; one that is not becomes durable with the next synced append (same file, written in

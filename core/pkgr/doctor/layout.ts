@@ -33,6 +33,8 @@ export const PKG_ENTRIES: Readonly<Record<string, PkgEntry>> = {
   "registry.stamp": { type: "file", removableLink: true },
   "staging": { type: "dir", removableLink: true },
   "cache": { type: "dir", removableLink: true },
+  // An agent's uploads (core/agent): scratch, removed when the agent starts.
+  "uploads": { type: "dir", removableLink: true },
 };
 
 /** Files of `pkg/` written atomically through a temp name (`.<name>.<pid>.<n>.tmp`). */
