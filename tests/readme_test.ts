@@ -19,7 +19,9 @@ const ELSEWHERE: [RegExp, string][] = [
   [/^npm link/m, "a global link: tests/launcher_test.ts runs `npm link` with its own prefix"],
   [/^nx completion bash/m, "tests/completion_test.ts runs each install line in its shell"],
 ];
-const isWalkthrough = (block: string) => /^nx pkg keygen /m.test(block);
+const isAgentShell = (block: string) => /^nx agent /m.test(block);
+const isHostShell = (block: string) => /^export NX_TRANSPORT=/m.test(block);
+const isWalkthrough = (block: string) => /^nx pkg keygen /m.test(block) && !isAgentShell(block);
 
 /** The command lines of a block (comments and blank lines dropped). */
 const commandLines = (block: string) =>
@@ -44,7 +46,8 @@ async function untracked(): Promise<string[]> {
 Deno.test("every ```sh block of the README is run here or by a named test", () => {
   assert.ok(BLOCKS.some(isWalkthrough), "README.md has no walk-through block (nx pkg keygen …)");
   for (const block of BLOCKS) {
-    const covered = isWalkthrough(block) || ELSEWHERE.some(([re]) => re.test(block));
+    const covered = isWalkthrough(block) || isAgentShell(block) || isHostShell(block) ||
+      ELSEWHERE.some(([re]) => re.test(block));
     assert.ok(covered, `README.md block not checked by any test:\n${block}`);
   }
 });
@@ -110,4 +113,94 @@ Deno.test("the README walk-through: every line exits 0, the dry run changes noth
     }
     assert.deepEqual(await untracked(), before, "the walk-through wrote into the repository");
   });
+});
+
+/** Runs `line` in bash with `env`; its exit code and output. */
+async function bashLine(line: string, env: Record<string, string>) {
+  const r = await new Deno.Command("bash", {
+    args: ["--norc", "--noprofile", "-c", line],
+    cwd: REPO,
+    clearEnv: true,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code: r.code, stdout: text.decode(r.stdout), stderr: text.decode(r.stderr) };
+}
+
+Deno.test("the README's two shells: an agent serves a root, the second shell drives it", async (t) => {
+  const work = await tempDir("nx-readme-agent-");
+  const bin = join(work, "bin");
+  await Deno.mkdir(bin);
+  await symlink(join(REPO, "bin", "nx"), join(bin, "nx"));
+  const A = join(work, "A");
+  const env = {
+    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    HOME: join(work, "home"),
+    NO_COLOR: "1",
+    DENO_DIR: JSON.parse((await run(DENO, ["info", "--json"])).stdout).denoDir,
+  };
+  const own = (line: string) => line.replace(/^A=\/tmp\/nx-agent-demo/, `A='${A}'`);
+  const setup = commandLines(BLOCKS.find(isAgentShell)!);
+  const agentLine = setup.find((l) => l.startsWith("nx agent "))!;
+  const prelude = `A='${A}'`;
+  for (const line of [own(setup[0]), ...setup.slice(1).filter((l) => l !== agentLine)]) {
+    const r = await bashLine(`${prelude}; ${line}`, env);
+    assert.equal(r.code, 0, `${line}\n${r.stdout}${r.stderr}`);
+  }
+  // The agent, on a free port instead of 7070 (which another test or program may hold).
+  const agent = new Deno.Command("bash", {
+    args: ["--norc", "--noprofile", "-c", `${prelude}; exec ${agentLine.replace(":7070", ":0")}`],
+    cwd: REPO,
+    clearEnv: true,
+    env,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines = agent.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  while (!/^pkgr: ready$/m.test(log)) {
+    const { value, done } = await lines.read();
+    assert.ok(!done, `the agent stopped before it was ready:\n${log}`);
+    log += value;
+  }
+  const port = log.match(/^agent: listening tcp:127\.0\.0\.1:(\d+)$/m)![1];
+  try {
+    // One shell, as the README's second one: each line's output and exit code kept apart.
+    const hostLines = commandLines(BLOCKS.find(isHostShell)!);
+    const out = join(work, "out");
+    await Deno.mkdir(out);
+    const script = hostLines.map((line, i) =>
+      `{ ${own(line).replace(":7070", `:${port}`)}\n} >'${out}/${i}.out' 2>'${out}/${i}.err'; ` +
+      `echo $? >'${out}/${i}.rc'`
+    ).join("\n");
+    assert.equal((await bashLine(script, env)).code, 0);
+    for (const [i, line] of hostLines.entries()) {
+      await t.step(line, async () => {
+        const read = (ext: string) => Deno.readTextFile(join(out, `${i}.${ext}`));
+        assert.equal((await read("rc")).trim(), "0", `${await read("out")}${await read("err")}`);
+      });
+    }
+    const install = hostLines.findIndex((l) => l.startsWith("nx pkg install "));
+    assert.match(await Deno.readTextFile(join(out, `${install}.err`)), /^pkgr: verified ok$/m);
+    const host = `${own("A=/tmp/nx-agent-demo")}; export NX_TRANSPORT=tcp:127.0.0.1:${port} ` +
+      `NX_IDENTITY=$A/host.key`;
+    await t.step(
+      "the app is on the agent's root; the shell's own root was never made",
+      async () => {
+        const remote = await bashLine(`${host}; nx pkg list --json`, env);
+        assert.deepEqual(JSON.parse(remote.stdout).data.apps.map((a: { id: string }) => a.id), [
+          "notes",
+        ]);
+        const local = await bashLine("nx pkg list --json", env);
+        assert.equal(JSON.parse(local.stdout).code, "root.not_found");
+      },
+    );
+  } finally {
+    agent.kill("SIGTERM");
+    const status = await agent.status;
+    await lines.cancel();
+    assert.equal(status.code, 0, "the agent exits 0 on SIGTERM");
+  }
 });
