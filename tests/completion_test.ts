@@ -89,11 +89,14 @@ async function workspace(): Promise<{ cwd: string; root: string; bin: string }> 
 const ws = await workspace();
 
 Deno.test("nx complete: commands, verbs and options", async (t) => {
-  await t.step("top level offers pkg, demo and completion, not the hidden complete", async () => {
-    const a = await completeCli([""]);
-    assert.deepEqual(a.values.sort(), ["completion", "demo", "pkg"]);
-    assert.equal(a.directive, NO_FILES);
-  });
+  await t.step(
+    "top level offers pkg, agent, demo and completion, not the hidden complete",
+    async () => {
+      const a = await completeCli([""]);
+      assert.deepEqual(a.values.sort(), ["agent", "completion", "demo", "pkg"]);
+      assert.equal(a.directive, NO_FILES);
+    },
+  );
   await t.step("pkg verbs, filtered by the prefix", async () => {
     const a = await complete(["pkg", "u"]);
     assert.deepEqual(a.values.sort(), ["uninstall", "upgrade"]);

@@ -25,7 +25,8 @@ import { rootCommandOf } from "../cli/root_command.ts";
 import { copyFixture, FIXTURES, tempDir } from "./helpers.ts";
 
 /** The commands that touch no state root (or, as demo, only through Pkgr calls of their own). */
-const NOT_ROOT_COMMANDS = ["pkg keygen", "pkg pack", "demo", "completion", "complete"];
+// `agent` is not a root command: it is the service at the other end of `--transport`.
+const NOT_ROOT_COMMANDS = ["pkg keygen", "pkg pack", "agent", "demo", "completion", "complete"];
 
 function leaves(cmd: Command, path: string[] = []): [string, Command][] {
   if (cmd.commands.length === 0) return [[path.join(" "), cmd]];

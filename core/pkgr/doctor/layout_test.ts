@@ -79,5 +79,12 @@ Deno.test("wrongType() maps an entry type to its finding kind", () => {
 Deno.test("PKG_ENTRIES removes links only where nx recreates the state itself", () => {
   const removable = Object.entries(PKG_ENTRIES).filter(([, e]) => e.removableLink).map(([n]) => n)
     .sort();
-  assert.deepEqual(removable, ["cache", "lock", "registry.stamp", "root.json", "staging"]);
+  assert.deepEqual(removable, [
+    "cache",
+    "lock",
+    "registry.stamp",
+    "root.json",
+    "staging",
+    "uploads",
+  ]);
 });
