@@ -65,6 +65,10 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "nx agent --listen serial:/dev/vport0p1 --authorized-keys hosts.pub --allow-admin",
   ],
   "demo": ["nx demo", "nx demo --root /tmp/nx-demo/root --json"],
+  "selftest": [
+    "nx selftest --root /tmp/root --markers    # on a root that trusts fixtures/keys/dev.pub",
+    "nx selftest --transport tcp:127.0.0.1:7420 --markers   # on an agent's root (a QEMU guest)",
+  ],
   "completion": [COMPLETION_INSTALL.bash, COMPLETION_INSTALL.zsh, COMPLETION_INSTALL.fish],
 };
 

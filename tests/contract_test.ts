@@ -26,7 +26,16 @@ import { copyFixture, FIXTURES, tempDir } from "./helpers.ts";
 
 /** The commands that touch no state root (or, as demo, only through Pkgr calls of their own). */
 // `agent` is not a root command: it is the service at the other end of `--transport`.
-const NOT_ROOT_COMMANDS = ["pkg keygen", "pkg pack", "agent", "demo", "completion", "complete"];
+const NOT_ROOT_COMMANDS = [
+  "pkg keygen",
+  "pkg pack",
+  "agent",
+  "demo",
+  // `selftest` is a sequence of Pkgr calls (local or over --transport), not one method.
+  "selftest",
+  "completion",
+  "complete",
+];
 
 function leaves(cmd: Command, path: string[] = []): [string, Command][] {
   if (cmd.commands.length === 0) return [[path.join(" "), cmd]];

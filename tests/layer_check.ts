@@ -44,6 +44,7 @@ export const EFFECT = [
   "migrate",
   "pkgr",
   "licensed",
+  "selftest",
 ];
 /**
  * Light modules: any folder may import them directly instead of through their folder's mod.ts
@@ -78,6 +79,8 @@ export const CLI_EFFECT_IMPORTS: Record<string, string[]> = {
   "cli/pkg_keygen.ts": ["core/pkgr/keys.ts"],
   "cli/pkg_pack.ts": ["core/pkgr/keys.ts", "core/pkgr/pack.ts"],
   "cli/demo.ts": ["core/pkgr/keys.ts", "core/pkgr/pack.ts"],
+  // `nx selftest` runs its scenario through the Pkgr it is given (local or remote).
+  "cli/selftest.ts": ["core/selftest/mod.ts"],
   // Completion reads the root's publishers without a lock on every Tab.
   "cli/completion.ts": ["core/pkgr/trust_admin.ts", "core/store/paths.ts"],
 };
