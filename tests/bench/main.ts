@@ -25,6 +25,7 @@ import {
   type Suite,
   writeReport,
 } from "./_measure.ts";
+import { agentSuite } from "./agent_suite.ts";
 import { breakdownSuite } from "./breakdown_suite.ts";
 import { doctorSuite } from "./doctor_suite.ts";
 import { fsyncSuite } from "./fsync_suite.ts";
@@ -48,6 +49,7 @@ export const SUITES: Suite[] = [
   listSuite,
   doctorSuite,
   fsyncSuite,
+  agentSuite,
 ];
 
 export const REPORT_PATH = join(REPO, "bench", "out", "bench.json");
