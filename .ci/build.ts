@@ -9,6 +9,14 @@
  * The files sit one level below the repository, as `cli/` does, so that what a module finds
  * through its own URL (`../fixtures/` in cli/demo.ts) is the same file from source and bundle.
  *
+ * Start-up without node's layer: in the bundle only, the `node:` imports of the start-up graph
+ * (commander's, and nx's own node:path and node:url) go to the shims of .ci/shims/ through an
+ * import map, and the runtime chunk's `node:module` moves to the chunks that `require()` (see
+ * .ci/shims/mod.ts): loading any `node:` module sets up Deno's node compatibility layer, which
+ * cost more than the rest of `nx --version` (docs/performance.md). When the shims cannot be
+ * applied (an import without a shim), the build warns and bundles without them: slower, not
+ * wrong; tests/bundle_parity_test.ts fails on it, and holds the bundle's output to the source's.
+ *
  * Freshness: `build/stamp` is written (empty) just before the bundler reads the sources and moved
  * into place after the new files are; bin/nx runs the bundle only while no source is newer than
  * it ({@link SOURCE_INPUTS}; `find -newer`, a few milliseconds), else `cli/main.ts` from source.
@@ -21,6 +29,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { lazyRequire, startupImportMap, startupNodeImports } from "./shims/mod.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 export const BUILD_DIR = join(REPO, "build");
@@ -93,6 +102,64 @@ async function seedEsbuild(): Promise<void> {
   await Deno.rename(temp, target);
 }
 
+function warn(message: string): void {
+  console.error(`nx build: warning: ${message}`);
+}
+
+/** `deno bundle` of ENTRY into `outDir`, with the extra flags (an import map) given. */
+function bundle(outDir: string, flags: string[]) {
+  return run([
+    "bundle",
+    "--quiet",
+    "--code-splitting",
+    "--platform",
+    "deno",
+    "--config",
+    "deno.json",
+    ...flags,
+    "--outdir",
+    outDir,
+    ENTRY,
+  ]);
+}
+
+/**
+ * deno bundle of ENTRY into `out` with the start-up shims; without them (and a warning) when
+ * they cannot be planned or the bundler refuses them.
+ */
+async function bundleInto(out: string): Promise<void> {
+  let flags: string[] = [];
+  try {
+    const map = await startupImportMap(REPO, ENTRY, BUILD_DIR);
+    const file = join(out, "..", "import_map.json");
+    await Deno.writeTextFile(file, JSON.stringify(map, null, 2));
+    flags = ["--import-map", file];
+  } catch (e) {
+    warn(`cannot shim the start-up graph's node: imports, bundling without: ${e}`);
+  }
+  let bundled = await bundle(out, flags);
+  if (!bundled.ok && flags.length > 0) {
+    warn(`cannot bundle with the start-up shims, bundling without:\n${bundled.stderr.trimEnd()}`);
+    await Deno.remove(out, { recursive: true });
+    await Deno.mkdir(out);
+    bundled = await bundle(out, []);
+  }
+  if (!bundled.ok) fail(`cannot bundle ${ENTRY}:\n${bundled.stderr.trimEnd()}`);
+}
+
+/** Rewrites the chunks `names` of `dir` through `change` (which returns them all). */
+async function rewrite(
+  dir: string,
+  names: string[],
+  change: (chunks: Map<string, string>) => Map<string, string>,
+): Promise<void> {
+  const chunks = new Map<string, string>();
+  for (const name of names) chunks.set(name, await Deno.readTextFile(join(dir, name)));
+  for (const [name, text] of change(chunks)) {
+    if (text !== chunks.get(name)) await Deno.writeTextFile(join(dir, name), text);
+  }
+}
+
 async function listNames(dir: string): Promise<string[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) names.push(e.name);
@@ -109,23 +176,16 @@ export async function build(): Promise<string[]> {
     // The stamp's mtime is taken before the bundler reads a source: an edit made while it runs
     // is newer than the stamp, and bin/nx falls back to source.
     await Deno.writeFile(join(next, "stamp"), new Uint8Array());
-    const bundled = await run([
-      "bundle",
-      "--quiet",
-      "--code-splitting",
-      "--platform",
-      "deno",
-      "--config",
-      "deno.json",
-      "--outdir",
-      join(next, "out"),
-      ENTRY,
-    ]);
-    if (!bundled.ok) fail(`cannot bundle ${ENTRY}:\n${bundled.stderr.trimEnd()}`);
+    await bundleInto(join(next, "out"));
     const files = await listNames(join(next, "out"));
     if (!files.includes("main.js")) fail(`cannot bundle ${ENTRY}: no main.js in the output`);
-    // Chunks are named by their content hash; main.js goes last, so a process that starts
-    // meanwhile runs either the old main.js (whose chunks are still there) or the new one.
+    await rewrite(join(next, "out"), files, lazyRequire);
+    for (const [chunk, specs] of Object.entries(await startupNodeImports(join(next, "out")))) {
+      warn(`the bundle's start-up graph still loads ${specs.join(", ")} (${chunk})`);
+    }
+    // Chunks are named by the hash of what deno bundle wrote (the rewrite above is a function of
+    // it: a build of the same sources gives the same files); main.js goes last, so a process that
+    // starts meanwhile runs either the old main.js (whose chunks are still there) or the new one.
     for (const name of files.filter((n) => n !== "main.js")) {
       await Deno.rename(join(next, "out", name), join(BUILD_DIR, name));
     }

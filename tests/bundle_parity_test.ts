@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { build } from "../.ci/build.ts";
+import { build, BUILD_DIR } from "../.ci/build.ts";
+import { startupNodeImports } from "../.ci/shims/mod.ts";
 import { DENO, FIXTURES, NX_PERMISSIONS, REPO, tempDir } from "./helpers.ts";
 
 const text = new TextDecoder();
@@ -20,8 +21,9 @@ const SOURCE = [
 ];
 const BUNDLE = ["run", ...NX_PERMISSIONS, "--no-config", join(REPO, "build", "main.js")];
 const ENV = { NO_COLOR: "1", NX_MARKERS: "", SOURCE_DATE_EPOCH: "0" };
-/** Audit and install times are the only values that differ between two runs. */
+/** Audit and install times are the only values that differ between two runs (and node's pid). */
 const TIME = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g;
+const PID = /\(node:\d+\)/g;
 
 const bundle = (id: string) => join(FIXTURES, "bundles", `${id}.nxb`);
 
@@ -48,6 +50,10 @@ const CASES: Case[] = [
   { args: ["pkg", "verify"] },
   { args: ["pkg", "verify", "x.nxb", "--bogus", "--json"] },
   { args: ["pkg", "verify", "/nonexistent/x.nxb", "--color", "always"], root: "none" },
+  // commander's colour decision (the bundle's node:process shim), off a terminal
+  { args: ["--help"], env: { NO_COLOR: "", FORCE_COLOR: "1" } },
+  { args: ["pkg"], env: { NO_COLOR: "", CLICOLOR_FORCE: "1" } },
+  { args: ["pkg", "verify", "x.nxb", "--bogus"], env: { NO_COLOR: "", FORCE_COLOR: "0" } },
   ...["bash", "zsh", "fish", "powershell"].map((shell) => ({ args: ["completion", shell] })),
   { args: ["completion", "bash", "--json"] },
   { args: ["complete", "--", "pkg", "ve"] },
@@ -120,7 +126,7 @@ async function run(cmd: string, args: string[], cwd: string, env = {}): Promise<
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const mask = (b: Uint8Array) => text.decode(b).replace(TIME, "<time>");
+  const mask = (b: Uint8Array) => text.decode(b).replace(TIME, "<time>").replace(PID, "(node:PID)");
   return { code: out.code, stdout: mask(out.stdout), stderr: mask(out.stderr) };
 }
 
@@ -167,4 +173,91 @@ Deno.test("the bundle prints byte for byte what the source prints, with the same
     });
   }
   await Deno.remove(scratch, { recursive: true });
+});
+
+Deno.test("the bundle's start-up graph loads no node: module, and the bundle holds one commander", async () => {
+  await build();
+  assert.deepEqual(await startupNodeImports(BUILD_DIR), {});
+  const sections = new Set<string>();
+  for await (const e of Deno.readDir(BUILD_DIR)) {
+    if (!e.name.endsWith(".js")) continue;
+    const code = await Deno.readTextFile(join(BUILD_DIR, e.name));
+    for (const m of code.matchAll(/^\/\/ (\S*commander\/lib\/command\.js)$/gm)) sections.add(m[1]);
+  }
+  assert.equal(sections.size, 1, [...sections].join(", "));
+  assert.match([...sections][0], /^build\/\.vendor\//);
+});
+
+/** Command lines on a pseudo-terminal of a given width: help wraps to it, colours follow TERM. */
+interface TerminalCase {
+  args: string[];
+  /** The terminal's width (`stty cols`); none: the kernel reports 0 columns. */
+  columns?: number;
+  env?: Record<string, string>;
+}
+
+const TERMINAL_CASES: TerminalCase[] = [
+  { args: ["--help"], columns: 50 },
+  { args: ["--help"], columns: 120, env: { TERM: "xterm-256color", NO_COLOR: "" } },
+  { args: ["--help"] },
+  { args: ["pkg", "--help"], columns: 64, env: { TERM: "dumb", NO_COLOR: "" } },
+  { args: ["pkg", "verify", "--help"], columns: 40 },
+  // the group's help, written to stderr as the usage error's
+  { args: ["pkg"], columns: 60, env: { TERM: "xterm", NO_COLOR: "" } },
+  { args: ["pkg", "nope"], columns: 60, env: { TERM: "xterm", NO_COLOR: "" } },
+  // node warns that FORCE_COLOR overrides NODE_DISABLE_COLORS
+  {
+    args: ["--help"],
+    columns: 50,
+    env: { NO_COLOR: "", FORCE_COLOR: "", NODE_DISABLE_COLORS: "1" },
+  },
+  { args: ["--version"], columns: 80 },
+];
+
+/** Deno's own progress line on a terminal, cleared as many times as module loading takes. */
+const DENO_PROGRESS = "\x1b[0G\x1b[2K\x1b[J";
+
+const haveScript = await new Deno.Command("script", {
+  args: ["--version"],
+  stdout: "null",
+  stderr: "null",
+}).output().then((o) => o.success, () => false);
+
+Deno.test({
+  name: "on a terminal, the bundle prints byte for byte what the source prints",
+  ignore: !haveScript,
+  fn: async (t) => {
+    await build();
+    const cwd = await tempDir("nx-parity-tty-");
+    const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+    const onTerminal = async (side: string[], c: TerminalCase) => {
+      const size = c.columns === undefined ? "" : `stty cols ${c.columns} rows 24 && `;
+      const line = `${size}exec ${[DENO, ...side, ...c.args].map(quote).join(" ")}`;
+      const out = await new Deno.Command("script", {
+        args: ["-qec", line, "/dev/null"],
+        cwd,
+        env: { ...ENV, ...c.env },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const mask = (b: Uint8Array) =>
+        text.decode(b).replace(TIME, "<time>").replace(PID, "(node:PID)").replace(
+          DENO_PROGRESS,
+          "",
+        );
+      return { code: out.code, terminal: mask(out.stdout), stderr: mask(out.stderr) };
+    };
+    for (const c of TERMINAL_CASES) {
+      const env = Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${v}`).join(" ");
+      await t.step(
+        `nx ${c.args.join(" ")} (${c.columns ?? 0} columns${env ? `, ${env}` : ""})`,
+        async () => {
+          const fromSource = await onTerminal(SOURCE, c);
+          assert.ok(fromSource.terminal.length > 0, fromSource.stderr);
+          assert.deepEqual(await onTerminal(BUNDLE, c), fromSource);
+        },
+      );
+    }
+  },
 });
