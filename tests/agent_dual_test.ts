@@ -16,6 +16,7 @@ import {
   localRoot,
   type RunStep,
   runStep,
+  type Scenario,
   type ScenarioRoot,
   setupRoot,
 } from "./_scenario_runner.ts";
@@ -68,36 +69,54 @@ function assertAgentLog(step: RunStep, run: NxRun, logged: string[]) {
   if (!ok) assert.ok(!logged.some((l) => l.startsWith("bundle: ")), logged.join("\n"));
 }
 
-for (const { file, scenario } of await loadScenarios()) {
-  Deno.test(`dual run ${file}: local and through nx agent give the same output`, async () => {
-    const [a, b] = await Promise.all([
-      setupRoot(scenario, "nx-dual-local-"),
-      setupRoot(scenario, "nx-dual-agent-"),
-    ]);
-    // --allow-admin: scenarios change the policy (dev-mode, sdk-version) as a step.
-    await using agent = await Agent.start({
-      root: b.root,
-      authorizedKeys: keys,
-      args: ["--allow-admin"],
-    });
-    const local = localRoot(a.work, a.root);
-    const remote = agentRoot(agent, b.work);
-    const [localArgs, remoteArgs] = [new ArgResolver(a.work), new ArgResolver(b.work)];
-    for (const [i, step] of scenario.steps.entries()) {
-      const mark = agent.mark();
-      const [l, r] = await Promise.all([
-        runStep(step, local, localArgs),
-        runStep(step, remote, remoteArgs),
-      ]);
-      if (l === undefined || r === undefined) continue;
-      assertSameRun(l, r, [a.work, b.work], `step ${i} ${JSON.stringify(step)}`);
-      if ("run" in step) {
-        await agent.sync();
-        assertAgentLog(step, r, agent.since(mark));
-      }
-    }
+/** Runs `scenario` on a local root and through an agent, comparing every command. */
+async function dualRun(scenario: Scenario): Promise<void> {
+  const [a, b] = await Promise.all([
+    setupRoot(scenario, "nx-dual-local-"),
+    setupRoot(scenario, "nx-dual-agent-"),
+  ]);
+  // --allow-admin: scenarios change the policy (dev-mode, sdk-version) as a step.
+  await using agent = await Agent.start({
+    root: b.root,
+    authorizedKeys: keys,
+    args: ["--allow-admin"],
   });
+  const local = localRoot(a.work, a.root);
+  const remote = agentRoot(agent, b.work);
+  const [localArgs, remoteArgs] = [new ArgResolver(a.work), new ArgResolver(b.work)];
+  for (const [i, step] of scenario.steps.entries()) {
+    const mark = agent.mark();
+    const [l, r] = await Promise.all([
+      runStep(step, local, localArgs),
+      runStep(step, remote, remoteArgs),
+    ]);
+    if (l === undefined || r === undefined) continue;
+    assertSameRun(l, r, [a.work, b.work], `step ${i} ${JSON.stringify(step)}`);
+    if ("run" in step) {
+      await agent.sync();
+      assertAgentLog(step, r, agent.since(mark));
+    }
+  }
 }
+
+Deno.test("dual run: each scenario gives the same output locally and through nx agent", async (t) => {
+  // Two scenarios at a time (each runs its two legs at once): the CLI runs keep 2 cores busy.
+  // Concurrent steps must do without the sanitizers; each step awaits all it starts.
+  const queue = await loadScenarios();
+  const worker = async () => {
+    for (let next; (next = queue.shift());) {
+      const { file, scenario } = next;
+      await t.step({
+        name: `${file}: ${scenario.name}`,
+        fn: () => dualRun(scenario),
+        sanitizeOps: false,
+        sanitizeResources: false,
+        sanitizeExit: false,
+      });
+    }
+  };
+  await Promise.all([worker(), worker()]);
+});
 
 Deno.test("human output of list, info, install and failing installs through nx agent is the local output", async () => {
   const [a, b] = await Promise.all([
