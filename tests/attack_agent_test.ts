@@ -203,7 +203,7 @@ Deno.test("a frame over the size limit: transport.frame_too_large, never read", 
 });
 
 Deno.test("a length field larger than what follows, then silence: the agent's timeouts close it (transport.timeout)", async () => {
-  await using t = await target(["--handshake-timeout", "1000", "--idle-timeout", "1000"]);
+  await using t = await target(["--handshake-timeout", "2000", "--idle-timeout", "2000"]);
   const { agent, before } = t;
   const mark = agent.mark();
   const conn = await agent.connect();
