@@ -21,13 +21,35 @@ import {
   stopAll,
 } from "./_agent_proc.ts";
 import { type AgentSetup, sizeText } from "./_agent_install.ts";
-import { firstCalls, median, metric, type Outcome, runProcess, sample } from "./_measure.ts";
+import {
+  type Cmd,
+  firstCalls,
+  GNU_TIME,
+  gnuTimeAvailable,
+  median,
+  metric,
+  type Outcome,
+  runProcess,
+  sample,
+} from "./_measure.ts";
 import { expectOkEnvelope, fixtureBundle, listFiles, totalBytes } from "./_nx.ts";
 
 export const FLEET_PARALLEL = 8;
 
 function memAvailableMiB(): number {
   return Deno.systemMemoryInfo().available / (1024 * 1024);
+}
+
+/** User and system CPU of one untimed run of `c`, from GNU time. */
+async function cpuSeconds(c: Cmd, scratchFile: string): Promise<string> {
+  await runProcess({
+    ...c,
+    cmd: GNU_TIME,
+    args: ["-f", "%U %S", "-o", scratchFile, c.cmd, ...c.args],
+  });
+  const [user, system] = (await Deno.readTextFile(scratchFile)).trim().split("\n").at(-1)!
+    .split(" ");
+  return `${user} s user + ${system} s system CPU`;
 }
 
 /** Resets every root, `at` at a time. */
@@ -70,6 +92,7 @@ export async function fleetRows(s: AgentSetup): Promise<Outcome[]> {
       { key: "notes", app: "notes", bundle: fixtureBundle("notes-1.0.0") },
     ];
     const cpu: Record<string, number[]> = { big: [], notes: [] };
+    const fleets: Record<string, Cmd> = {};
     const firstTime = firstCalls();
     const sides: Record<string, () => Promise<number>> = {};
     for (const b of bundles) {
@@ -83,6 +106,7 @@ export async function fleetRows(s: AgentSetup): Promise<Outcome[]> {
         String(FLEET_PARALLEL),
         "--json",
       ]);
+      fleets[b.key] = fleet;
       sides[`fleet-${b.key}`] = async () => {
         await resetAll(template, agents);
         const cpuBefore = await cpuMsOf(agents);
@@ -120,12 +144,22 @@ export async function fleetRows(s: AgentSetup): Promise<Outcome[]> {
     const got = await sample(ctx.plan, sides);
     const peaks = await memoryOf(agents);
     const memAfter = memAvailableMiB();
+    const hostCpu: Record<string, string> = {};
+    if (await gnuTimeAvailable()) {
+      ctx.log("agent: one more fleet install of each, untimed, under GNU time (the host's CPU)");
+      for (const b of bundles) {
+        await resetAll(template, agents);
+        hostCpu[b.key] = await cpuSeconds(fleets[b.key], join(ctx.scratch, "host-time"));
+      }
+    }
 
+    const cores = navigator.hardwareConcurrency;
     const cpuText = (key: string) => {
       const ms = median(cpu[key].slice(ctx.plan.warmup));
       return `the ${count} agents used ${(ms / 1000).toFixed(1)} s of CPU per fleet install ` +
-        `(median; /proc utime+stime), ≥ ${(ms / 2000).toFixed(1)} s of wall time on 2 cores ` +
-        "before the host's own CPU";
+        `(median; /proc utime+stime): ≥ ${(ms / 1000 / cores).toFixed(1)} s of wall time on ` +
+        `${cores} cores before the host's own CPU` +
+        (hostCpu[key] ? `; the host (one extra run, GNU time): ${hostCpu[key]}` : "");
     };
     const outcomes: Outcome[] = [];
     for (const b of bundles) {
