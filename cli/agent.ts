@@ -9,9 +9,8 @@
  * connection that failed. Only a failure to start is an error (its exit class, as any verb's).
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { NxError } from "../core/errors.ts";
 import { resolveRootDir } from "../core/store/paths.ts";
-import { type GlobalOptions, withRoot } from "./common.ts";
+import { collect, type GlobalOptions, positiveInt, withRoot } from "./common.ts";
 import { Output } from "./output.ts";
 import { renderError } from "./render/envelope.ts";
 
@@ -24,20 +23,6 @@ export interface AgentOptions extends GlobalOptions {
   maxConnections?: string;
   handshakeTimeout?: string;
   idleTimeout?: string;
-}
-
-const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
-
-function positiveInt(value: string | undefined, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
-    throw new NxError(
-      "usage.invalid_argument",
-      `cannot use ${option} ${value}: not a whole number ≥ 1`,
-    );
-  }
-  return n;
 }
 
 export function agentCommand() {
@@ -76,6 +61,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
       idleTimeoutMs: positiveInt(opts.idleTimeout, "--idle-timeout"),
     };
     const { loadAuthorizedKeys, loadHostKey, startAgent } = await import("../core/agent/mod.ts");
+    const { parseFaults } = await import("../core/apply/faults.ts");
     const agent = await startAgent({
       root: resolveRootDir(opts.root, (n) => Deno.env.get(n)),
       listen: opts.listen,
@@ -84,6 +70,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
       allowAdmin: opts.allowAdmin === true,
       limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
       reporter: out,
+      faults: parseFaults(Deno.env.get("NX_FAULT")),
     });
     let signals = 0;
     const stop = () => {

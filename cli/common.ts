@@ -8,6 +8,7 @@
  * on the verbs that use them ({@link withRoot}, {@link withMarkers}).
  */
 import { type Command, Option, type OptionValues } from "@commander-js/extra-typings";
+import { NxError } from "../core/errors.ts";
 import type { Reporter } from "../core/api/mod.ts";
 import { resolveRootDir, type RootPaths, rootPaths } from "../core/store/paths.ts";
 import { COLOR_WHEN, type ColorWhen, Output } from "./output.ts";
@@ -112,4 +113,23 @@ export async function runVerb(
     Deno.exitCode = renderError(ctx.out, e);
   }
   ctx.out.verbose(`done, exit ${Deno.exitCode}`);
+}
+
+/** A repeatable option's values, in the order given (commander's argParser). */
+export const collect = (value: string, previous: string[] | undefined) => [
+  ...(previous ?? []),
+  value,
+];
+
+/** A whole-number option ≥ 1 (undefined when not given); anything else is a usage error. */
+export function positiveInt(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new NxError(
+      "usage.invalid_argument",
+      `cannot use ${option} ${value}: not a whole number ≥ 1`,
+    );
+  }
+  return n;
 }

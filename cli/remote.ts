@@ -10,7 +10,7 @@
 import { type Command, Option, type OptionValues } from "@commander-js/extra-typings";
 import { NxError } from "../core/errors.ts";
 import type { CallContext, Pkgr } from "../core/api/mod.ts";
-import { type CommonOptions, runVerb, type VerbContext } from "./common.ts";
+import { collect, type CommonOptions, positiveInt, runVerb, type VerbContext } from "./common.ts";
 import type { CommandResult } from "./render/envelope.ts";
 
 export interface RemoteOptions {
@@ -22,8 +22,6 @@ export interface RemoteOptions {
   root?: string;
   registryUrl?: string;
 }
-
-const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 /** The transport options every root command takes. */
 export function withTransport<A extends unknown[], O extends OptionValues>(cmd: Command<A, O>) {
@@ -55,18 +53,6 @@ export function targetTexts(opts: RemoteOptions, env: (name: string) => string |
 
 export const isLocal = (texts: string[]) => texts.length === 0 || texts.every((t) => t === "local");
 
-function positiveInt(value: string | undefined, option: string, fallback?: number) {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
-    throw new NxError(
-      "usage.invalid_argument",
-      `cannot use ${option} ${value}: not a whole number ≥ 1`,
-    );
-  }
-  return n;
-}
-
 /** The agents to run on, parsed and checked (a usage error before anything connects). */
 export async function remoteTargets(opts: RemoteOptions) {
   const { parseTarget, parseTargetsFile } = await import("../core/transport/mod.ts");
@@ -96,7 +82,7 @@ export async function remoteTargets(opts: RemoteOptions) {
   }
   return {
     targets,
-    parallel: positiveInt(opts.parallel, "--parallel", 4)!,
+    parallel: positiveInt(opts.parallel, "--parallel") ?? 4,
     timeoutMs: (positiveInt(opts.timeout, "--timeout") ?? 0) * 1000 || undefined,
   };
 }

@@ -71,7 +71,12 @@ export const CLI_EFFECT_IMPORTS: Record<string, string[]> = {
   "cli/connect.ts": ["core/transport/mod.ts", "core/pkgr/keys.ts"],
   "cli/fleet.ts": ["core/transport/mod.ts"],
   // `nx agent` serves a root: not a root command, it is the service on the other end.
-  "cli/agent.ts": ["core/agent/mod.ts", "core/pkgr/keys.ts", "core/transport/mod.ts"],
+  "cli/agent.ts": [
+    "core/agent/mod.ts",
+    "core/pkgr/keys.ts",
+    "core/transport/mod.ts",
+    "core/apply/faults.ts",
+  ],
   // Reads a key file on the caller's side: the request carries the public key's text.
   "cli/pkg_trust.ts": ["core/pkgr/keys.ts"],
   // Not root commands: they use no state root (keygen, pack), or build their own (demo, whose

@@ -15,7 +15,7 @@
  */
 import { errorValue, type Reporter } from "../api/mod.ts";
 import { NxError } from "../errors.ts";
-import { createPkgr, loadSecretKey } from "../pkgr/mod.ts";
+import { createPkgr, loadSecretKey, type PkgrOptions } from "../pkgr/mod.ts";
 import { loadTrust, readFileOr, rootPaths } from "../store/mod.ts";
 import { decodePublicKey, type KeyPair } from "../trust/mod.ts";
 import { type ByteStream, HANDSHAKE_TIMEOUT_MS, refuseConnection } from "../transport/mod.ts";
@@ -53,6 +53,8 @@ export interface AgentOptions {
   limits?: Partial<AgentLimits>;
   /** The agent's stderr: readiness and call markers, warnings about failed connections. */
   reporter: Reporter;
+  /** Test-only fault triggers (NX_FAULT) for every call's transaction, as a local CLI's. */
+  faults?: PkgrOptions["faults"];
 }
 
 export interface Agent {
@@ -100,7 +102,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     hostKey: o.hostKey,
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     idleTimeoutMs: limits.idleTimeoutMs,
-    pkgr: createPkgr({ root: paths }),
+    pkgr: createPkgr({ root: paths, faults: o.faults }),
     allowAdmin: o.allowAdmin === true,
     uploads,
     log,

@@ -228,7 +228,9 @@ export class Session {
         ),
       );
     }
-    return { result: parsed.data as ResultOf<M> };
+    // The value as sent, not as parsed: zod rebuilds objects in schema key order, and the output
+    // must be byte-identical to a local run (no result schema transforms a value).
+    return { result: msg.result as ResultOf<M> };
   }
 
   /** After a cancel or timeout: `cancel`, then the agent's answer within the grace time. */
