@@ -242,10 +242,8 @@ Deno.test({
         stderr: "piped",
       }).output();
       const mask = (b: Uint8Array) =>
-        text.decode(b).replace(TIME, "<time>").replace(PID, "(node:PID)").replace(
-          DENO_PROGRESS,
-          "",
-        );
+        text.decode(b).replace(TIME, "<time>").replace(PID, "(node:PID)")
+          .replaceAll(DENO_PROGRESS, "");
       return { code: out.code, terminal: mask(out.stdout), stderr: mask(out.stderr) };
     };
     for (const c of TERMINAL_CASES) {
