@@ -43,6 +43,7 @@ export const SOURCE_INPUTS = [
   "cli",
   "core",
   ".ci/build.ts",
+  ".ci/shims",
   "deno.json",
   "deno.lock",
   "package.json",

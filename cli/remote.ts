@@ -51,7 +51,12 @@ export function targetTexts(opts: RemoteOptions, env: (name: string) => string |
   return fromEnv === undefined || fromEnv === "" ? [] : [fromEnv];
 }
 
-export const isLocal = (texts: string[]) => texts.length === 0 || texts.every((t) => t === "local");
+/** The command runs on the local root: no target named (or only `local`), and no --targets. */
+export function runsLocally(opts: RemoteOptions, env: (name: string) => string | undefined) {
+  if (opts.targets !== undefined) return false;
+  const texts = targetTexts(opts, env);
+  return texts.length === 0 || texts.every((t) => t === "local");
+}
 
 /** The agents to run on, parsed and checked (a usage error before anything connects). */
 export async function remoteTargets(opts: RemoteOptions) {

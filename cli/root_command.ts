@@ -11,7 +11,7 @@
 import type { Command, OptionValues } from "@commander-js/extra-typings";
 import type { CallContext, Method, Pkgr, RequestOf, ResultOf } from "../core/api/mod.ts";
 import { type CommonOptions, runVerb, type VerbContext } from "./common.ts";
-import { isLocal, type RemoteOptions, runRemote, targetTexts, withTransport } from "./remote.ts";
+import { type RemoteOptions, runRemote, runsLocally, withTransport } from "./remote.ts";
 import type { CommandResult } from "./render/envelope.ts";
 
 export interface RootCommand<M extends Method, I extends unknown[]> {
@@ -71,7 +71,7 @@ export function rootCommand<
         throw e;
       }
     };
-    if (isLocal(targetTexts(opts, (n) => Deno.env.get(n)))) {
+    if (runsLocally(opts, (n) => Deno.env.get(n))) {
       return runVerb(opts, async (ctx) => {
         const { pkgrFor } = await import("./service.ts");
         const pkgr = await pkgrFor(ctx.paths, opts, session);

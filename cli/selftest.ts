@@ -11,7 +11,7 @@ import { Command } from "@commander-js/extra-typings";
 import { fileURLToPath } from "node:url";
 import type { CallContext, Pkgr } from "../core/api/mod.ts";
 import { type CommonOptions, runVerb, withCommon } from "./common.ts";
-import { isLocal, type RemoteOptions, runRemote, targetTexts, withTransport } from "./remote.ts";
+import { type RemoteOptions, runRemote, runsLocally, withTransport } from "./remote.ts";
 import type { CommandResult } from "./render/envelope.ts";
 
 /** The repository's fixtures (in a guest, /nx/repo/fixtures): beside cli/ and build/. */
@@ -45,7 +45,7 @@ export function selftestCommand() {
       ),
   ));
   return cmd.action((opts: Opts) => {
-    if (isLocal(targetTexts(opts, (n) => Deno.env.get(n)))) {
+    if (runsLocally(opts, (n) => Deno.env.get(n))) {
       return runVerb(opts, async (ctx) => {
         const { pkgrFor } = await import("./service.ts");
         const pkgr = await pkgrFor(ctx.paths, {}, true);

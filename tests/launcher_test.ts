@@ -143,7 +143,14 @@ async function execsDeno(mode: string, script: string) {
     if (state === "Z") {
       assert.fail(`nx exited before the stop: ${text.decode((await output).stderr)}`);
     }
-    const stoppedChild = childrenOf(child.pid).find((c) => processState(c) === "T");
+    // A child may exit between the listing and the read of its state: it is not the stopped one.
+    const stoppedChild = childrenOf(child.pid).find((c) => {
+      try {
+        return processState(c) === "T";
+      } catch {
+        return false;
+      }
+    });
     if (stoppedChild !== undefined) {
       Deno.kill(stoppedChild, "SIGKILL");
       await output;
@@ -187,6 +194,12 @@ async function builtCopy(): Promise<string> {
   assert.ok(cp.success, text.decode(cp.stderr));
   await mkdir(join(copy, ".ci"));
   await copyFile(join(REPO, ".ci", "build.ts"), join(copy, ".ci", "build.ts"));
+  const shims = await new Deno.Command("cp", {
+    args: ["-a", ".ci/shims", join(copy, ".ci")],
+    cwd: REPO,
+  })
+    .output();
+  assert.ok(shims.success, text.decode(shims.stderr));
   await symlink(join(REPO, "node_modules"), join(copy, "node_modules"));
   const later = new Date(Date.now() + 60_000);
   await Deno.utime(join(copy, "build", "stamp"), later, later);
