@@ -3,6 +3,7 @@ import { Command } from "@commander-js/extra-typings";
 import { NX_VERSION } from "../core/version/nx_version.ts";
 import { agentCommand } from "./agent.ts";
 import { demoCommand } from "./demo.ts";
+import { qemuCommand } from "./qemu.ts";
 import { selftestCommand } from "./selftest.ts";
 import { inspectCommand } from "./pkg_inspect.ts";
 import { keygenCommand } from "./pkg_keygen.ts";
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
   program.addCommand(pkg);
   program.addCommand(demoCommand());
   program.addCommand(agentCommand() as unknown as Command);
+  program.addCommand(qemuCommand());
   program.addCommand(selftestCommand() as unknown as Command);
   addCompletion(program as unknown as Command);
   return finishProgram(program as unknown as Command);

@@ -44,6 +44,7 @@ export const EFFECT = [
   "migrate",
   "pkgr",
   "licensed",
+  "qemu",
   "selftest",
 ];
 /**
@@ -86,6 +87,8 @@ export const CLI_EFFECT_IMPORTS: Record<string, string[]> = {
   "cli/demo.ts": ["core/pkgr/keys.ts", "core/pkgr/pack.ts"],
   // `nx selftest` runs its scenario through the Pkgr it is given (local or remote).
   "cli/selftest.ts": ["core/selftest/mod.ts"],
+  // `nx qemu` runs a guest (no root of this host); it reads key files on the caller's side.
+  "cli/qemu.ts": ["core/qemu/mod.ts", "core/pkgr/keys.ts"],
   // Completion reads the root's publishers without a lock on every Tab.
   "cli/completion.ts": ["core/pkgr/trust_admin.ts", "core/store/paths.ts"],
 };
