@@ -69,6 +69,22 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "nx selftest --root /tmp/root --markers    # on a root that trusts fixtures/keys/dev.pub",
     "nx selftest --transport tcp:127.0.0.1:7420 --markers   # on an agent's root (a QEMU guest)",
   ],
+  "qemu": [
+    "nx qemu up --trust fixtures/keys/dev.pub   # boot a guest; prints its two transports",
+    "nx qemu status",
+    "nx qemu down",
+  ],
+  "qemu build": [
+    "nx qemu build                             # no-op while the inputs are unchanged",
+  ],
+  "qemu up": [
+    "nx qemu up --trust fixtures/keys/dev.pub --fresh   # a new root that trusts the fixture key",
+    "nx qemu up --name ci --authorize host.pub --identity host.key --timeout 300",
+    "nx qemu up --selftest --json              # run nx selftest in the guest before its agent",
+  ],
+  "qemu down": ["nx qemu down", "nx qemu down --name ci --timeout 60"],
+  "qemu status": ["nx qemu status", "nx qemu status --name ci --json"],
+  "qemu console": ["nx qemu console", "nx qemu console --name ci --follow   # until QEMU exits"],
   "completion": [COMPLETION_INSTALL.bash, COMPLETION_INSTALL.zsh, COMPLETION_INSTALL.fish],
 };
 

@@ -33,6 +33,12 @@ const NOT_ROOT_COMMANDS = [
   "demo",
   // `selftest` is a sequence of Pkgr calls (local or over --transport), not one method.
   "selftest",
+  // `nx qemu` runs a QEMU guest; the guest's root is reached with --transport, not by these.
+  "qemu build",
+  "qemu up",
+  "qemu down",
+  "qemu status",
+  "qemu console",
   "completion",
   "complete",
 ];
