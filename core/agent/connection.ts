@@ -216,7 +216,7 @@ export class Connection {
       return this.#send(channel, { t: "error", id: this.#lastOffer, error: errorValue(error) });
     }
     try {
-      await receiving.upload.receive(bytes);
+      receiving.upload.receive(bytes);
     } catch (e) {
       return await this.#failUpload(channel, e);
     }

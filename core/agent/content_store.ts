@@ -25,19 +25,24 @@ import { NxError } from "../errors.ts";
 import { openRegistry, registryUrlForFile } from "../registry/mod.ts";
 import {
   appPaths,
-  createScratchFile,
+  DirCache,
   type ExpectedFile,
+  type FileHandle,
+  ioError,
   mkdirp,
+  openDirAt,
   READ_CHUNK,
   readFileOr,
   removeTree,
   rename,
   type RootPaths,
+  splitPath,
+  unsafeEntry,
   writeAll,
 } from "../store/mod.ts";
 
 /** An upload's file while it is written. */
-export type UploadFile = ReturnType<typeof createScratchFile>;
+export type UploadFile = FileHandle;
 
 /** Directories of an upload, and the files it holds. */
 export const DIR_MODE = 0o700;
@@ -63,13 +68,56 @@ function add(sources: Sources, dir: string, files: readonly ExpectedFile[]): voi
 }
 
 /**
- * Creates `rel` below `dir` as a new file (never through a link, never over an existing name),
- * its missing parent directories private to the agent.
+ * An upload directory open while it is filled. Files are created below descriptors of their
+ * directories (each opened once, without following a link, made private to the agent when
+ * missing), never over an existing name: one `openat` per file, instead of a walk from the
+ * root's anchor for every file of a bundle of hundreds. Not synced: uploads are scratch that a
+ * call verifies and stages durably itself.
  */
-export async function createUploadFile(dir: string, rel: string): Promise<UploadFile> {
-  const path = join(dir, rel);
-  await mkdirp(dirname(path), DIR_MODE);
-  return createScratchFile(path, FILE_MODE);
+export class UploadTree {
+  readonly #dirs: DirCache;
+
+  constructor(readonly dir: string) {
+    try {
+      this.#dirs = new DirCache(openDirAt(dir), DIR_MODE);
+    } catch (e) {
+      throw ioError("open", dir, e);
+    }
+  }
+
+  /** Creates `rel` (a checked offer path) as a new file, read-only, open for writing. */
+  create(rel: string): UploadFile {
+    const at = splitPath(rel);
+    try {
+      const parent = this.#dirs.get(at.dir, (d) => unsafeEntry(join(this.dir, d)));
+      return parent.openFile(at.name, { write: true, create: FILE_MODE, exclusive: true });
+    } catch (e) {
+      throw ioError("create", join(this.dir, rel), e);
+    }
+  }
+
+  /** Writes all of `bytes` to a file of this tree (the fault hook sits in writeAll). */
+  write(file: UploadFile, bytes: Uint8Array): void {
+    try {
+      writeAll(file, bytes);
+    } catch (e) {
+      throw ioError("write", file.path, e);
+    }
+  }
+
+  /** Removes the file `rel` (a copy that failed half-way); gone already is fine. */
+  remove(rel: string): void {
+    const at = splitPath(rel);
+    try {
+      this.#dirs.get(at.dir, (d) => unsafeEntry(join(this.dir, d))).unlink(at.name);
+    } catch {
+      // never created, or its directory is gone: the upload is removed as a whole anyway
+    }
+  }
+
+  close(): void {
+    this.#dirs.close();
+  }
 }
 
 /** How many recent uploads the store keeps, and their bytes together (one bundle's cap). */
@@ -155,6 +203,16 @@ export class ContentStore {
 
   async #fill(offer: readonly ExpectedFile[], uploadDir: string): Promise<number[]> {
     const sources = offer.length === 0 ? new Map() : await this.#sources();
+    if (sources.size === 0) return offer.map((_, i) => i);
+    const tree = new UploadTree(uploadDir);
+    try {
+      return await this.#copy(offer, sources, tree);
+    } finally {
+      tree.close();
+    }
+  }
+
+  async #copy(offer: readonly ExpectedFile[], sources: Sources, tree: UploadTree) {
     const missing: number[] = [];
     for (const [i, want] of offer.entries()) {
       const found = sources.get(want.sha256) ?? [];
@@ -165,7 +223,7 @@ export class ContentStore {
       ].filter((s) => s.size === want.size);
       let copied = false;
       for (const source of ordered) {
-        if (await copyIfSame(source, want, uploadDir)) {
+        if (await copyIfSame(source, want, tree)) {
           copied = true;
           break;
         }
@@ -203,7 +261,7 @@ export class ContentStore {
  * false (and nothing left behind) when it does not or cannot be read. A full disk is not a
  * miss: it fails the offer.
  */
-async function copyIfSame(source: Source, want: ExpectedFile, uploadDir: string): Promise<boolean> {
+async function copyIfSame(source: Source, want: ExpectedFile, tree: UploadTree): Promise<boolean> {
   let bytes: Uint8Array | undefined;
   try {
     bytes = await readFileOr(join(source.dir, source.path), undefined, want.size);
@@ -213,16 +271,16 @@ async function copyIfSame(source: Source, want: ExpectedFile, uploadDir: string)
   }
   if (bytes === undefined || bytes.length !== want.size) return false;
   if (createHash("sha256").update(bytes).digest("hex") !== want.sha256) return false;
-  const file = await createUploadFile(uploadDir, want.path);
+  const file = tree.create(want.path);
   let written = false;
   try {
     for (let at = 0; at < bytes.length; at += READ_CHUNK) {
-      writeAll(file, bytes.subarray(at, at + READ_CHUNK));
+      tree.write(file, bytes.subarray(at, at + READ_CHUNK));
     }
     written = true;
   } finally {
     file.close();
-    if (!written) await removeTree(join(uploadDir, want.path));
+    if (!written) tree.remove(want.path);
   }
   return true;
 }

@@ -34,10 +34,9 @@ import {
   removeTree,
   rootExists,
   type RootPaths,
-  writeAll,
 } from "../store/mod.ts";
 import { checkStructure } from "../trust/mod.ts";
-import { type ContentStore, createUploadFile, DIR_MODE, type UploadFile } from "./content_store.ts";
+import { type ContentStore, DIR_MODE, type UploadFile, UploadTree } from "./content_store.ts";
 
 /** The uploads of a root: `<root>/pkg/uploads`. */
 export function uploadsDir(paths: RootPaths): string {
@@ -117,7 +116,7 @@ export class UploadArea {
     await Deno.mkdir(dir, { mode: DIR_MODE }); // exclusive: an existing name fails
     const upload = new Upload(id, dir, files, this.store);
     try {
-      await upload.start(await this.store.fill(files, dir));
+      upload.start(await this.store.fill(files, dir));
       return upload;
     } catch (e) {
       await upload.discard();
@@ -136,11 +135,17 @@ export class UploadArea {
 
 const EMPTY_SHA256 = createHash("sha256").digest("hex");
 
-/** One offer being received: the needed files' bytes, in order, hashed as written. */
+/**
+ * One offer being received: the needed files' bytes, in order, hashed as written. Receiving is
+ * synchronous (direct calls on descriptors of the upload's directories, see UploadTree): a
+ * bundle is hundreds of small files, and an awaited call per file costs more than the file.
+ */
 export class Upload {
   /** Indices into `files` the host must send, ascending. */
   need: readonly number[] = [];
   #next = 0;
+  /** Open while bytes are awaited. */
+  #tree: UploadTree | undefined;
   #file: UploadFile | undefined;
   #hash: Hash | undefined;
   #written = 0;
@@ -164,13 +169,14 @@ export class Upload {
     return this.#next >= this.need.length;
   }
 
-  async start(need: readonly number[]): Promise<void> {
+  start(need: readonly number[]): void {
     this.need = need;
-    await this.#emptyFiles();
+    if (need.length > 0) this.#tree = new UploadTree(this.dir);
+    this.#emptyFiles();
   }
 
   /** Writes the next bytes of the upload; a file that ends with another digest fails it. */
-  async receive(bytes: Uint8Array): Promise<void> {
+  receive(bytes: Uint8Array): void {
     let at = 0;
     while (at < bytes.length) {
       if (this.complete) {
@@ -181,14 +187,14 @@ export class Upload {
       }
       const want = this.files[this.need[this.#next]];
       if (this.#file === undefined) {
-        this.#file = await createUploadFile(this.dir, want.path);
+        this.#file = this.#tree!.create(want.path);
         this.#hash = createHash("sha256");
         this.#written = 0;
       }
       const take = Math.min(bytes.length - at, want.size - this.#written);
       const chunk = bytes.subarray(at, at + take);
       this.#hash!.update(chunk);
-      writeAll(this.#file, chunk);
+      this.#tree!.write(this.#file, chunk);
       this.#written += take;
       this.#received += take;
       at += take;
@@ -197,7 +203,7 @@ export class Upload {
         this.#file = undefined;
         this.#check(want, this.#hash!.digest("hex"));
         this.#next++;
-        await this.#emptyFiles();
+        this.#emptyFiles();
       }
     }
   }
@@ -212,14 +218,22 @@ export class Upload {
     }
   }
 
-  /** Needed files of no bytes are complete as soon as they are next. */
-  async #emptyFiles(): Promise<void> {
+  /** Needed files of no bytes are complete as soon as they are next; the last closes the tree. */
+  #emptyFiles(): void {
     while (!this.complete && this.files[this.need[this.#next]].size === 0) {
       const want = this.files[this.need[this.#next]];
-      (await createUploadFile(this.dir, want.path)).close();
+      this.#tree!.create(want.path).close();
       this.#check(want, EMPTY_SHA256);
       this.#next++;
     }
+    if (this.complete) this.#closeTree();
+  }
+
+  #closeTree(): void {
+    this.#file?.close();
+    this.#file = undefined;
+    this.#tree?.close();
+    this.#tree = undefined;
   }
 
   #check(want: ExpectedFile, sha256: string): void {
@@ -234,8 +248,7 @@ export class Upload {
 
   /** Removes the upload (failed, unused, or its connection closed); idempotent. */
   async discard(): Promise<void> {
-    this.#file?.close();
-    this.#file = undefined;
+    this.#closeTree();
     if (this.#gone) return;
     this.#gone = true;
     await removeTree(this.dir);

@@ -10,3 +10,7 @@ export * from "./root.ts";
 export * from "./stage.ts";
 export * from "./tree.ts";
 export * from "./scan.ts";
+// Descriptor-relative, link-refusing access for the transport's and the agent's own walks.
+export { DirHandle, FileHandle, isErrno } from "./handles.ts";
+export { DirCache, splitPath } from "./_dir_cache.ts";
+export { openDirAt, unsafeEntry } from "./anchored.ts";
