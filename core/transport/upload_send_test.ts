@@ -174,6 +174,11 @@ Deno.test("sendFiles() refuses a file that changed after describeBundle", async 
       await Deno.rename(path, copy);
       await Deno.symlink(copy, path);
     }],
+    ["replaced by a FIFO (never blocked on)", async (path) => {
+      await Deno.remove(path);
+      const made = await new Deno.Command("mkfifo", { args: [path] }).output();
+      assert.ok(made.success);
+    }],
     ["gone", (path) => Deno.remove(path)],
   ];
   for (const [name, change] of cases) {
