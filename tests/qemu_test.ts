@@ -1,0 +1,165 @@
+/**
+ * `nx qemu` end to end, on a real QEMU guest (TCG): the cached image build, `up` of a fresh
+ * guest, root commands over both transports it prints, `status`, `console` (and `--follow`),
+ * `down`; a boot that misses its deadline. Skipped, saying why, without qemu-system-x86_64.
+ * The image cache is the user's (a cold build downloads ~75 MB of debs; later ones are no-ops);
+ * each guest's state lives under a temporary XDG_RUNTIME_DIR with its own host key.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FIXTURES, nx, nxCommandLine, type NxRun, tempDir } from "./helpers.ts";
+
+const QEMU = await new Deno.Command("qemu-system-x86_64", {
+  args: ["--version"],
+  stdout: "null",
+  stderr: "null",
+}).output().then((o) => o.success, () => false);
+if (!QEMU) console.error("tests/qemu_test.ts: skipped: qemu-system-x86_64 is not installed");
+
+const data = <T>(run: NxRun): T => {
+  assert.equal(run.code, 0, `${run.stdout}${run.stderr}`);
+  return run.json!.data as T;
+};
+
+/** A host for guests: its own runtime dir, config dir and identity key. */
+async function host() {
+  const dir = await tempDir("nx-qemu-test-");
+  const env = {
+    XDG_RUNTIME_DIR: join(dir, "run"),
+    XDG_CONFIG_HOME: join(dir, "config"),
+    NX_IDENTITY: join(dir, "host.key"),
+  };
+  await Deno.mkdir(env.XDG_RUNTIME_DIR, { mode: 0o700 });
+  data(await nx(["pkg", "keygen", "--out", dir, "--name", "host", "--json"]));
+  return { dir, env, run: (args: string[]) => nx(args, { env }) };
+}
+
+interface Up {
+  name: string;
+  serial: string;
+  tcp: string;
+  pid: number;
+  console: string;
+  bootSeconds: number;
+  started: boolean;
+}
+
+Deno.test({
+  name: "nx qemu build is cached: a second build with the same inputs builds nothing",
+  ignore: !QEMU,
+  async fn() {
+    const first = data<{ hash: string; boot: string }>(await nx(["qemu", "build", "--json"]));
+    const second = data<{ hash: string; upToDate: boolean; dir: string }>(
+      await nx(["qemu", "build", "--json"]),
+    );
+    assert.equal(second.hash, first.hash);
+    assert.equal(second.upToDate, true);
+    assert.equal(first.boot, "pvh", "the kernel is booted uncompressed (PVH)");
+    const manifest = JSON.parse(await Deno.readTextFile(join(second.dir, "manifest.json")));
+    assert.equal(manifest.format, "nx-qemu-image");
+    assert.ok(manifest.modules.includes("ext4.ko") && manifest.modules.includes("virtio_pci.ko"));
+  },
+});
+
+Deno.test({
+  name: "nx qemu up boots a guest that answers over serial and tcp; status, console, down",
+  ignore: !QEMU,
+  async fn() {
+    const h = await host();
+    const dev = join(FIXTURES, "keys", "dev.pub");
+    const up = data<Up>(
+      await h.run(["qemu", "up", "--name", "t1", "--fresh", "--trust", dev, "--json"]),
+    );
+    console.error(`boot to pkgr: ready: ${up.bootSeconds} s`);
+    assert.match(up.serial, /^serial:\/.*\/nx\/qemu\/t1\/agent\.sock$/);
+    assert.match(up.tcp, /^tcp:127\.0\.0\.1:[0-9]+$/);
+    assert.equal(up.started, true);
+
+    // A second up of a running guest starts nothing and names the same transports.
+    const again = data<Up>(await h.run(["qemu", "up", "--name", "t1", "--json"]));
+    assert.deepEqual([again.started, again.pid, again.tcp], [false, up.pid, up.tcp]);
+
+    const notes = join(FIXTURES, "bundles", "notes-1.0.0.nxb");
+    data(await h.run(["pkg", "install", notes, "--transport", up.tcp, "--json"]));
+    for (const via of [up.serial, up.tcp]) {
+      const list = data<{ apps: { id: string; version: string }[] }>(
+        await h.run(["pkg", "list", "--transport", via, "--json"]),
+      );
+      assert.deepEqual(list.apps.map((a) => `${a.id}@${a.version}`), ["notes@1.0.0"], via);
+    }
+
+    const status = data<{ guests: { name: string; running: boolean; pid: number; tcp: string }[] }>(
+      await h.run(["qemu", "status", "--json"]),
+    );
+    assert.deepEqual(status.guests.map((g) => [g.name, g.running, g.pid, g.tcp]), [
+      ["t1", true, up.pid, up.tcp],
+    ]);
+
+    const log = data<{ lines: string[] }>(
+      await h.run(["qemu", "console", "--name", "t1", "--json"]),
+    );
+    for (
+      const marker of [
+        "nx-init: ",
+        "starting agent",
+        "pkgr: ready",
+        "bundle: install ok notes@1.0.0",
+      ]
+    ) {
+      assert.ok(log.lines.some((l) => l.includes(marker)), `console has ${marker}`);
+    }
+
+    // --follow prints until QEMU exits: the power-off at the end, then it returns.
+    const line = nxCommandLine(["qemu", "console", "--name", "t1", "--follow"]);
+    const follow = new Deno.Command(line.cmd, {
+      args: line.args,
+      env: { NO_COLOR: "1", ...h.env },
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const down = data<{ outcome: string }>(await h.run(["qemu", "down", "--name", "t1", "--json"]));
+    assert.equal(down.outcome, "powered-off");
+    const followed = await follow.output();
+    assert.equal(followed.code, 0);
+    const text = new TextDecoder().decode(followed.stdout);
+    assert.match(text, /pkgr: ready/);
+    assert.match(text, /nx-init: \[[0-9.]+\] power off/);
+
+    const after = data<{ guests: { running: boolean }[] }>(
+      await h.run(["qemu", "status", "--json"]),
+    );
+    assert.deepEqual(after.guests.map((g) => g.running), [false]);
+    const idle = data<{ outcome: string }>(await h.run(["qemu", "down", "--name", "t1", "--json"]));
+    assert.equal(idle.outcome, "not-running");
+    await Deno.remove(h.dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "nx qemu up gives up at --timeout with the console's last lines, and stops QEMU",
+  ignore: !QEMU,
+  async fn() {
+    const h = await host();
+    const run = await h.run(["qemu", "up", "--name", "late", "--timeout", "1", "--json"]);
+    assert.equal(run.json?.code, "transport.timeout", run.stdout + run.stderr);
+    assert.ok(Array.isArray(run.json?.data?.details?.lastLines));
+    const status = data<{ guests: { running: boolean }[] }>(
+      await h.run(["qemu", "status", "--name", "late", "--json"]),
+    );
+    assert.deepEqual(status.guests.map((g) => g.running), [false]);
+    await Deno.remove(h.dir, { recursive: true });
+  },
+});
+
+Deno.test("nx qemu up refuses a bad name and a missing identity before it builds or boots", async () => {
+  const h = await host();
+  const bad = await h.run(["qemu", "up", "--name", "../x", "--json"]);
+  assert.equal(bad.json?.code, "usage.invalid_argument");
+  const missing = await h.run(["qemu", "up", "--identity", join(h.dir, "none.key"), "--json"]);
+  assert.equal(missing.json?.code, "transport.no_identity");
+  const down = data<{ outcome: string }>(
+    await h.run(["qemu", "down", "--name", "nothing", "--json"]),
+  );
+  assert.equal(down.outcome, "not-running");
+  await Deno.remove(h.dir, { recursive: true });
+});
