@@ -62,6 +62,10 @@ function buildCommand() {
               ["kernel", mib(image.bytes.kernel)],
               ["initrd", mib(image.bytes.initrd)],
               ["system", mib(image.bytes.system)],
+              [
+                "template",
+                image.stateTemplate ?? "none (the warm-up boot failed: fresh guests start cold)",
+              ],
               ["seconds", seconds],
             ])
           }`,

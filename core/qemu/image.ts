@@ -15,11 +15,14 @@ import { makeExt4 } from "./_disk.ts";
 import { initramfs, SYSTEM_ROOT } from "./_initramfs.ts";
 import { prepareKernel } from "./_kernel.ts";
 import { run, runOk } from "./_run.ts";
+import { warmUp } from "./_warmup.ts";
 import { listTree, REPO_PARTS, stageTree, treeBytes, treeDigest, type TreeEntry } from "./_tree.ts";
 
 /** Bump when the image's layout changes without any input changing. */
-export const IMAGE_LAYOUT = 1;
+export const IMAGE_LAYOUT = 2;
 export const MANIFEST_FORMAT = "nx-qemu-image";
+/** A warm-up boot is a first boot under TCG, on a loaded CI machine too. */
+const WARMUP_TIMEOUT_MS = 600_000;
 
 export interface BuildOptions {
   /** The repository whose code the guest runs. */
@@ -40,6 +43,8 @@ export interface Image {
   manifest: string;
   /** "pvh": an uncompressed vmlinux; "bzImage": the compressed kernel (slower boot). */
   boot: "pvh" | "bzImage";
+  /** The warm-up boot's state disk (a root, warm Deno caches) fresh guests start from. */
+  stateTemplate: string | null;
   /** Nothing was built: an image of these inputs existed. */
   upToDate: boolean;
   /** Sizes in bytes. */
@@ -61,6 +66,8 @@ export interface Manifest {
   debs: { package: string; version: string; sha256: string }[];
   guest: Record<string, string>;
   repo: { digest: string; entries: number };
+  /** The warm-up boot (_warmup.ts): whether it made the state disk template, and its time. */
+  warmup: { ok: boolean; seconds: number; problem?: string[] };
 }
 
 const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex");
@@ -112,6 +119,7 @@ async function imageOf(dir: string, m: Manifest, upToDate: boolean): Promise<Ima
   const kernel = join(dir, "kernel");
   const initrd = join(dir, "initrd");
   const system = join(dir, "system.img");
+  const template = join(dir, "state-template.img");
   return {
     dir,
     hash: m.hash.slice(0, 16),
@@ -120,6 +128,7 @@ async function imageOf(dir: string, m: Manifest, upToDate: boolean): Promise<Ima
     system,
     manifest: join(dir, "manifest.json"),
     boot: m.kernel.boot,
+    stateTemplate: m.warmup.ok ? template : null,
     upToDate,
     bytes: {
       kernel: await sizeOf(kernel),
@@ -176,7 +185,7 @@ async function buildOnce(o: BuildOptions): Promise<Image> {
   o.log(`building image ${hash.slice(0, 16)}`);
   const tmp = await Deno.makeTempDir({ dir: o.cache, prefix: ".image-" });
   try {
-    const manifest: Manifest = {
+    const manifest: Omit<Manifest, "warmup"> = {
       format: MANIFEST_FORMAT,
       version: IMAGE_LAYOUT,
       hash,
@@ -196,8 +205,10 @@ async function buildOnce(o: BuildOptions): Promise<Image> {
     const busybox = await stageSystem(tmp, stage, debs, files);
     await stageTree(o.repo, join(stage, "repo"), entries);
     await checkStagedLauncher(join(stage, "repo"));
-    const manifestText = JSON.stringify(manifest, null, 2) + "\n";
-    await Deno.writeTextFile(join(stage, "manifest.json"), manifestText);
+    await Deno.writeTextFile(
+      join(stage, "manifest.json"),
+      JSON.stringify(manifest, null, 2) + "\n",
+    );
     const staged = await listTree(stage, ["."], () => false);
     await makeExt4(join(tmp, "system.img"), {
       bytes: Math.ceil((await treeBytes(stage, staged)) * 1.1) + (48 << 20),
@@ -226,7 +237,13 @@ async function buildOnce(o: BuildOptions): Promise<Image> {
     );
     await Deno.remove(join(tmp, "busybox"), { recursive: true });
     await Deno.copyFile(kernel.kernel, join(tmp, "kernel"));
-    await Deno.writeTextFile(join(tmp, "manifest.json"), manifestText);
+    o.log("warm-up boot (Deno's caches for every fresh guest)");
+    const warmup = await warmUp(tmp, join(tmp, "state-template.img"), WARMUP_TIMEOUT_MS).catch(
+      (e) => ({ ok: false, seconds: 0, problem: [String(e instanceof Error ? e.message : e)] }),
+    );
+    if (!warmup.ok) o.log(`warm-up failed, fresh guests start cold: ${warmup.problem?.at(-1)}`);
+    const full: Manifest = { ...manifest, warmup };
+    await Deno.writeTextFile(join(tmp, "manifest.json"), JSON.stringify(full, null, 2) + "\n");
     await Deno.rename(tmp, dir).catch(async (e) => {
       if (!(await readManifest(join(dir, "manifest.json")))) throw e; // else another build won
     });
@@ -271,6 +288,7 @@ async function stageSystem(tmp: string, stage: string, debs: Deb[], files: strin
   const sys: TreeEntry[] = (await listTree(unpacked, ["lib", "lib64", "usr"], (p) => !keep(p)))
     .filter((e) => keep(e.path));
   await stageTree(unpacked, join(stage, SYSTEM_ROOT.split("/").at(-1)!), sys);
+  await Deno.remove(unpacked, { recursive: true });
   if (!busybox) throw new NxError("io.failed", "cannot build the image: busybox-static is missing");
   return busybox;
 }

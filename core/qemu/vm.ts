@@ -11,6 +11,7 @@ import { NxError } from "../errors.ts";
 import type { KeyPair } from "../trust/mod.ts";
 import { connect, type KnownAgents, parseTarget } from "../transport/mod.ts";
 import { makeExt4 } from "./_disk.ts";
+import { copySparse, STATE_DISK_BYTES } from "./_warmup.ts";
 import { kill, processMatches, procInfo, readPidFile, waitGone } from "./_proc.ts";
 import { findTool, lastLines, run } from "./_run.ts";
 import { tailLines, waitForConsole } from "./console.ts";
@@ -20,7 +21,7 @@ import { type Env, type GuestPaths, guestPaths, guestsDir } from "./paths.ts";
 import { type Accel, kernelCommandLine, optionValue, qemuArgs, shellLine } from "./qemu_args.ts";
 
 export const QEMU = "qemu-system-x86_64";
-export const STATE_DISK_BYTES = 256 << 20;
+export { STATE_DISK_BYTES };
 
 /** What `up` started, kept in the state directory as vm.json (and given as `--json` data). */
 export interface VmRecord {
@@ -142,8 +143,17 @@ export async function upVm(o: UpOptions): Promise<UpResult> {
     await removeIfThere(f); // an old console log would hold an old boot's markers
   }
   if (o.fresh || !(await exists(paths.stateImage))) {
-    o.verbose(`state disk ${paths.stateImage} (new, ${STATE_DISK_BYTES >> 20} MiB)`);
-    await makeExt4(paths.stateImage, { bytes: STATE_DISK_BYTES, label: "nxstate", journal: true });
+    if (image.stateTemplate) {
+      o.verbose(`state disk ${paths.stateImage} (from the image's warm template)`);
+      await copySparse(image.stateTemplate, paths.stateImage);
+    } else {
+      o.verbose(`state disk ${paths.stateImage} (new, empty, ${STATE_DISK_BYTES >> 20} MiB)`);
+      await makeExt4(paths.stateImage, {
+        bytes: STATE_DISK_BYTES,
+        label: "nxstate",
+        journal: true,
+      });
+    }
   }
   await Deno.writeTextFile(paths.authorizedKeys, o.authorize.map(pemLine).join(""));
   if (o.trust.length > 0) await Deno.writeTextFile(paths.trust, o.trust.map(pemLine).join(""));
