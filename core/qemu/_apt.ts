@@ -6,7 +6,7 @@
  * cache with the right size is not fetched again (offline rebuilds work).
  */
 import { createHash } from "node:crypto";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { NxError } from "../errors.ts";
 import { findTool, runOk } from "./_run.ts";
 
@@ -86,8 +86,57 @@ async function show(names: string[]): Promise<Record<string, string>[]> {
   return parseStanzas(text);
 }
 
-/** The exact debs of the guest: the current kernel first, then {@link GUEST_PACKAGES}. */
-export async function resolveDebs(): Promise<Deb[]> {
+/**
+ * What the candidates depend on: apt's package lists and its configuration (sources,
+ * preferences). Their names, sizes and mtimes; a change (apt-get update) resolves again.
+ */
+async function aptStamp(): Promise<string> {
+  const hash = createHash("sha256");
+  const walk = async (dir: string, depth: number) => {
+    let names: Deno.DirEntry[] = [];
+    try {
+      for await (const e of Deno.readDir(dir)) names.push(e);
+    } catch {
+      return;
+    }
+    names = names.sort((a, b) => a.name < b.name ? -1 : 1);
+    for (const e of names) {
+      const path = join(dir, e.name);
+      if (e.isDirectory && depth > 0) await walk(path, depth - 1);
+      else if (e.isFile) {
+        const info = await Deno.stat(path).catch(() => undefined);
+        hash.update(`${path}\0${info?.size}\0${info?.mtime?.getTime()}\0`);
+      }
+    }
+  };
+  await walk("/var/lib/apt/lists", 0);
+  await walk("/etc/apt", 2);
+  return hash.digest("hex");
+}
+
+/**
+ * The exact debs of the guest: the current kernel first, then {@link GUEST_PACKAGES}. Two
+ * `apt-cache show` runs take seconds, so the answer is kept in `cacheFile` while apt's lists
+ * and configuration are unchanged.
+ */
+export async function resolveDebs(cacheFile?: string): Promise<Deb[]> {
+  const stamp = await aptStamp();
+  if (cacheFile) {
+    try {
+      const kept = JSON.parse(await Deno.readTextFile(cacheFile));
+      if (kept.stamp === stamp && Array.isArray(kept.debs)) return kept.debs as Deb[];
+    } catch { /* resolve */ }
+  }
+  const debs = await resolveWithApt();
+  if (cacheFile) {
+    await Deno.mkdir(dirname(cacheFile), { recursive: true });
+    await Deno.writeTextFile(`${cacheFile}.${Deno.pid}.tmp`, JSON.stringify({ stamp, debs }));
+    await Deno.rename(`${cacheFile}.${Deno.pid}.tmp`, cacheFile);
+  }
+  return debs;
+}
+
+async function resolveWithApt(): Promise<Deb[]> {
   const [meta] = await show([KERNEL_META_PACKAGE]);
   const kernel = meta && kernelPackageOf(meta);
   if (!kernel) {

@@ -19,7 +19,7 @@ import { warmUp } from "./_warmup.ts";
 import { listTree, REPO_PARTS, stageTree, treeBytes, treeDigest, type TreeEntry } from "./_tree.ts";
 
 /** Bump when the image's layout changes without any input changing. */
-export const IMAGE_LAYOUT = 2;
+export const IMAGE_LAYOUT = 3;
 export const MANIFEST_FORMAT = "nx-qemu-image";
 /** A warm-up boot is a first boot under TCG, on a loaded CI machine too. */
 const WARMUP_TIMEOUT_MS = 600_000;
@@ -155,9 +155,10 @@ export async function buildImage(o: BuildOptions): Promise<Image> {
 
 async function buildOnce(o: BuildOptions): Promise<Image> {
   await ensureBundle(o.repo, o.log);
-  const debs = await resolveDebs();
+  await Deno.mkdir(o.cache, { recursive: true });
+  const debs = await resolveDebs(join(o.cache, "debs.json"));
   const entries = await listTree(o.repo, REPO_PARTS);
-  const repoDigest = await treeDigest(o.repo, entries);
+  const repoDigest = await treeDigest(o.repo, entries, join(o.cache, "digests.json"));
   const guest = await readGuestFiles(o.repo);
   const guestDigests = Object.fromEntries([...guest].map(([n, d]) => [n, sha256(d)]).sort());
   const hash = sha256(JSON.stringify({
