@@ -40,11 +40,14 @@ export interface VmSpec {
 /** QEMU's option syntax: a comma inside a value is written twice. */
 export const optionValue = (value: string) => value.replaceAll(",", ",,");
 
-/** The kernel command line: ttyS0 console, few messages, reboot at once on a panic. */
-export function kernelCommandLine(o: { selftest: boolean }): string {
-  return ["console=ttyS0", "quiet", "panic=-1", ...(o.selftest ? ["nx.selftest=1"] : [])].join(
-    " ",
-  );
+/**
+ * The kernel command line: ttyS0 console, few messages, reboot at once on a panic; then
+ * `extra` (NX_QEMU_APPEND: e.g. `loglevel=7`, `nx.serial=agent`).
+ */
+export function kernelCommandLine(o: { selftest: boolean; extra?: string }): string {
+  const words = ["console=ttyS0", "quiet", "panic=-1", ...(o.selftest ? ["nx.selftest=1"] : [])];
+  const extra = o.extra?.trim();
+  return [...words, ...(extra ? [extra] : [])].join(" ");
 }
 
 export function qemuArgs(spec: VmSpec): string[] {

@@ -86,6 +86,11 @@ Deno.test("optionValue() doubles commas, as QEMU's option syntax wants", () => {
 Deno.test("kernelCommandLine() asks for the selftest only when told", () => {
   assert.equal(kernelCommandLine({ selftest: false }), "console=ttyS0 quiet panic=-1");
   assert.equal(kernelCommandLine({ selftest: true }), "console=ttyS0 quiet panic=-1 nx.selftest=1");
+  assert.equal(
+    kernelCommandLine({ selftest: false, extra: " loglevel=7 nx.serial=agent " }),
+    "console=ttyS0 quiet panic=-1 loglevel=7 nx.serial=agent",
+  );
+  assert.equal(kernelCommandLine({ selftest: false, extra: "" }), "console=ttyS0 quiet panic=-1");
 });
 
 Deno.test("shellLine() quotes what sh would split or expand", () => {

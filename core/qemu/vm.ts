@@ -207,7 +207,7 @@ async function spawnQemu(qemu: string, paths: GuestPaths, image: Image, o: UpOpt
       memoryMiB: o.memoryMiB,
       kernel: image.kernel,
       initrd: image.initrd,
-      append: kernelCommandLine({ selftest: o.selftest }),
+      append: kernelCommandLine({ selftest: o.selftest, extra: o.env("NX_QEMU_APPEND") }),
       systemImage: image.system,
       stateImage: paths.stateImage,
       console: paths.console,
