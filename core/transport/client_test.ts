@@ -537,7 +537,8 @@ Deno.test("remotePkgr() cancelled during an upload drops the connection with op.
   const abort = new AbortController();
   await withAgent(async (agent) => {
     const { error } = await drainUpload(agent, () => Promise.resolve(abort.abort()));
-    assert.equal(error.code, "transport.closed");
+    // the drop may cut the frame being written: the agent then sees a torn one
+    assert.ok(["transport.closed", "transport.bad_frame"].includes(error.code), error.code);
   }, async (session) => {
     const ctx = { ...recorder().ctx, signal: abort.signal };
     await rejectsWith(
