@@ -106,9 +106,17 @@ Deno.test("a host drives the root through the connection: upload, install, event
     "bundle: install ok notes@1.0.0",
   ]);
   assert.deepEqual((await remote.list({}, callContext())).map((a) => a.id), ["notes"]);
+  // The install staged the upload's tree itself: it is the installed version now.
+  const uploads = () => Array.fromAsync(Deno.readDir(uploadsDir(paths)), (e) => e.name);
+  assert.deepEqual(await uploads(), []);
+  // A verify of the same bundle sends nothing (the version holds every file) and keeps its upload.
+  const verifyEvents: ProgressEvent[] = [];
+  await remote.verify({ bundle: { kind: "path", path: bundle } }, callContext(verifyEvents));
+  assert.equal(verifyEvents.some((e) => e.kind === "progress" && e.phase === "upload"), false);
   assert.ok(await session.ping() >= 0);
   await session.close();
   await agent.served;
+  assert.deepEqual(await uploads(), ["recent"]);
   assert.deepEqual(
     await Array.fromAsync(Deno.readDir(join(uploadsDir(paths), "recent"))).then((e) => e.length),
     1,

@@ -20,7 +20,11 @@
  *   `inspect` creates none either).
  * - Lifetime: an upload is used by one call, then kept as a recent upload (content_store.ts) or
  *   removed; a failed upload, and every upload of a closed connection, is removed at once; what a
- *   crashed agent left is removed when the next one starts.
+ *   crashed agent left is removed when the next one starts. A complete upload is lent to the
+ *   install that uses it (core/store stage.ts `lendTree`): the install's verifying read still
+ *   reads and hashes every byte against the agent's own policy, but stages the tree itself —
+ *   moved into the transaction and made durable there — instead of writing a second copy; the
+ *   transaction then owns it (its content is a source again as an installed version).
  */
 import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
@@ -29,11 +33,13 @@ import { toHex } from "../bytes/mod.ts";
 import { NxError } from "../errors.ts";
 import {
   type ExpectedFile,
+  lendTree,
   listDir,
   mkdirp,
   removeTree,
   rootExists,
   type RootPaths,
+  type TreeLoan,
 } from "../store/mod.ts";
 import { checkStructure } from "../trust/mod.ts";
 import { type ContentStore, DIR_MODE, type UploadFile, UploadTree } from "./content_store.ts";
@@ -151,6 +157,8 @@ export class Upload {
   #written = 0;
   #received = 0;
   #gone = false;
+  /** The complete tree, lent to the install that uses it (it then adopts it, not a copy). */
+  #loan: TreeLoan | undefined;
 
   constructor(
     readonly id: string,
@@ -226,7 +234,11 @@ export class Upload {
       this.#check(want, EMPTY_SHA256);
       this.#next++;
     }
-    if (this.complete) this.#closeTree();
+    if (this.complete) {
+      this.#closeTree();
+      // Complete, every file matched: an install may stage this very tree (store/stage.ts).
+      this.#loan ??= lendTree(this.dir);
+    }
   }
 
   #closeTree(): void {
@@ -249,14 +261,17 @@ export class Upload {
   /** Removes the upload (failed, unused, or its connection closed); idempotent. */
   async discard(): Promise<void> {
     this.#closeTree();
+    this.#loan?.revoke();
     if (this.#gone) return;
     this.#gone = true;
+    if (this.#loan?.taken) return; // an install's transaction owns the tree now
     await removeTree(this.dir);
   }
 
   /** Its call is over: kept as a recent upload (content_store.ts), or removed. */
   async retire(): Promise<void> {
-    if (this.#gone || !this.complete) return await this.discard();
+    this.#loan?.revoke();
+    if (this.#gone || !this.complete || this.#loan?.taken) return await this.discard();
     this.#gone = true;
     try {
       await this.store.recent.keep(this.dir, this.files);

@@ -23,6 +23,16 @@
  * within the clock tick of the read may go unseen, and then the verified bytes are installed.
  * A process killed before adoption leaves its temp tree, which the next writer removes when it
  * takes over the dead holder's lock (lock.ts, fs.ts `removeTempsOf`), as it does its temp files.
+ *
+ * A lent tree (`lendTree`: an agent's upload, a bundle directory the process wrote itself below
+ * the root, 0700, files 0444, not yet durable) is staged without a copy: the verifying read
+ * still reads and hashes every byte, but writes nothing, and adoption moves the tree itself to
+ * `version` — after the same `checkUnchanged` — then opens each file it read (the same inode,
+ * never through a link), fdatasyncs them and makes the directories 0755 and durable exactly as
+ * for a copy, before anything is published. Until adoption the tree stays the lender's (a stage
+ * released unadopted leaves it); a crash before adoption leaves it where the lender removes its
+ * leftovers (an agent's start), one after leaves it to the transaction's undo. A tree on
+ * another file system than the root (where rename cannot move it) is staged by a copy.
  */
 import { basename, dirname, resolve } from "node:path";
 import { atParent, openDirAt } from "./anchored.ts";
@@ -46,6 +56,35 @@ export interface StagedSource {
 /** Stages not yet adopted or released, by their directory (absolute). */
 const open = new Map<string, BundleStage>();
 
+/** A tree lent to the stage of one install (see the module comment). */
+export interface TreeLoan {
+  /** A stage adopted the tree: a transaction owns it now, and it is gone from where it was. */
+  readonly taken: boolean;
+  /** Ends the loan (idempotent): a stage opened afterwards copies the tree as any bundle. */
+  revoke(): void;
+}
+
+/** Lent trees not yet adopted, by their directory (absolute). */
+const lent = new Map<string, { taken: boolean }>();
+
+/**
+ * Lends `dir` to the next install that reads it as its bundle: its stage adopts the tree instead
+ * of writing a copy. Only for a tree this process wrote itself and nothing else writes to.
+ */
+export function lendTree(dir: string): TreeLoan {
+  const key = resolve(dir);
+  const loan = { taken: false };
+  lent.set(key, loan);
+  return {
+    get taken() {
+      return loan.taken;
+    },
+    revoke() {
+      if (lent.get(key) === loan) lent.delete(key);
+    },
+  };
+}
+
 export class BundleStage implements StageSink, AsyncDisposable {
   #durable = new Durable();
   #dirs: DirCache;
@@ -54,6 +93,8 @@ export class BundleStage implements StageSink, AsyncDisposable {
   #ended: StagedFile[] = [];
   #sources: StagedSource[] = [];
   #state: "open" | "adopted" | "released" = "open";
+  /** The loan of a lent tree staged in place (then `temp` is `source`). */
+  readonly #loan: { taken: boolean } | undefined;
 
   private constructor(
     readonly source: string,
@@ -61,18 +102,52 @@ export class BundleStage implements StageSink, AsyncDisposable {
     readonly dir: string,
     /** Where the stage goes when adopted, `staging/<txid>/version`. */
     readonly version: string,
-    /** Where the reader writes it until then. */
+    /** Where the reader writes it until then (a lent tree: where it is). */
     readonly temp: string,
     top: DirHandle,
+    loan?: { taken: boolean },
   ) {
     this.#top = top;
-    this.#dirs = new DirCache(top, 0o755);
+    this.#loan = loan;
+    this.#dirs = loan ? new DirCache(top) : new DirCache(top, 0o755);
   }
 
-  /** Creates the temp tree for the bundle at `source`, to become `staging.version`. */
+  /** A stage of the lent tree `source` in place; undefined when it must be copied. */
+  static #inPlace(source: string, dir: string, version: string): BundleStage | undefined {
+    const loan = lent.get(source);
+    if (loan === undefined) return undefined;
+    const top = openDirAt(source);
+    try {
+      // rename(2) moves the tree only within one file system: else it is copied
+      const pkg = openDirAt(dirname(dirname(dir)));
+      const sameFs = pkg.statSelf().dev === top.statSelf().dev;
+      pkg.close();
+      if (sameFs) return new BundleStage(source, dir, version, source, top, loan);
+    } catch (e) {
+      top.close();
+      throw e;
+    }
+    top.close();
+    return undefined;
+  }
+
+  /**
+   * Creates the temp tree for the bundle at `source`, to become `staging.version` (a lent tree
+   * is its own stage).
+   */
   static open(source: string, staging: { dir: string; version: string }): BundleStage {
     const dir = resolve(staging.dir);
     const version = resolve(staging.version);
+    try {
+      const inPlace = BundleStage.#inPlace(resolve(source), dir, version);
+      if (inPlace) {
+        inPlace.#durable.dir(version);
+        open.set(version, inPlace);
+        return inPlace;
+      }
+    } catch (e) {
+      throw ioError("stage", source, e);
+    }
     // pkg/staging/<txid> → pkg/.staging-<txid>.<pid>.<n>.tmp
     const temp = tempName(`${dirname(dirname(dir))}/staging-${basename(dir)}`);
     try {
@@ -96,20 +171,23 @@ export class BundleStage implements StageSink, AsyncDisposable {
   begin(path: string): void {
     const at = splitPath(path);
     this.#run(path, () => {
-      const dir = this.#dirs.get(at.dir, (rel) => ioError("stage", rel, "not a directory"));
       if (at.dir !== "") this.#durable.dir(`${this.version}/${at.dir}`);
+      if (this.#loan) return; // the file is its own copy
+      const dir = this.#dirs.get(at.dir, (rel) => ioError("stage", rel, "not a directory"));
       this.#current = dir.openFile(at.name, { write: true, create: 0o444, exclusive: true });
     });
   }
 
   write(chunk: Uint8Array): void {
-    this.#run("", () => writeAll(this.#current!, chunk));
+    this.#run("", () => {
+      if (!this.#loan) writeAll(this.#current!, chunk);
+    });
   }
 
   end(fact: StagedFile, source: Stat): void {
-    const file = this.#current!;
+    const file = this.#current;
     this.#current = undefined;
-    this.#run(fact.path, () => this.#durable.fill(file, () => {}));
+    if (file) this.#run(fact.path, () => this.#durable.fill(file, () => {}));
     this.#ended.push({ path: fact.path, size: fact.size, sha256: fact.sha256 });
     this.#sources.push({ path: fact.path, stat: source });
   }
@@ -162,6 +240,11 @@ export class BundleStage implements StageSink, AsyncDisposable {
         this.temp,
         (from, name) => atParent(this.version, (to, toName) => from.rename(name, to, toName)),
       );
+      if (this.#loan) {
+        this.#loan.taken = true; // the transaction's now: its undo removes it
+        lent.delete(this.source);
+        this.#keepInPlace();
+      }
       this.#top.chmod(0o755); // below the 0700 staging/<txid> now
       this.#durable.finish();
     } catch (e) {
@@ -174,7 +257,32 @@ export class BundleStage implements StageSink, AsyncDisposable {
     await fsyncDir(this.dir);
   }
 
-  /** Removes the staged tree unless a transaction adopted it; idempotent. */
+  /**
+   * A lent tree, moved to `version`: each file read (the very inode read, opened without
+   * following a link) is made 0444 and kept to be fdatasynced, its directories 0755, as a
+   * copy's are.
+   */
+  #keepInPlace(): void {
+    const opened = (rel: string) =>
+      this.#dirs.get(rel, (d) => ioError("stage", `${this.version}/${d}`, "not a directory"));
+    const widened = new Set<string>();
+    for (const { path, stat } of this.#sources) {
+      const at = splitPath(path);
+      for (let d = at.dir; d !== "" && !widened.has(d); d = splitPath(d).dir) {
+        opened(d).chmod(0o755);
+        widened.add(d);
+      }
+      const file = opened(at.dir).openFile(at.name);
+      const now = file.stat();
+      if (now.dev !== stat.dev || now.ino !== stat.ino) {
+        file.close();
+        throw ioError("stage", `${this.version}/${path}`, "it was replaced after it was read");
+      }
+      this.#durable.fill(file, (f) => f.chmod(0o444)); // read-only, as a copy's files are
+    }
+  }
+
+  /** Removes the staged tree unless a transaction adopted it (a lent tree stays); idempotent. */
   async release(): Promise<void> {
     if (this.#state !== "open") return;
     this.#state = "released";
@@ -183,7 +291,7 @@ export class BundleStage implements StageSink, AsyncDisposable {
     this.#current = undefined;
     this.#durable.abandon();
     this.#dirs.close();
-    await removeTree(this.temp);
+    if (!this.#loan) await removeTree(this.temp);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

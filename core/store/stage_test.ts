@@ -4,7 +4,7 @@ import { NxError } from "../errors.ts";
 import { readBundle } from "./bundle_reader.ts";
 import { copyVerifiedBundle } from "./copy.ts";
 import { removeTempsOf } from "./fs.ts";
-import { BundleStage, stageAt } from "./stage.ts";
+import { BundleStage, lendTree, stageAt } from "./stage.ts";
 
 const OLD = new Date("2001-02-03T04:05:06Z");
 
@@ -137,4 +137,110 @@ Deno.test("removeTempsOf() removes the stage a killed holder of the lock left", 
   assert.equal(temps(at.pkg).length, 1);
   await removeTempsOf(at.pkg, Deno.pid);
   assert.deepEqual(temps(at.pkg), []);
+});
+
+/** A bundle-shaped tree as an agent's upload is: directories 0700, files 0444, lent. */
+async function lentBundle(count: number, dir?: string) {
+  const src = await bundle(count);
+  const tree = dir === undefined ? src : join(await Deno.makeTempDir({ dir }), "upload");
+  if (tree !== src) await Deno.rename(src, tree).catch(() => copyTree(src, tree));
+  for (const entry of walk(tree)) Deno.chmodSync(entry.path, entry.isFile ? 0o444 : 0o700);
+  Deno.chmodSync(tree, 0o700);
+  return { src: tree, loan: lendTree(tree) };
+}
+
+function* walk(dir: string): Generator<{ path: string; isFile: boolean }> {
+  for (const e of Deno.readDirSync(dir)) {
+    const path = join(dir, e.name);
+    if (e.isDirectory) yield* walk(path);
+    yield { path, isFile: e.isFile };
+  }
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  const cp = await new Deno.Command("cp", { args: ["-a", "--", from, to] }).output();
+  assert.ok(cp.success);
+  await Deno.remove(from, { recursive: true });
+}
+
+const mode = (path: string) => (Deno.statSync(path).mode! & 0o777).toString(8);
+
+Deno.test("copyVerifiedBundle() adopts a lent tree itself: moved into the transaction, never copied", async () => {
+  const { src, loan } = await lentBundle(300);
+  const at = await staging();
+  const { stage, files } = await readStaged(src, at);
+  assert.deepEqual(temps(at.pkg), [], "the verifying read wrote nothing");
+  const before = files.map((f) => inode(join(src, f.path)));
+  const bytes = files.map((f) => Deno.readFileSync(join(src, f.path)));
+  await copyVerifiedBundle(src, at.version, files);
+  assert.deepEqual(files.map((f) => inode(join(at.version, f.path))), before);
+  assert.deepEqual(files.map((f) => Deno.readFileSync(join(at.version, f.path))), bytes);
+  await assert.rejects(Deno.lstat(src), Deno.errors.NotFound);
+  assert.equal(loan.taken, true);
+  assert.equal(stageAt(at.version), undefined);
+  // as a copy's: files 0444, directories 0755 (below the 0700 staging/<txid>)
+  for (const f of files) assert.equal(mode(join(at.version, f.path)), "444");
+  for (const d of ["", "assets", "assets/d0", "assets/d4"]) {
+    assert.equal(mode(join(at.version, d)), "755", d);
+  }
+  await stage.release(); // adopted: the transaction owns the tree
+  assert.ok(Deno.statSync(join(at.version, files[0].path)).isFile);
+});
+
+Deno.test("copyVerifiedBundle() refuses a lent tree changed after the read, which stays its lender's", async () => {
+  const { src, loan } = await lentBundle(12);
+  const at = await staging();
+  const { files } = await readStaged(src, at);
+  const changed = join(src, "assets", "d3", "f3.bin");
+  Deno.chmodSync(changed, 0o644);
+  Deno.writeTextFileSync(changed, "x", { append: true });
+  await assert.rejects(
+    copyVerifiedBundle(src, at.version, files),
+    (e) => e instanceof NxError && e.code === "integrity.changed_after_verify",
+  );
+  assert.equal(loan.taken, false);
+  assert.ok(Deno.statSync(changed).isFile, "the lender's tree is left to it");
+  await assert.rejects(Deno.lstat(at.version), Deno.errors.NotFound);
+  assert.equal(stageAt(at.version), undefined);
+});
+
+Deno.test("BundleStage.release() leaves a lent tree no transaction adopted", async () => {
+  const { src, loan } = await lentBundle(5);
+  const at = await staging();
+  {
+    await using _stage = (await readStaged(src, at)).stage;
+  }
+  assert.equal(loan.taken, false);
+  assert.equal((await readBundle(src, () => undefined)).entries.length > 5, true);
+  assert.deepEqual(temps(at.pkg), []);
+});
+
+Deno.test("a revoked loan, or a tree on another file system, is staged by a copy", async (t) => {
+  const cases: [string, () => Promise<{ src: string; loan: ReturnType<typeof lendTree> }>][] = [
+    ["revoked", async () => {
+      const lent = await lentBundle(8);
+      lent.loan.revoke();
+      return lent;
+    }],
+  ];
+  // /dev/shm is a tmpfs where it exists: another file system than the temp directory's
+  const shm = "/dev/shm";
+  const devOf = (path: string) => Deno.stat(path).then((s) => s.isDirectory ? s.dev : -1, () => -1);
+  const shmDev = await devOf(shm);
+  if (shmDev !== -1 && shmDev !== await devOf(await Deno.makeTempDir())) {
+    cases.push(["on another file system", () => lentBundle(8, shm)]);
+  }
+  for (const [what, make] of cases) {
+    await t.step(what, async () => {
+      const { src, loan } = await make();
+      const at = await staging();
+      const { files } = await readStaged(src, at);
+      const before = files.map((f) => inode(join(src, f.path)));
+      await copyVerifiedBundle(src, at.version, files);
+      assert.equal(loan.taken, false);
+      assert.notDeepEqual(files.map((f) => inode(join(at.version, f.path))), before);
+      assert.ok(Deno.statSync(join(src, files[0].path)).isFile, "the tree stays where it was");
+      await Deno.remove(src, { recursive: true });
+    });
+  }
 });
