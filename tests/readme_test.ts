@@ -78,15 +78,8 @@ Deno.test("the README walk-through: every line exits 0, the dry run changes noth
     DENO_DIR: JSON.parse((await run(DENO, ["info", "--json"])).stdout).denoDir, // the cache, kept
   };
   const before = await untracked();
-  const bash = await new Deno.Command("bash", {
-    args: ["--norc", "--noprofile", "-c", script],
-    cwd: REPO,
-    clearEnv: true,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(bash.code, 0, new TextDecoder().decode(bash.stderr));
+  const bash = await bashLine(script, env);
+  assert.equal(bash.code, 0, bash.stderr);
   const read = (i: number, ext: string) => Deno.readTextFile(join(out, `${i}.${ext}`));
 
   for (const [i, line] of lines.entries()) {
