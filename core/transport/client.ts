@@ -29,7 +29,7 @@ import { type KnownAgents, KnownAgentsFile } from "./known_agents.ts";
 import type { AgentMessage, HostMessage } from "./messages.ts";
 import { openStream } from "./streams.ts";
 import { formatTarget, type Target } from "./target.ts";
-import { describeBundle, sendFiles } from "./upload_send.ts";
+import { describeOnce, sendFiles } from "./upload_send.ts";
 
 export interface ClientTimeouts {
   /** Opening the stream (TCP connect, device open). */
@@ -267,7 +267,7 @@ export class Session {
     stop: Stop,
   ): Promise<BundleRef> {
     if (bundle.kind !== "path") return bundle; // already an upload: the agent judges it
-    const files = await describeBundle(bundle.path);
+    const files = await describeOnce(bundle.path);
     const id = this.#nextId++;
     await this.#send({ t: "offer", id, files });
     const need = await this.#uploadReply(method, id, "need", ctx, stop);

@@ -8,11 +8,19 @@
  * file, too many files, or none at all fails here with the code a local verify gives, before a
  * byte is sent. The agent verifies everything again against its own policy: nothing here is a
  * trust decision, only "send what was described, or nothing".
+ *
+ * describeOnce is describeBundle for a process that sends one bundle many times (a fleet, a
+ * long-lived host): a description is reused while a walk of the bundle finds every entry as it
+ * was (see treeStamp). A change the walk cannot see (a rewrite within one clock tick that keeps
+ * the size) is still caught: sendFiles re-hashes every byte it sends.
  */
 import { createHash } from "node:crypto";
+import { resolve } from "node:path";
+import { CAPS } from "../bundle/mod.ts";
 import { NxError } from "../errors.ts";
 import {
   DirCache,
+  type DirHandle,
   type FileHandle,
   ioError,
   isErrno,
@@ -39,6 +47,75 @@ export async function describeBundle(bundlePath: string): Promise<OfferedFile[]>
     if (!fact) throw new Error(`the bundle reader skipped ${e.path}`);
     return { path: fact.path, size: fact.size, sha256: fact.sha256 };
   });
+}
+
+/** Descriptions by bundle path, with the stamp of the tree they were made from (oldest first). */
+const described = new Map<string, { stamp: string; files: Promise<OfferedFile[]> }>();
+const DESCRIBED_MAX = 8;
+
+/**
+ * describeBundle, reused while the bundle's tree stamp is unchanged; concurrent calls for one
+ * bundle (a fleet's first uploads) share one description. A failed description is not kept.
+ * The list is shared: callers must not change it.
+ */
+export function describeOnce(bundlePath: string): Promise<OfferedFile[]> {
+  const key = resolve(bundlePath);
+  const stamp = treeStamp(key);
+  if (stamp === undefined) return describeBundle(bundlePath);
+  const hit = described.get(key);
+  if (hit?.stamp === stamp) return hit.files;
+  const files = describeBundle(bundlePath);
+  described.delete(key);
+  described.set(key, { stamp, files });
+  if (described.size > DESCRIBED_MAX) described.delete(described.keys().next().value!);
+  files.catch(() => {
+    if (described.get(key)?.files === files) described.delete(key);
+  });
+  return files;
+}
+
+/**
+ * The identity of every entry of a bundle tree — device, inode, type, size, link count, mtime
+ * and ctime, directories included (an entry added, removed or renamed changes its directory's) —
+ * walked below descriptors without following a link; undefined when the tree cannot be walked
+ * within the bundle caps (describeBundle then judges it, uncached).
+ */
+export function treeStamp(bundlePath: string): string | undefined {
+  const parts: string[] = [];
+  const visit = (dir: DirHandle, rel: string, depth: number): boolean => {
+    const self = dir.statSelf();
+    parts.push(`${rel}/\0${self.dev}:${self.ino}:${self.mtimeNs}:${self.ctimeNs}`);
+    for (const entry of dir.entries().sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (parts.length > CAPS.files * 2 || depth > CAPS.depth) return false;
+      const info = dir.stat(entry.raw);
+      if (info === undefined) return false;
+      const path = `${rel}/${entry.name}`;
+      if (info.type === "dir") {
+        const sub = dir.openDir(entry.raw);
+        try {
+          if (!visit(sub, path, depth + 1)) return false;
+        } finally {
+          sub.close();
+        }
+      } else {
+        parts.push(
+          `${path}\0${info.type}:${info.dev}:${info.ino}:${info.size}:${info.nlink}:` +
+            `${info.mtimeNs}:${info.ctimeNs}`,
+        );
+      }
+    }
+    return true;
+  };
+  try {
+    const top = openDirAt(bundlePath);
+    try {
+      return visit(top, "", 1) ? parts.join("\n") : undefined;
+    } finally {
+      top.close();
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where DATA frames go (a Channel). */

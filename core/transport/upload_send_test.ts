@@ -10,6 +10,7 @@ import { rootPaths } from "../store/mod.ts";
 import {
   checkNeeded,
   describeBundle,
+  describeOnce,
   type OfferedFile,
   sendFiles,
   UPLOAD_CHUNK,
@@ -207,6 +208,45 @@ Deno.test("sendFiles() refuses a directory on the path that became a link", asyn
     files.findIndex((f) => f.path === "assets/icon.svg"),
   ]).catch((e) => e);
   assert.equal(e instanceof NxError && e.code, "integrity.changed_after_verify");
+});
+
+Deno.test("describeOnce() reuses a description while the bundle is unchanged, and only then", async (t) => {
+  const dir = await fixture("notes-1.0.0");
+  const first = await describeOnce(dir);
+  assert.deepEqual(first, await describeBundle(dir));
+  assert.equal(await describeOnce(dir), first, "the same walk: the same description");
+  const changes: [string, (dir: string) => Promise<void>][] = [
+    ["a file rewritten, same size", async (dir) => {
+      const path = join(dir, "payload.elf");
+      const bytes = await Deno.readFile(path);
+      bytes[0] ^= 0xff;
+      await Deno.writeFile(path, bytes);
+      await Deno.utime(path, new Date(2001, 1, 1), new Date(2001, 1, 1)); // whatever the clock
+    }],
+    ["a file appended to", (dir) =>
+      Deno.writeTextFile(join(dir, "assets/icon.svg"), " ", {
+        append: true,
+      })],
+    ["a file added", (dir) => Deno.writeTextFile(join(dir, "assets/new.txt"), "new")],
+    ["a file removed", (dir) => Deno.remove(join(dir, "assets/new.txt"))],
+  ];
+  let last = first;
+  for (const [name, change] of changes) {
+    await t.step(name, async () => {
+      await change(dir);
+      const now = await describeOnce(dir);
+      assert.notEqual(now, last);
+      assert.deepEqual(now, await describeBundle(dir));
+      last = now;
+    });
+  }
+  await t.step("a failed description is not kept", async () => {
+    const link = join(dir, "assets/link");
+    await Deno.symlink("../payload.elf", link);
+    await assert.rejects(describeOnce(dir), (e) => e instanceof NxError);
+    await Deno.remove(link);
+    assert.deepEqual(await describeOnce(dir), await describeBundle(dir));
+  });
 });
 
 Deno.test("checkNeeded() accepts ascending distinct indices of the offer and refuses the rest", async (t) => {
