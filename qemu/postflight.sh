@@ -93,8 +93,9 @@ last="" # the envelope of the last nx call
 nxj() {
   local want=$1 label=$2 t0=$EPOCHREALTIME code
   shift 2
-  printf '\n$ nx %s --json\n' "$*" >>"$work/host.log"
-  last=$("$nx" "$@" --json 2>>"$work/host.log")
+  printf '\n$ nx %s --timeout 300 --json\n' "$*" >>"$work/host.log"
+  # Every call is remote: --timeout bounds a hung guest (a bound, not a target).
+  last=$("$nx" "$@" --timeout 300 --json 2>>"$work/host.log")
   printf '%s\n' "$last" >>"$work/host.log"
   code=$(field "$last" code)
   [ "$code" = "$want" ] || fail "$label: expected $want, got ${code:-no envelope}: $(field "$last" message)" "$work/host.log"
@@ -177,7 +178,7 @@ record "build (nx qemu build)" "$t0"
 say "booting a fresh guest $guest"
 t0=$EPOCHREALTIME
 up=$("$nx" qemu up --fresh --name "$guest" --trust "$repo/fixtures/keys/dev.pub" \
-  --authorize "$work/host.pub" --json 2>"$work/up.log") || fail "nx qemu up: $(field "$up" message)" "$work/up.log"
+  --authorize "$work/host.pub" --timeout 300 --json 2>"$work/up.log") || fail "nx qemu up: $(field "$up" message)" "$work/up.log"
 record "boot to ready (fresh state disk)" "$t0"
 serial=$(field "$up" data.serial)
 tcp=$(field "$up" data.tcp)
@@ -191,7 +192,7 @@ lifecycle "$tcp" tcp
 
 say "nx selftest over serial"
 t0=$EPOCHREALTIME
-"$nx" selftest --transport "$serial" --markers >"$work/selftest-host.log" 2>&1 ||
+"$nx" selftest --transport "$serial" --timeout 300 --markers >"$work/selftest-host.log" 2>&1 ||
   fail "nx selftest over serial" "$work/selftest-host.log"
 record "nx selftest over serial" "$t0"
 expect_markers "$work/selftest-host.log" "${SELFTEST[@]}"
@@ -212,7 +213,7 @@ t0=$EPOCHREALTIME
 "$nx" qemu down --name "$guest" >"$work/down.log" 2>&1 || fail "nx qemu down" "$work/down.log"
 record "power off (nx qemu down)" "$t0"
 t0=$EPOCHREALTIME
-up=$("$nx" qemu up --name "$guest" --selftest --authorize "$work/host.pub" --json 2>"$work/up2.log") ||
+up=$("$nx" qemu up --name "$guest" --selftest --authorize "$work/host.pub" --timeout 300 --json 2>"$work/up2.log") ||
   fail "nx qemu up --selftest: $(field "$up" message)" "$work/up2.log"
 record "boot with the in-guest selftest to ready" "$t0"
 tcp=$(field "$up" data.tcp)

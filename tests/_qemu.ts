@@ -20,13 +20,25 @@ export const QEMU_AVAILABLE = await new Deno.Command("qemu-system-x86_64", {
 
 /** The polling interval of every wait, and the default bound of a boot (TCG: seconds). */
 const POLL_MS = 50;
-export const BOOT_BOUND_MS = 120_000;
+export const BOOT_BOUND_MS = 300_000;
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** How many lines of `text` contain `marker` (the harness's fixed-substring match). */
 export const countLines = (text: string, marker: string) =>
   text.split("\n").filter((l) => l.includes(marker)).length;
+
+/**
+ * One QEMU test at a time per test run (a lock file under the run's TMPDIR): two TCG guests on a
+ * 2-core machine already busy with the suite slow each other down past the guest root's
+ * migration time limit. Hold it for the whole time a guest runs.
+ */
+export async function guestTurn(): Promise<Disposable> {
+  const path = join(Deno.env.get("TMPDIR") ?? "/tmp", "nx-qemu-tests.lock");
+  const file = await Deno.open(path, { create: true, write: true });
+  await file.lock(true);
+  return { [Symbol.dispose]: () => file.close() };
+}
 
 export interface UpData {
   name: string;
@@ -71,6 +83,9 @@ export class Guest implements AsyncDisposable {
       this.name,
       "--authorize",
       join(this.dir, "host.pub"),
+      // A loaded CI machine boots slowly under TCG: a bound against a hang, not a target.
+      "--timeout",
+      String(BOOT_BOUND_MS / 1000),
       ...extra,
       "--json",
     ]);
@@ -85,7 +100,8 @@ export class Guest implements AsyncDisposable {
 
   /** `nx pkg <args> --transport <serial|tcp> --json`. */
   pkg(via: "serial" | "tcp", args: string[]): Promise<NxRun> {
-    return this.nx(["pkg", ...args, "--transport", this.up[via], "--json"]);
+    const bound = String(BOOT_BOUND_MS / 1000);
+    return this.nx(["pkg", ...args, "--transport", this.up[via], "--timeout", bound, "--json"]);
   }
 
   async console(): Promise<string> {

@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { cp } from "node:fs/promises";
 import { join } from "node:path";
 import { type Fixture, readFixture } from "../core/selftest/mod.ts";
-import { countLines, Guest, QEMU_AVAILABLE } from "./_qemu.ts";
+import { countLines, Guest, guestTurn, QEMU_AVAILABLE } from "./_qemu.ts";
 import { FIXTURES, nxCommandLine, packWithDevKey, tempDir } from "./helpers.ts";
 
 type Cut = "reset" | "kill";
@@ -74,6 +74,7 @@ Deno.test({
     "1.0.0": await readFixture(FIXTURES, "big-1.0.0"),
     "1.0.1": await readFixture(next, "big-1.0.1"),
   };
+  using _turn = await guestTurn();
   await using guest = await Guest.boot(`pc${Deno.pid % 100000}`);
   const installed = await guest.pkg("serial", ["install", fixtures["1.0.0"].path]);
   assert.equal(installed.code, 0, installed.stdout);
