@@ -4,6 +4,7 @@ import { cp } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { join, relative } from "node:path";
 import type { CallContext, Pkgr, ProgressEvent } from "../api/mod.ts";
+import { concatBytes } from "../bytes/mod.ts";
 import { createPkgr, readPublicKeyText } from "../pkgr/mod.ts";
 import { type ExpectedFile, type RootPaths, rootPaths } from "../store/mod.ts";
 
@@ -69,14 +70,7 @@ export async function neededBytes(
   files: readonly ExpectedFile[],
   need: readonly number[],
 ): Promise<Uint8Array> {
-  const parts = await Promise.all(need.map((i) => Deno.readFile(join(dir, files[i].path))));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(await Promise.all(need.map((i) => Deno.readFile(join(dir, files[i].path)))));
 }
 
 /** `bytes` cut into pieces of `size` (the last one shorter). */

@@ -10,6 +10,7 @@
  * on a serial line) starts the next session instead of being lost. At EOF the line is opened
  * again after a short delay (a socket whose peer went, a port whose host side closed).
  */
+import { concatBytes } from "../bytes/mod.ts";
 import {
   type ByteStream,
   formatTarget,
@@ -178,13 +179,6 @@ interface Session extends ByteStream {
   ended: Promise<void>;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /** One serial line, cut into sessions. */
 export class SerialLine {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -225,12 +219,12 @@ export class SerialLine {
 
   /** Puts back bytes read before those still unread. */
   #unread(bytes: Uint8Array): void {
-    this.#buffer = this.#buffer.length === 0 ? bytes : concat(bytes, this.#buffer);
+    this.#buffer = this.#buffer.length === 0 ? bytes : concatBytes([bytes, this.#buffer]);
   }
 
   /** Puts back bytes read after those still unread. */
   #putBack(bytes: Uint8Array): void {
-    this.#buffer = this.#buffer.length === 0 ? bytes : concat(this.#buffer, bytes);
+    this.#buffer = this.#buffer.length === 0 ? bytes : concatBytes([this.#buffer, bytes]);
   }
 
   /** Skips to the next HELLO and opens a session there; null at EOF. */
@@ -246,7 +240,7 @@ export class SerialLine {
       seen = at >= 0 ? seen.subarray(at) : seen.subarray(Math.max(0, seen.length - HEADER_SIZE));
       const chunk = await this.#read();
       if (chunk === null) return null;
-      seen = concat(seen, chunk);
+      seen = concatBytes([seen, chunk]);
     }
   }
 
@@ -276,7 +270,7 @@ export class SerialLine {
           return;
         }
         if (chunk === null) return controller.close();
-        history = concat(history, chunk).slice(-HISTORY);
+        history = concatBytes([history, chunk]).slice(-HISTORY);
         delivered += chunk.length;
         controller.enqueue(chunk);
       },

@@ -5,6 +5,7 @@
  * code so that the guest's files need no root to own them (uid 0 for all), device nodes
  * (/dev/console) need no mknod, and the same inputs give the same bytes (mtime 0).
  */
+import { concatBytes } from "../bytes/mod.ts";
 
 export type NewcEntry =
   | { kind: "dir"; path: string; mode?: number }
@@ -72,11 +73,5 @@ export function newcArchive(entries: NewcEntry[]): Uint8Array {
     }
   });
   add(0, "TRAILER!!!", 0, new Uint8Array(0));
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

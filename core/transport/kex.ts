@@ -6,6 +6,7 @@
  * Wycheproof's vectors through these very calls.
  */
 import { NxError } from "../errors.ts";
+import { concatBytes } from "../bytes/mod.ts";
 import type { Bytes } from "./frame.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -67,13 +68,7 @@ export async function sha256(...parts: Uint8Array[]): Promise<Bytes> {
 }
 
 export function concat(...parts: Uint8Array[]): Bytes {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 export interface SessionKeys {
