@@ -40,6 +40,23 @@ export async function guestTurn(): Promise<Disposable> {
   return { [Symbol.dispose]: () => file.close() };
 }
 
+/**
+ * A host for guests: its own runtime dir (the guests' state), config dir and identity key
+ * (`host.key`, `host.pub` in `dir`), so test files never share a guest or known_agents.
+ */
+export async function qemuHost(prefix: string) {
+  const dir = await tempDir(prefix);
+  const env = {
+    XDG_RUNTIME_DIR: join(dir, "run"),
+    XDG_CONFIG_HOME: join(dir, "config"),
+    NX_IDENTITY: join(dir, "host.key"),
+  };
+  await Deno.mkdir(env.XDG_RUNTIME_DIR, { mode: 0o700 });
+  const keygen = await nx(["pkg", "keygen", "--out", dir, "--name", "host", "--json"]);
+  if (keygen.code !== 0) throw new Error(`keygen: ${keygen.stdout}${keygen.stderr}`);
+  return { dir, env };
+}
+
 export interface UpData {
   name: string;
   serial: string;
@@ -60,15 +77,7 @@ export class Guest implements AsyncDisposable {
 
   /** Boots a fresh guest that trusts the fixture dev key and lets this test's host key in. */
   static async boot(name: string): Promise<Guest> {
-    const dir = await tempDir("nx-qemu-");
-    const env = {
-      XDG_RUNTIME_DIR: join(dir, "run"),
-      XDG_CONFIG_HOME: join(dir, "config"),
-      NX_IDENTITY: join(dir, "host.key"),
-    };
-    await Deno.mkdir(env.XDG_RUNTIME_DIR, { mode: 0o700 });
-    const keygen = await nx(["pkg", "keygen", "--out", dir, "--name", "host", "--json"]);
-    if (keygen.code !== 0) throw new Error(`keygen: ${keygen.stdout}${keygen.stderr}`);
+    const { dir, env } = await qemuHost("nx-qemu-");
     const guest = new Guest(name, dir, env, undefined as unknown as UpData);
     guest.up = await guest.start(["--fresh", "--trust", join(FIXTURES, "keys", "dev.pub")]);
     return guest;

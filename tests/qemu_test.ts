@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES, nx, nxCommandLine, type NxRun, tempDir } from "./helpers.ts";
+import { FIXTURES, nx, nxCommandLine, type NxRun } from "./helpers.ts";
+import { qemuHost } from "./_qemu.ts";
 
 const QEMU = await new Deno.Command("qemu-system-x86_64", {
   args: ["--version"],
@@ -23,14 +24,7 @@ const data = <T>(run: NxRun): T => {
 
 /** A host for guests: its own runtime dir, config dir and identity key. */
 async function host() {
-  const dir = await tempDir("nx-qemu-test-");
-  const env = {
-    XDG_RUNTIME_DIR: join(dir, "run"),
-    XDG_CONFIG_HOME: join(dir, "config"),
-    NX_IDENTITY: join(dir, "host.key"),
-  };
-  await Deno.mkdir(env.XDG_RUNTIME_DIR, { mode: 0o700 });
-  data(await nx(["pkg", "keygen", "--out", dir, "--name", "host", "--json"]));
+  const { dir, env } = await qemuHost("nx-qemu-test-");
   return { dir, env, run: (args: string[]) => nx(args, { env }) };
 }
 
