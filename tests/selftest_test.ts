@@ -12,12 +12,12 @@ import {
   FIXTURES,
   flipByte,
   nx,
-  nxCommandLine,
   packWithDevKey,
   snapshotTree,
   tempDir,
   trustedRoot,
 } from "./helpers.ts";
+import { Agent, authorizedKeys, newHost, nxOn } from "./_agent.ts";
 
 const MARKERS = [
   "SELFTEST: pkg install notes v1 ok",
@@ -149,48 +149,12 @@ Deno.test("nx selftest fails its check when a signed upgrade does not migrate th
 });
 
 Deno.test("nx selftest over --transport runs on the agent's root", async () => {
-  const dir = await tempDir();
   const root = await trustedRoot();
-  const env = { NO_COLOR: "1", XDG_CONFIG_HOME: join(dir, "config") };
-  assert.equal((await nx(["pkg", "keygen", "--out", dir, "--name", "host"])).code, 0);
-  const line = nxCommandLine([
-    "agent",
-    "--root",
-    root,
-    "--listen",
-    "tcp:127.0.0.1:0",
-    "--authorized-keys",
-    join(dir, "host.pub"),
-  ]);
-  const agent = new Deno.Command(line.cmd, { args: line.args, env, stderr: "piped" }).spawn();
-  const log = agent.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!seen.includes("pkgr: ready\n")) {
-    const { value, done } = await log.read();
-    assert.ok(!done, `agent exited: ${seen}`);
-    seen += value;
-  }
-  const target = /agent: listening (tcp:127\.0\.0\.1:\d+)/.exec(seen)![1];
-  try {
-    const identity = join(dir, "host.key");
-    const run = await nx([
-      "selftest",
-      "--transport",
-      target,
-      "--identity",
-      identity,
-      "--markers",
-      "--json",
-    ], {
-      env,
-    });
-    assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.deepEqual(selftestLines(run.stderr), MARKERS);
-    assert.equal(run.json?.data.local, false);
-    await expectNoFixtureApps(root);
-  } finally {
-    agent.kill("SIGTERM");
-    await log.cancel();
-    await agent.status;
-  }
+  const host = await newHost();
+  await using agent = await Agent.start({ root, authorizedKeys: await authorizedKeys([host]) });
+  const run = await nxOn(host, [agent.address], ["selftest", "--markers", "--json"]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.deepEqual(selftestLines(run.stderr), MARKERS);
+  assert.equal(run.json?.data.local, false);
+  await expectNoFixtureApps(root);
 });
