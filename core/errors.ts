@@ -140,6 +140,26 @@ export type ErrorCode =
   | "agent.invalid_request"
   | "agent.upload_mismatch"
   | "agent.upload_unknown"
+  | "entitlement.missing"
+  | "entitlement.expired"
+  | "entitlement.not_yet_valid"
+  | "entitlement.revoked"
+  | "entitlement.wrong_device"
+  | "entitlement.wrong_audience"
+  | "entitlement.wrong_app"
+  | "entitlement.bad_signature"
+  | "entitlement.untrusted_key"
+  | "entitlement.malformed"
+  | "entitlement.too_large"
+  | "entitlement.store_already_trusted"
+  | "entitlement.store_not_trusted"
+  | "app.inactive"
+  | "launch.unsupported"
+  | "launch.failed"
+  | "store.catalog_invalid"
+  | "store.unknown_sku"
+  | "store.bundle_mismatch"
+  | "selftest.failed"
   | "internal.unexpected";
 
 export interface ErrorInfo {
@@ -645,6 +665,98 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
   "agent.upload_unknown": {
     exitClass: "usage",
     summary: "the call names an upload this connection did not complete",
+  },
+  "entitlement.missing": {
+    exitClass: "validation_reject",
+    summary: "the app's sku needs an entitlement and this root holds none for it",
+    installError: "eacces",
+  },
+  "entitlement.expired": {
+    exitClass: "validation_reject",
+    summary: "the entitlement's validity ended (exp is in the past)",
+    installError: "eacces",
+  },
+  "entitlement.not_yet_valid": {
+    exitClass: "validation_reject",
+    summary: "the entitlement is not valid yet (nbf is in the future)",
+    installError: "eacces",
+  },
+  "entitlement.revoked": {
+    exitClass: "validation_reject",
+    summary: "the entitlement was revoked by its store",
+    installError: "eacces",
+  },
+  "entitlement.wrong_device": {
+    exitClass: "validation_reject",
+    summary: "the entitlement was issued for another device",
+    installError: "eacces",
+  },
+  "entitlement.wrong_audience": {
+    exitClass: "validation_reject",
+    summary: "the entitlement is meant for another consumer (aud)",
+    installError: "eacces",
+  },
+  "entitlement.wrong_app": {
+    exitClass: "validation_reject",
+    summary: "the entitlement is for another app or sku",
+    installError: "eacces",
+  },
+  "entitlement.bad_signature": {
+    exitClass: "validation_reject",
+    summary: "the entitlement or revocation's Ed25519 signature does not verify",
+    installError: "invalidSig",
+  },
+  "entitlement.untrusted_key": {
+    exitClass: "validation_reject",
+    summary: "the record is signed by a key that is not a trusted store key",
+    installError: "invalidSig",
+  },
+  "entitlement.malformed": {
+    exitClass: "validation_reject",
+    summary: "the token or revocation file is not a canonical nx licensing record",
+    installError: "einval",
+  },
+  "entitlement.too_large": {
+    exitClass: "validation_reject",
+    summary: "the token or revocation file is larger than a licensing record can be",
+    installError: "einval",
+  },
+  "entitlement.store_already_trusted": {
+    exitClass: "validation_reject",
+    summary: "the store key is already trusted",
+  },
+  "entitlement.store_not_trusted": {
+    exitClass: "validation_reject",
+    summary: "no trusted store key has this id",
+  },
+  "app.inactive": {
+    exitClass: "validation_reject",
+    summary: "the app is inactive (its entitlement is revoked, expired or missing)",
+    installError: "eacces",
+  },
+  "launch.unsupported": {
+    exitClass: "unsupported",
+    summary: "the app's payload is not a program this machine can run",
+  },
+  "launch.failed": {
+    exitClass: "delegate_failure",
+    summary: "the launched program exited with a failure or was killed",
+  },
+  "store.catalog_invalid": {
+    exitClass: "validation_reject",
+    summary: "the store catalog is malformed or its signature does not verify",
+  },
+  "store.unknown_sku": {
+    exitClass: "usage",
+    summary: "the store catalog has no such sku",
+  },
+  "store.bundle_mismatch": {
+    exitClass: "validation_reject",
+    summary: "the bundle differs from the one the signed catalog names",
+  },
+  "selftest.failed": {
+    exitClass: "validation_reject",
+    summary: "a selftest check did not pass",
   },
   "internal.unexpected": { exitClass: "internal", summary: "an unexpected internal error" },
 };

@@ -140,10 +140,10 @@ Deno.test("nx selftest fails its check when a signed upgrade does not migrate th
   assert.equal((await packWithDevKey(src, out)).code, 0);
   const root = await trustedRoot();
   const run = await nx(["selftest", "--markers", "--fixtures", fixtures, "--json"], { root });
-  assert.equal(run.json?.code, "internal.unexpected", run.stdout);
+  assert.equal(run.json?.code, "selftest.failed", run.stdout);
   assert.equal(run.json?.data.details.step, "upgrade notes to 1.1.0");
   assert.match(run.json?.data.details.check, /migrated notes/);
-  assert.notEqual(run.code, 0);
+  assert.equal(run.code, 3);
   assert.deepEqual(selftestLines(run.stderr), MARKERS.slice(0, 1));
   await expectNoFixtureApps(root);
 });

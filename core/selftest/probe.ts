@@ -9,11 +9,8 @@ import type { AppInfo, CallContext, Pkgr } from "../api/mod.ts";
 import { NxError } from "../errors.ts";
 import type { Fixture } from "./fixtures.ts";
 
-/**
- * The code of a check that failed after the service reported success: nx broke its own
- * promise about the root (no `selftest.*` code exists yet; see docs/qemu_tests.md).
- */
-export const CHECK_FAILED = "internal.unexpected" as const;
+/** The code of a check that failed after the service reported success: nx broke its own promise. */
+export const CHECK_FAILED = "selftest.failed" as const;
 
 /** A failed check: what was expected and what the root said. */
 export function checkFailed(what: string, expected: unknown, actual: unknown): NxError {
