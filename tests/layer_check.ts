@@ -33,6 +33,7 @@ export const PURE = [
   "protocol",
   "plan",
   "solver",
+  "entitlement",
 ];
 /** Folders of core/ that perform effects. */
 export const EFFECT = [
