@@ -82,6 +82,10 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "nx qemu up --name ci --authorize host.pub --identity host.key --timeout 300",
     "nx qemu up --selftest --json              # run nx selftest in the guest before its agent",
   ],
+  "qemu env": [
+    'eval "$(nx qemu env)"                     # later nx pkg commands act on the guest',
+    "nx qemu env --name ci --tcp --json",
+  ],
   "qemu down": ["nx qemu down", "nx qemu down --name ci --timeout 60"],
   "qemu status": ["nx qemu status", "nx qemu status --name ci --json"],
   "qemu console": ["nx qemu console", "nx qemu console --name ci --follow   # until QEMU exits"],

@@ -1,5 +1,5 @@
 /**
- * `nx qemu build|up|down|status|console`: a real x86_64 guest under QEMU whose package service
+ * `nx qemu build|up|env|down|status|console`: a real x86_64 guest under QEMU whose package service
  * is `nx agent`, driven from this host with `nx pkg … --transport serial:…|tcp:…`
  * (core/qemu, docs/qemu.md). None of them touches a state root of this host.
  */
@@ -231,6 +231,39 @@ function statusCommand() {
     );
 }
 
+/** A word the shell reads back as itself (single quotes, each ' closed and escaped). */
+const shellWord = (text: string) =>
+  /^[A-Za-z0-9_./:@%+=,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+
+function envCommand() {
+  return new Command("env")
+    .description(
+      'print `export NX_TRANSPORT=…` for a running guest: eval "$(nx qemu env)" points nx pkg at it',
+    )
+    .addOption(nameOption())
+    .option("--tcp", "the guest's hostfwd TCP port instead of its virtio-serial socket")
+    .action((opts) =>
+      runVerb(opts as GlobalOptions, async () => {
+        const q = await core();
+        const [guest] = await q.vmStatus(env, opts.name);
+        const transport = opts.tcp ? guest.tcp : guest.serial;
+        if (!guest.running || transport === null) {
+          throw new NxError(
+            "transport.unreachable",
+            `cannot point at guest ${opts.name}: it is not running`,
+            { hint: "start it: nx qemu up", details: { name: opts.name } },
+          );
+        }
+        const line = `export NX_TRANSPORT=${shellWord(transport)}`;
+        return {
+          message: `guest ${opts.name}: ${transport}`,
+          data: { name: opts.name, transport },
+          human: line,
+        };
+      })
+    );
+}
+
 function consoleCommand() {
   return new Command("console")
     .description("print the guest's console log (ttyS0: init, kernel and agent marker lines)")
@@ -280,7 +313,15 @@ export function qemuCommand() {
   const qemu = new Command("qemu").description(
     "a QEMU guest whose package service is nx agent, driven from this host (docs/qemu.md)",
   );
-  for (const c of [buildCommand(), upCommand(), downCommand(), statusCommand(), consoleCommand()]) {
+  const verbs = [
+    buildCommand(),
+    upCommand(),
+    envCommand(),
+    downCommand(),
+    statusCommand(),
+    consoleCommand(),
+  ];
+  for (const c of verbs) {
     qemu.addCommand(c as unknown as Command);
   }
   return qemu;

@@ -7,8 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIXTURES, nx, nxCommandLine, type NxRun } from "./helpers.ts";
-import { qemuHost } from "./_qemu.ts";
+import { FIXTURES, nx, nxCommandLine, type NxRun, REPO, tempDir } from "./helpers.ts";
+import { cacheDir } from "../core/qemu/mod.ts";
+import { guestTurn, qemuHost } from "./_qemu.ts";
 
 const QEMU = await new Deno.Command("qemu-system-x86_64", {
   args: ["--version"],
@@ -156,4 +157,58 @@ Deno.test("nx qemu up refuses a bad name and a missing identity before it builds
   );
   assert.equal(down.outcome, "not-running");
   await Deno.remove(h.dir, { recursive: true });
+});
+
+Deno.test({
+  name: "the README's guest block, line by line: up, env, install, list, console, down",
+  ignore: !QEMU,
+  async fn(t) {
+    using _turn = await guestTurn();
+    const readme = await Deno.readTextFile(join(REPO, "README.md"));
+    const block = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1])
+      .find((b) => /^nx qemu up /m.test(b))!;
+    const lines = block.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"));
+    const dir = await tempDir("nx-qemu-readme-");
+    const bin = join(dir, "bin");
+    await Deno.mkdir(bin);
+    await Deno.mkdir(join(dir, "run"), { mode: 0o700 });
+    await Deno.symlink(join(REPO, "bin", "nx"), join(bin, "nx"));
+    // One shell, as a newcomer's: each line's output and exit code kept apart.
+    const out = join(dir, "out");
+    await Deno.mkdir(out);
+    const script = lines.map((line, i) =>
+      `{ ${line}\n} >'${out}/${i}.out' 2>'${out}/${i}.err'; echo $? >'${out}/${i}.rc'`
+    ).join("\n");
+    const shell = await new Deno.Command("bash", {
+      args: ["--norc", "--noprofile", "-c", script],
+      cwd: REPO,
+      clearEnv: true,
+      env: {
+        PATH: `${bin}:${Deno.env.get("PATH")}`,
+        HOME: join(dir, "home"),
+        XDG_RUNTIME_DIR: join(dir, "run"),
+        NO_COLOR: "1",
+        NX_QEMU_CACHE: cacheDir((name) => Deno.env.get(name)), // the image cache, kept
+      },
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    assert.equal(shell.code, 0);
+    const read = (i: number, ext: string) => Deno.readTextFile(join(out, `${i}.${ext}`));
+    for (const [i, line] of lines.entries()) {
+      await t.step(line, async () => {
+        const rc = Number((await read(i, "rc")).trim());
+        assert.equal(rc, 0, `exit ${rc}\n${await read(i, "out")}${await read(i, "err")}`);
+      });
+    }
+    await t.step("the app is in the guest", async () => {
+      const install = lines.findIndex((l) => l.startsWith("nx pkg install "));
+      assert.match(await read(install, "err"), /^pkgr: install app=notes v=1\.0\.0$/m);
+      const list = lines.findIndex((l) => l.startsWith("nx pkg list"));
+      assert.match(await read(list, "out"), /^notes\s+1\.0\.0/m);
+      const env = lines.findIndex((l) => l.includes("nx qemu env"));
+      assert.ok(env >= 0);
+    });
+    await Deno.remove(dir, { recursive: true });
+  },
 });

@@ -18,10 +18,12 @@ const ELSEWHERE: [RegExp, string][] = [
   [/^npm ci && npm start/m, "the install and the whole test run: CI runs exactly these"],
   [/^npm link/m, "a global link: tests/launcher_test.ts runs `npm link` with its own prefix"],
   [/^nx completion bash/m, "tests/completion_test.ts runs each install line in its shell"],
+  [/^nx qemu up /m, "tests/qemu_test.ts runs the guest block line by line on a real guest"],
 ];
 const isAgentShell = (block: string) => /^nx agent /m.test(block);
 const isHostShell = (block: string) => /^export NX_TRANSPORT=/m.test(block);
-const isWalkthrough = (block: string) => /^nx pkg keygen /m.test(block) && !isAgentShell(block);
+const isWalkthrough = (block: string) =>
+  /^nx pkg keygen /m.test(block) && !isAgentShell(block) && !/^nx qemu /m.test(block);
 
 /** The command lines of a block (comments and blank lines dropped). */
 const commandLines = (block: string) =>
