@@ -17,6 +17,7 @@
 export { type OpenOptions, openRegistry, type Registry } from "./registry.ts";
 export { probeRegistry, type RegistryPresence, registryUrlForFile } from "./_open.ts";
 export { REGISTRY_SCHEMA_VERSION } from "./schema.ts";
+export type { Ledger, LedgerChange, LedgerRows, LedgerToken } from "./ledger.ts";
 export type {
   AppRecord,
   AppState,

@@ -18,6 +18,7 @@ import {
   readVersion,
 } from "./_open.ts";
 import { processActor } from "./_actor.ts";
+import { type Ledger, ledgerOf } from "./ledger.ts";
 import {
   appFromRows,
   appsFromRows,
@@ -79,6 +80,8 @@ export interface Registry {
   auditEntry(seq: number): Promise<AuditEntry | undefined>;
   /** A stable digest (hex SHA-256) of the app tables' contents (apps/versions/abilities/capabilities/exports — NOT the audit log), for tests that assert "byte-for-byte as before". Deterministic ordering. */
   appTablesDigest(): Promise<string>;
+  /** The licensing ledger: imported tokens and status changes (ledger.ts). */
+  readonly ledger: Ledger;
   /** Releases the database; further calls fail with `registry.failed`. Idempotent. */
   close(): void;
 }
@@ -103,11 +106,13 @@ class LibsqlRegistry implements Registry {
   readonly #readOnly: boolean;
   /** The schema version of the database (older than current only for a read-only open). */
   readonly #version: number;
+  readonly ledger: Ledger;
 
   constructor(client: Client, readOnly: boolean, version = REGISTRY_SCHEMA_VERSION) {
     this.#client = client;
     this.#readOnly = readOnly;
     this.#version = version;
+    this.ledger = ledgerOf(client, version, (action) => this.#writable(action));
   }
 
   #writable(action: string): void {

@@ -6,7 +6,7 @@
  */
 
 /** The schema version this nx reads and writes. */
-export const REGISTRY_SCHEMA_VERSION = 3;
+export const REGISTRY_SCHEMA_VERSION = 4;
 
 export interface Migration {
   /** The version the database is at after this migration. */
@@ -133,6 +133,45 @@ const V3: readonly string[] = [
   `CREATE INDEX audit_by_app ON audit (app_id)`,
 ];
 
+/**
+ * Version 4: the licensing ledger (docs/licensing.md). `entitlements` holds each imported token,
+ * `status_changes` each imported revocation or restore — also one whose token has not arrived
+ * yet, which applies when it does. Both keep the signed record as imported (`record`) beside the
+ * columns decoded from it; a row is written only after the record verified, and never changed.
+ * The events that changed them are audit entries (`licensed-import`).
+ */
+const V4: readonly string[] = [
+  `CREATE TABLE entitlements (
+    token_id TEXT PRIMARY KEY NOT NULL,
+    app_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    type TEXT NOT NULL,
+    device TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    iat INTEGER NOT NULL,
+    nbf INTEGER NOT NULL,
+    exp INTEGER NOT NULL,
+    key_id TEXT NOT NULL,
+    record BLOB NOT NULL,
+    imported_at TEXT NOT NULL
+  ) STRICT`,
+  `CREATE INDEX entitlements_by_app ON entitlements (app_id, sku)`,
+  `CREATE TABLE status_changes (
+    record_id TEXT PRIMARY KEY NOT NULL,
+    token_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    serial INTEGER NOT NULL,
+    app_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    record BLOB NOT NULL,
+    imported_at TEXT NOT NULL
+  ) STRICT`,
+  `CREATE INDEX status_changes_by_token ON status_changes (token_id)`,
+];
+
 /** Ordered; `MIGRATIONS[i].to === i + 1`. Version 0 is an empty database. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -143,6 +182,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   { to: 2, statements: V2, tables: ["kept_data"], readerSafe: true },
   { to: 3, statements: V3, tables: [], readerSafe: true },
+  { to: 4, statements: V4, tables: ["entitlements", "status_changes"], readerSafe: true },
 ];
 
 /** The tables a database at `version` holds. */
