@@ -1,0 +1,133 @@
+/**
+ * The store catalog (`catalog.toml` + detached `catalog.toml.sig`): which skus a store sells,
+ * at what price, and the bundle each installs, pinned by the SHA-256 of the bundle's signed
+ * index. The signature is checked first, over the exact file bytes, then the content (TOML,
+ * a strict schema); every failure is `store.catalog_invalid`.
+ */
+
+import * as z from "zod";
+import { parse as parseToml } from "smol-toml";
+import { concatBytes } from "../bytes/mod.ts";
+import { NxError } from "../errors.ts";
+import { APP_ID } from "../bundle/mod.ts";
+import { fingerprint, verifyStrict } from "../trust/mod.ts";
+import { SKU_ID } from "./fields.ts";
+import { TOKEN_TYPES } from "./types.ts";
+
+export const CATALOG_FILE = "catalog.toml";
+export const CATALOG_SIG_FILE = "catalog.toml.sig";
+export const CATALOG_VERSION = 1;
+/** Largest catalog accepted, checked before parsing. */
+export const CATALOG_MAX_BYTES = 64 * 1024;
+/** Domain separation: the signed message is this ‖ the exact bytes of catalog.toml. */
+export const CATALOG_SIGNING_CONTEXT = "nx-store-catalog-v1\0";
+
+/** A relative path below the fixtures dir, no `.`/`..` segments, naming a `.nxb`. */
+const BUNDLE_PATH = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*\.nxb$/;
+
+const SkuFileSchema = z.strictObject({
+  id: z.string().regex(SKU_ID),
+  app: z.string().regex(APP_ID),
+  title: z.string().min(1).max(128),
+  price: z.string().regex(/^(?:0|[1-9][0-9]{0,8})\.[0-9]{2}$/),
+  currency: z.string().regex(/^[A-Z]{3}$/),
+  type: z.enum(TOKEN_TYPES),
+  days: z.number().int().min(1).max(3650),
+  bundle: z.string().regex(BUNDLE_PATH),
+  bundle_index_sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+const CatalogFileSchema = z.strictObject({
+  version: z.literal(CATALOG_VERSION),
+  store: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+  key: z.string().regex(/^[0-9a-f]{32}$/),
+  sku: z.array(SkuFileSchema).min(1).max(256),
+});
+
+export interface CatalogSku {
+  id: string;
+  app: string;
+  title: string;
+  /** Decimal text with two places, e.g. "4.99". */
+  price: string;
+  currency: string;
+  type: (typeof TOKEN_TYPES)[number];
+  /** Validity of the token a purchase issues, in days. */
+  days: number;
+  /** The bundle directory, relative to the catalog's base (the fixtures dir). */
+  bundle: string;
+  /** 64 hex: SHA-256 of the bundle's meta/index.json. */
+  bundleIndexSha256: string;
+}
+
+export interface Catalog {
+  version: number;
+  store: string;
+  /** 32 hex: id of the key that signed the catalog (and the tokens it issues). */
+  key: string;
+  skus: CatalogSku[];
+}
+
+const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The Ed25519 message of a catalog: context ‖ the file's exact bytes. */
+export function catalogSigningMessage(tomlBytes: Uint8Array): Uint8Array {
+  return concatBytes([utf8.encode(CATALOG_SIGNING_CONTEXT), tomlBytes]);
+}
+
+function invalid(reason: string, details: Record<string, unknown> = {}): NxError {
+  return new NxError("store.catalog_invalid", `cannot read store catalog: ${reason}`, {
+    hint: "the catalog must be the store's signed catalog.toml with its catalog.toml.sig: " +
+      "regenerate the fixtures (`deno task fixtures`) or fetch both files again",
+    details,
+  });
+}
+
+/** Verifies and parses a catalog against the store key the root trusts. */
+export function parseCatalog(
+  tomlBytes: Uint8Array,
+  sigBytes: Uint8Array,
+  trustedKey: Uint8Array,
+): Catalog {
+  if (tomlBytes.length > CATALOG_MAX_BYTES) {
+    throw invalid("the file is too large", { size: tomlBytes.length, limit: CATALOG_MAX_BYTES });
+  }
+  // trust: the signature covers every byte, so a tampered price or bundle pin fails here.
+  const signed = sigBytes.length === 64 &&
+    verifyStrict(sigBytes, catalogSigningMessage(tomlBytes), trustedKey);
+  if (!signed) {
+    throw invalid("the signature does not verify", { keyId: fingerprint(trustedKey) });
+  }
+  let raw: unknown;
+  try {
+    raw = parseToml(strictUtf8.decode(tomlBytes));
+  } catch (e) {
+    throw invalid(`not valid TOML: ${e instanceof Error ? e.message.split("\n")[0] : e}`);
+  }
+  const parsed = CatalogFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalid(`${issue.path.join(".") || "(top)"}: ${issue.message}`, {
+      field: issue.path.join("."),
+    });
+  }
+  const file = parsed.data;
+  if (file.key !== fingerprint(trustedKey)) {
+    throw invalid("the catalog names another signing key", { key: file.key });
+  }
+  const ids = new Set<string>();
+  for (const s of file.sku) {
+    if (ids.has(s.id)) throw invalid(`sku ${s.id} is listed twice`, { sku: s.id });
+    ids.add(s.id);
+  }
+  return {
+    version: file.version,
+    store: file.store,
+    key: file.key,
+    skus: file.sku.map(({ bundle_index_sha256, ...s }) => ({
+      ...s,
+      bundleIndexSha256: bundle_index_sha256,
+    })),
+  };
+}
