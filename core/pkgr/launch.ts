@@ -143,17 +143,18 @@ export async function launchApp(opts: LaunchOptions): Promise<LaunchResult> {
   checkHost(record.id, opts.host ?? Deno.build);
   const active = activeVersion(record);
   const payload = active.files.find((f) => f.path === ELF_PAYLOAD_FILE);
-  if (active.manifest.payloadKind !== "elf" || payload === undefined) {
+  const kind = active.manifest.payloadKind;
+  if (kind !== "elf" || payload === undefined) {
     throw new NxError(
       "launch.unsupported",
-      `cannot launch ${record.id}: its payload is a ${active.manifest.payloadKind}, not an ELF program`,
+      kind !== "elf"
+        ? `cannot launch ${record.id}: its payload is a ${kind}, not an ELF program`
+        : `cannot launch ${record.id}: its files hold no ${ELF_PAYLOAD_FILE}`,
       {
-        details: {
-          app: record.id,
-          version: record.version,
-          payloadKind: active.manifest.payloadKind,
-        },
-        hint: "a ui program runs in the Nexus shell, not through `nx pkg launch`",
+        details: { app: record.id, version: record.version, payloadKind: kind },
+        ...(kind !== "elf"
+          ? { hint: "a ui program runs in the Nexus shell, not through `nx pkg launch`" }
+          : {}),
       },
     );
   }

@@ -1,117 +1,21 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { cp } from "node:fs/promises";
-import type { AppRecord, CallContext, ProgressEvent } from "../api/mod.ts";
-import { NxError } from "../errors.ts";
-import { openRegistry, registryUrlForFile } from "../registry/mod.ts";
-import { appPaths, type RootPaths, rootPaths } from "../store/mod.ts";
-import { loadSecretKey, readPublicKeyText } from "./keys.ts";
-import { launchApp, type LaunchOptions } from "./launch.ts";
-import { pack } from "./pack.ts";
-import { createPkgr } from "./pkgr.ts";
-
-const FIXTURES = fileURLToPath(new URL("../../fixtures/", import.meta.url));
-const SH = await Deno.realPath("/bin/sh");
-
-const call = (events: ProgressEvent[] = []): CallContext => ({
-  now: new Date("2030-01-02T00:00:00Z"),
-  reporter: { emit: (e) => events.push(e) },
-});
-
-function code(e: unknown): string {
-  return e instanceof NxError ? e.code : `not an NxError: ${e}`;
-}
-
-interface Installed {
-  paths: RootPaths;
-  record: AppRecord;
-  /** apps/<id>/data/<version> */
-  data: string;
-  /** The parent of the launch's private directory, empty unless a launch left something. */
-  scratch: string;
-}
-
-/** A fresh root that trusts the dev key, with `bundleDir` installed. */
-async function installInto(bundleDir: string, id: string): Promise<Installed> {
-  const top = await Deno.makeTempDir({ prefix: "nx-launch-test-" });
-  const paths = rootPaths(join(top, "root"));
-  const pkgr = createPkgr({ root: paths });
-  const dev = await readPublicKeyText(join(FIXTURES, "keys", "dev.pub"));
-  await pkgr.trustAdd({ publicKey: dev, name: "dev" }, call());
-  await pkgr.install({ bundle: { kind: "path", path: bundleDir } }, call());
-  const registry = await openRegistry(registryUrlForFile(paths.registryDb), { readOnly: true });
-  let record: AppRecord | undefined;
-  try {
-    record = await registry.get(id);
-  } finally {
-    registry.close();
-  }
-  assert.ok(record, `${id} is installed`);
-  const scratch = join(top, "scratch");
-  await Deno.mkdir(scratch);
-  return { paths, record, data: appPaths(paths, id).dataOf(record.version), scratch };
-}
-
-/** Packs (dev key) and installs an app whose payload is `payload` (payload.nxir for ui). */
-async function installApp(
-  id: string,
-  payload: Uint8Array,
-  kind: "elf" | "ui-program" = "elf",
-): Promise<Installed> {
-  const src = await Deno.makeTempDir({ prefix: "nx-launch-src-" });
-  await Deno.writeTextFile(
-    join(src, "manifest.toml"),
-    [
-      `name = "${id}"`,
-      `version = "1.0.0"`,
-      `min_sdk = "1.0.0"`,
-      `abilities = ["${id}.open"]`,
-      `payload_kind = "${kind}"`,
-    ].join("\n") + "\n",
-  );
-  await Deno.writeFile(join(src, kind === "elf" ? "payload.elf" : "payload.nxir"), payload);
-  const out = join(src, "..", `${src.split("/").pop()}.nxb`);
-  await pack(
-    {
-      source: src,
-      out,
-      key: await loadSecretKey(join(FIXTURES, "keys", "dev.key")),
-      force: false,
-      sourceDateEpoch: 1_700_000_000,
-    },
-    { emit() {} },
-  );
-  return installInto(out, id);
-}
-
-/** An app whose payload is the system shell: argv `-c <script> …` makes it do anything. */
-const installShell = async (id = "shell") => installApp(id, await Deno.readFile(SH));
-
-function options(
-  app: Installed,
-  args: string[],
-  extra: Partial<LaunchOptions> = {},
-): LaunchOptions {
-  return {
-    paths: app.paths,
-    record: app.record,
-    args,
-    stdio: "capture",
-    scratchDirs: [app.scratch],
-    ...extra,
-  };
-}
-
-async function assertNoCopyLeft(app: Installed): Promise<void> {
-  assert.deepEqual(await Array.fromAsync(Deno.readDir(app.scratch)), [], "the copy is removed");
-}
-
-const fileExists = (path: string) =>
-  Deno.lstat(path).then(() => true, (e) => {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  });
+import type { ProgressEvent } from "../api/mod.ts";
+import type { NxError } from "../errors.ts";
+import { appPaths } from "../store/mod.ts";
+import { launchApp } from "./launch.ts";
+import {
+  assertGone,
+  assertNoCopyLeft,
+  call,
+  code,
+  fileExists,
+  installApp,
+  installShell,
+  options,
+  SH,
+  waitFor,
+} from "./_launch_testing.ts";
 
 Deno.test("launchApp() runs the payload in the data directory with the args and a cleared environment", async () => {
   const app = await installShell();
@@ -226,41 +130,6 @@ Deno.test("launchApp() of a payload changed after install is integrity.file_dige
   assert.equal(await fileExists(join(app.data, "ran.txt")), false, "nothing ran");
 });
 
-/** Waits until `path` exists, or until `running` settled (then its outcome is the test's). */
-async function waitFor(path: string, running: Promise<unknown>): Promise<void> {
-  let settled = false;
-  running.then(() => settled = true, () => settled = true);
-  while (!settled && !(await fileExists(path))) await new Promise((r) => setTimeout(r, 10));
-}
-
-/** The state letter of a process (Z: zombie), or undefined when it is gone. */
-async function procState(pid: number): Promise<string | undefined> {
-  try {
-    const text = await Deno.readTextFile(`/proc/${pid}/stat`);
-    return text.slice(text.lastIndexOf(")") + 2).split(" ")[0];
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
-}
-
-/** Polls for a killed process to die: at most this many times, 10 ms apart. */
-const DEATH_POLLS = 1000;
-
-async function assertGone(pidFile: string): Promise<void> {
-  const pid = Number(await Deno.readTextFile(pidFile));
-  let state = await procState(pid);
-  // A signalled process dies once it is scheduled; an orphan is a zombie until init reaps it.
-  for (let i = 0; i < DEATH_POLLS && state !== undefined && state !== "Z" && state !== "X"; i++) {
-    await new Promise((r) => setTimeout(r, 10));
-    state = await procState(pid);
-  }
-  assert.ok(
-    state === undefined || state === "Z" || state === "X",
-    `process ${pid} runs (${state})`,
-  );
-}
-
 Deno.test("launchApp() cancelled stops the program's whole group (op.cancelled)", async (t) => {
   const cases: [string, string][] = [
     ["it dies of SIGTERM", ""],
@@ -342,6 +211,22 @@ Deno.test("launchApp() refuses what it cannot run (launch.unsupported) and runs 
     }
     await assertNoCopyLeft(app);
   });
+  await t.step("a record whose active version lists no payload.elf", async () => {
+    const app = await installShell("nopayload");
+    const record = {
+      ...app.record,
+      versions: app.record.versions.map((v) => ({
+        ...v,
+        files: v.files.filter((f) => f.path !== "payload.elf"),
+      })),
+    };
+    await assert.rejects(
+      launchApp(options({ ...app, record }, ["-c", "echo ran > ran.txt"])),
+      (e) => code(e) === "launch.unsupported",
+    );
+    assert.equal(await fileExists(join(app.data, "ran.txt")), false);
+    await assertNoCopyLeft(app);
+  });
 });
 
 Deno.test("launchApp() refuses a missing data directory (root.invalid) and creates nothing", async () => {
@@ -374,45 +259,5 @@ Deno.test("launchApp() with an aborted signal runs nothing (op.cancelled)", asyn
     (e) => code(e) === "op.cancelled",
   );
   assert.equal(await fileExists(join(app.data, "ran.txt")), false);
-  await assertNoCopyLeft(app);
-});
-
-// The fixture apps' payloads are real programs (fixtures/payload/app.c).
-const notesBundle = join(FIXTURES, "bundles", "notes-1.0.0.nxb");
-
-async function installNotes(): Promise<Installed> {
-  const copy = join(await Deno.makeTempDir({ prefix: "nx-launch-notes-" }), "notes.nxb");
-  await cp(notesBundle, copy, { recursive: true });
-  return installInto(copy, "notes");
-}
-
-Deno.test("launchApp() of the notes fixture says hello and appends to its launches.log", async () => {
-  const app = await installNotes();
-  const first = await launchApp(options(app, []));
-  const second = await launchApp(options(app, ["a", "b"]));
-  assert.equal(first.stdout, "notes 1.0.0: hello\n");
-  assert.equal(second.stdout, "notes 1.0.0: hello a b\n");
-  assert.equal(
-    await Deno.readTextFile(join(app.data, "launches.log")),
-    "notes 1.0.0 launched\nnotes 1.0.0 launched a b\n",
-  );
-  await assertNoCopyLeft(app);
-});
-
-Deno.test("launchApp() of the notes fixture: --fail is launch.failed (3), --sleep is cancellable", async () => {
-  const app = await installNotes();
-  await assert.rejects(launchApp(options(app, ["--fail"])), (e) => {
-    assert.equal(code(e), "launch.failed");
-    assert.equal((e as NxError).details!.exitCode, 3);
-    return true;
-  });
-  const controller = new AbortController();
-  const sleeping = launchApp(options(app, ["--sleep", "600"], { signal: controller.signal }));
-  const log = join(app.data, "launches.log");
-  while (!(await Deno.readTextFile(log)).includes("--sleep")) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  controller.abort();
-  await assert.rejects(sleeping, (e) => code(e) === "op.cancelled");
   await assertNoCopyLeft(app);
 });
