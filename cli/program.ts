@@ -22,6 +22,9 @@ import { doctorCommand } from "./pkg_doctor.ts";
 import { initCommand } from "./pkg_init.ts";
 import { repairCommand } from "./pkg_repair.ts";
 import { clearDataCommand } from "./pkg_clear_data.ts";
+import { launchCommand } from "./pkg_launch.ts";
+import { licensedCommand } from "./licensed.ts";
+import { storeCommand } from "./store.ts";
 import { addCompletion } from "./completion.ts";
 import { finishProgram } from "./shell.ts";
 
@@ -46,12 +49,15 @@ export function buildProgram(): Command {
     infoCommand(),
     historyCommand(),
     queryCommand(),
+    launchCommand(),
     doctorCommand(),
     trustCommand(),
     policyCommand(),
   ];
   for (const verb of verbs) pkg.addCommand(verb as unknown as Command);
   program.addCommand(pkg);
+  program.addCommand(licensedCommand());
+  program.addCommand(storeCommand());
   program.addCommand(demoCommand());
   program.addCommand(agentCommand() as unknown as Command);
   program.addCommand(qemuCommand());

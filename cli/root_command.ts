@@ -11,7 +11,13 @@
 import type { Command, OptionValues } from "@commander-js/extra-typings";
 import type { CallContext, Method, Pkgr, RequestOf, ResultOf } from "../core/api/mod.ts";
 import { type CommonOptions, runVerb, type VerbContext } from "./common.ts";
-import { type RemoteOptions, runRemote, runsLocally, withTransport } from "./remote.ts";
+import {
+  type RemoteCall,
+  type RemoteOptions,
+  runRemote,
+  runsLocally,
+  withTransport,
+} from "./remote.ts";
 import type { CommandResult } from "./render/envelope.ts";
 
 export interface RootCommand<M extends Method, I extends unknown[]> {
@@ -71,13 +77,22 @@ export function rootCommand<
         throw e;
       }
     };
-    if (runsLocally(opts, (n) => Deno.env.get(n))) {
-      return runVerb(opts, async (ctx) => {
-        const { pkgrFor } = await import("./service.ts");
-        const pkgr = await pkgrFor(ctx.paths, opts, session);
-        return await callOn(pkgr, { now: ctx.now, reporter: ctx.reporter }, ctx);
-      }, { session });
-    }
-    return runRemote(opts, callOn);
+    return runOnRoot(opts, session, callOn);
   });
+}
+
+/**
+ * Runs `call` with the Pkgr of the command line's root: the local one, an agent's
+ * (`--transport`), or each agent's of a fleet. `session`: the command opens a session on a local
+ * root (it takes `--registry-url` and honours NX_FAULT).
+ */
+export function runOnRoot(opts: CommonOptions & RemoteOptions, session: boolean, call: RemoteCall) {
+  if (runsLocally(opts, (n) => Deno.env.get(n))) {
+    return runVerb(opts, async (ctx) => {
+      const { pkgrFor } = await import("./service.ts");
+      const pkgr = await pkgrFor(ctx.paths, opts, session);
+      return await call(pkgr, { now: ctx.now, reporter: ctx.reporter }, ctx);
+    }, { session });
+  }
+  return runRemote(opts, call);
 }

@@ -81,6 +81,9 @@ export const CLI_EFFECT_IMPORTS: Record<string, string[]> = {
   ],
   // Reads a key file on the caller's side: the request carries the public key's text.
   "cli/pkg_trust.ts": ["core/pkgr/keys.ts"],
+  "cli/licensed.ts": ["core/pkgr/keys.ts"],
+  // The dev store is the host's: its signing key is read here; the root is reached by Pkgr calls.
+  "cli/store.ts": ["core/pkgr/keys.ts"],
   // Not root commands: they use no state root (keygen, pack), or build their own (demo, whose
   // steps on the root are Pkgr calls).
   "cli/pkg_keygen.ts": ["core/pkgr/keys.ts"],

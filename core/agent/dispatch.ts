@@ -137,6 +137,8 @@ function localRequest(
   request: unknown,
   takeUpload: (id: string) => string | undefined,
 ): unknown {
+  // A program the agent launches never writes to the agent's own stdout: its output is the reply's.
+  if (method === "launch") return { ...(request as object), capture: true };
   if (!METHODS[method].bundle) return request;
   const withBundle = request as { bundle: { kind: string; id?: string; name?: string } };
   const ref = withBundle.bundle;

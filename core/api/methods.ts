@@ -46,6 +46,28 @@ import {
   OpResultSchema,
   VerifiedBundleSchema,
 } from "./result_schemas.ts";
+import {
+  type DeviceView,
+  DeviceViewSchema,
+  type EntitlementStatus,
+  EntitlementStatusSchema,
+  type ImportResult,
+  ImportResultSchema,
+  LaunchRequestSchema,
+  type LaunchResult,
+  LaunchResultSchema,
+  type LedgerView,
+  LedgerViewSchema,
+  LicensedDeviceRequestSchema,
+  LicensedImportRequestSchema,
+  LicensedListRequestSchema,
+  LicensedStatusRequestSchema,
+  LicensedTrustAddRequestSchema,
+  LicensedTrustListRequestSchema,
+  LicensedTrustRemoveRequestSchema,
+  type StoreKeyView,
+  StoreKeyViewSchema,
+} from "./licensing.ts";
 import type {
   AppInfo,
   AppSummary,
@@ -90,6 +112,31 @@ export const METHODS = {
   policyShow: { request: PolicyShowRequestSchema, result: PolicySchema, ...reader },
   policySet: { request: PolicySetRequestSchema, result: PolicySchema, ...admin },
   init: { request: InitRequestSchema, result: InitResultSchema, ...writer },
+  licensedImport: { request: LicensedImportRequestSchema, result: ImportResultSchema, ...writer },
+  licensedList: { request: LicensedListRequestSchema, result: LedgerViewSchema, ...reader },
+  licensedStatus: {
+    request: LicensedStatusRequestSchema,
+    result: EntitlementStatusSchema,
+    ...reader,
+  },
+  licensedDevice: { request: LicensedDeviceRequestSchema, result: DeviceViewSchema, ...writer },
+  licensedTrustAdd: {
+    request: LicensedTrustAddRequestSchema,
+    result: StoreKeyViewSchema,
+    ...admin,
+  },
+  licensedTrustRemove: {
+    request: LicensedTrustRemoveRequestSchema,
+    result: StoreKeyViewSchema,
+    ...admin,
+  },
+  licensedTrustList: {
+    request: LicensedTrustListRequestSchema,
+    result: z.array(StoreKeyViewSchema),
+    ...reader,
+  },
+  // Reads the root; the program it runs writes only its own data directory.
+  launch: { request: LaunchRequestSchema, result: LaunchResultSchema, ...reader },
 } as const satisfies Record<string, MethodSpec>;
 
 export type Method = keyof typeof METHODS;
@@ -116,6 +163,14 @@ export interface Results {
   policyShow: Policy;
   policySet: Policy;
   init: InitResult;
+  licensedImport: ImportResult;
+  licensedList: LedgerView;
+  licensedStatus: EntitlementStatus;
+  licensedDevice: DeviceView;
+  licensedTrustAdd: StoreKeyView;
+  licensedTrustRemove: StoreKeyView;
+  licensedTrustList: StoreKeyView[];
+  launch: LaunchResult;
 }
 
 export type RequestOf<M extends Method> = z.infer<(typeof METHODS)[M]["request"]>;

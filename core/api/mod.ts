@@ -18,4 +18,5 @@ export * from "./failure.ts";
 export * from "./record_schemas.ts";
 export * from "./result_schemas.ts";
 export * from "./requests.ts";
+export * from "./licensing.ts";
 export * from "./methods.ts";

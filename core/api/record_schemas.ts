@@ -86,6 +86,9 @@ export const AUDIT_OPS = [
   "trust-add",
   "trust-remove",
   "policy-set",
+  "licensed-import",
+  "licensed-trust-add",
+  "licensed-trust-remove",
 ] as const;
 
 export const AuditActorSchema = z.strictObject({
@@ -120,6 +123,8 @@ export const QueryHitSchema = z.strictObject({
   state: z.enum(APP_STATES),
   /** The matching ability, capability or export permission. */
   match: z.string(),
+  /** Whether the ability guard may start it now: active and (a paid app) entitled. */
+  launchable: z.boolean(),
 });
 
 // Compile-time agreement with the types: each line fails `deno check` on drift. `Equals` is exact

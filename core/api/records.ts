@@ -127,7 +127,10 @@ export type AuditOp =
   | "init"
   | "trust-add"
   | "trust-remove"
-  | "policy-set";
+  | "policy-set"
+  | "licensed-import"
+  | "licensed-trust-add"
+  | "licensed-trust-remove";
 
 /** Who made an audited change: the process's uid and user name, and the nx that wrote it. */
 export interface AuditActor {
@@ -165,4 +168,6 @@ export interface QueryHit {
   state: AppState;
   /** The matching ability, capability or export permission. */
   match: string;
+  /** Whether the ability guard may start it now: active and (a paid app) entitled. */
+  launchable: boolean;
 }

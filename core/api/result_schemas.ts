@@ -93,6 +93,7 @@ export const AppSummarySchema = z.strictObject({
   publisher: z.string(),
   bundleType: z.string(),
   sku: z.string().optional(),
+  inactiveReason: z.enum(ERROR_CODES).optional(),
   /** Retained versions other than the active one. */
   retained: z.array(version),
   /** Bytes of every retained version's bundle content. */

@@ -62,6 +62,11 @@ export interface AppSummary {
   publisher: string;
   bundleType: string;
   sku?: string;
+  /**
+   * A paid app (`sku`) the entitlement gate refuses now: the `entitlement.*` code; its state is
+   * then `inactive` (launch refused) until a valid entitlement is imported again.
+   */
+  inactiveReason?: ErrorCode;
   /** Retained versions other than the active one. */
   retained: string[];
   /** Bytes of every retained version's bundle content. */

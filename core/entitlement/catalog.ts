@@ -27,6 +27,7 @@ const BUNDLE_PATH = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9.
 
 const SkuFileSchema = z.strictObject({
   id: z.string().regex(SKU_ID),
+  grants: z.string().regex(SKU_ID).optional(),
   app: z.string().regex(APP_ID),
   title: z.string().min(1).max(128),
   price: z.string().regex(/^(?:0|[1-9][0-9]{0,8})\.[0-9]{2}$/),
@@ -45,7 +46,13 @@ const CatalogFileSchema = z.strictObject({
 });
 
 export interface CatalogSku {
+  /** What is bought (`nx store buy <id>`). */
   id: string;
+  /**
+   * The sku the issued token carries — the bundle manifest's `sku` — when it differs from `id`
+   * (a trial offer of a paid sku); see {@link grantedSku}.
+   */
+  grants?: string;
   app: string;
   title: string;
   /** Decimal text with two places, e.g. "4.99". */
@@ -130,4 +137,9 @@ export function parseCatalog(
       bundleIndexSha256: bundle_index_sha256,
     })),
   };
+}
+
+/** The manifest sku a purchase of `entry` entitles: its `grants`, else its own id. */
+export function grantedSku(entry: CatalogSku): string {
+  return entry.grants ?? entry.id;
 }

@@ -140,7 +140,8 @@ export function denialError(
   query: GateQuery,
   action: string,
 ): NxError {
-  const [reason, hint] = DENIAL_TEXT[decision.code];
+  const [reason, generic] = DENIAL_TEXT[decision.code];
+  const hint = generic.replaceAll("<sku>", query.sku).replaceAll("<app>", query.appId);
   const t = decision.token;
   const details: Record<string, unknown> = { appId: query.appId, sku: query.sku };
   if (t !== undefined) {

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { NxError } from "../errors.ts";
 import { sign } from "../trust/mod.ts";
-import { type Catalog, catalogSigningMessage, type CatalogSku } from "./catalog.ts";
+import { type Catalog, catalogSigningMessage, type CatalogSku, grantedSku } from "./catalog.ts";
 import { type Entitlement, LICENSING_AUDIENCE, RECORD_VERSION } from "./types.ts";
 
 const DAY_SECONDS = 86_400;
@@ -20,6 +20,7 @@ export function formatCatalog(c: Catalog): string {
       "",
       "[[sku]]",
       `id = ${q(s.id)}`,
+      ...(s.grants !== undefined ? [`grants = ${q(s.grants)}`] : []),
       `app = ${q(s.app)}`,
       `title = ${q(s.title)}`,
       `price = ${q(s.price)}`,
@@ -66,7 +67,7 @@ export function checkBundlePin(entry: CatalogSku, indexBytes: Uint8Array): void 
         hint: "the bundle was rebuilt or replaced after the catalog was signed: regenerate the " +
           "store catalog (`deno task fixtures`) or use the catalog's bundle",
         details: {
-          sku: entry.id,
+          sku: grantedSku(entry),
           bundle: entry.bundle,
           expected: entry.bundleIndexSha256,
           actual,
@@ -86,7 +87,7 @@ export function entitlementFor(
   return {
     version: RECORD_VERSION,
     appId: entry.app,
-    sku: entry.id,
+    sku: grantedSku(entry),
     type: entry.type,
     deviceFp,
     audience: LICENSING_AUDIENCE,

@@ -1,4 +1,5 @@
 /** `info`: one app's record, sizes, paths, dependencies and recent history. */
+import type { ErrorCode } from "../errors.ts";
 import type { AppInfo, AppRecord } from "../api/mod.ts";
 import { appPaths, treeSize } from "../store/mod.ts";
 import type { OpContext } from "./context.ts";
@@ -11,12 +12,13 @@ export async function appInfo(
   files: boolean,
   s: Session,
   ctx: OpContext,
+  inactive?: ErrorCode,
 ): Promise<AppInfo> {
   const active = record.versions.find((v) => v.version === record.version)!;
   const current = active.manifest;
   const paths = appPaths(ctx.paths, record.id);
   return {
-    ...summary(summaryRowOf(record), pending),
+    ...summary(summaryRowOf(record), pending, inactive),
     dataSize: await treeSize(paths.dataOf(record.version)),
     capabilities: current.capabilities,
     abilities: current.abilities,

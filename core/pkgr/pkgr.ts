@@ -39,6 +39,8 @@ export function createPkgr(options: PkgrOptions): Pkgr {
     shownAs(bundle, () => run(call, body));
   const session = async (ctx: OpContext) =>
     (await import("./service.ts")).sessionMethods(ctx, service);
+  const licensed = async (ctx: OpContext) =>
+    (await import("./licensed.ts")).licensedMethods(ctx, service);
   const verify = () => import("./verify.ts");
   const admin = () => import("./trust_admin.ts");
   const hint = () => import("./trust_hint.ts");
@@ -85,5 +87,20 @@ export function createPkgr(options: PkgrOptions): Pkgr {
     policySet: (req, call) =>
       run(call, async (ctx) => (await admin()).policySet(ctx, req.key, req.value)),
     init: (_req, call) => run(call, async (ctx) => (await import("./init.ts")).init(ctx)),
+    licensedImport: (req, call) =>
+      run(call, async (ctx) => (await licensed(ctx)).licensedImport(req)),
+    licensedList: (req, call) => run(call, async (ctx) => (await licensed(ctx)).licensedList(req)),
+    licensedStatus: (req, call) =>
+      run(call, async (ctx) => (await licensed(ctx)).licensedStatus(req)),
+    licensedDevice: (_req, call) =>
+      run(call, async (ctx) => (await licensed(ctx)).licensedDevice()),
+    licensedTrustAdd: (req, call) =>
+      run(call, async (ctx) => (await licensed(ctx)).licensedTrustAdd(req)),
+    licensedTrustRemove: (req, call) =>
+      run(call, async (ctx) => (await licensed(ctx)).licensedTrustRemove(req)),
+    licensedTrustList: (_req, call) =>
+      run(call, async (ctx) => (await licensed(ctx)).licensedTrustList()),
+    launch: (req, call) =>
+      run(call, async (ctx) => (await import("./launch_call.ts")).launch(ctx, service, req)),
   };
 }

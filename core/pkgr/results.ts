@@ -1,5 +1,5 @@
 /** Building the contract's result values (core/api/results.ts) from plans and registry rows. */
-import { NxError } from "../errors.ts";
+import { type ErrorCode, NxError } from "../errors.ts";
 import type { AppRecord, AppSummary, OpResult } from "../api/mod.ts";
 import type { Plan } from "../plan/mod.ts";
 import type { AppSummaryRow } from "../registry/mod.ts";
@@ -49,11 +49,17 @@ export function migrationFailed(e: unknown, plan: Plan): unknown {
   });
 }
 
-export function summary(app: AppSummaryRow, pending: boolean): AppSummary {
+/** `inactive`: the entitlement code that makes a paid app inactive now (licensing). */
+export function summary(
+  app: AppSummaryRow,
+  pending: boolean,
+  inactive?: ErrorCode,
+): AppSummary {
   return {
     id: app.id,
     version: app.version,
-    state: pending ? "pending" : app.state,
+    state: pending ? "pending" : inactive !== undefined ? "inactive" : app.state,
+    ...(inactive !== undefined && !pending ? { inactiveReason: inactive } : {}),
     publisher: app.publisher,
     bundleType: app.bundleType,
     ...(app.sku ? { sku: app.sku } : {}),

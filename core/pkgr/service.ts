@@ -38,6 +38,12 @@ import {
 import { appPaths, BundleStage, stagingPaths } from "../store/mod.ts";
 import { marker, type OpContext } from "./context.ts";
 import { withCurrentState } from "./doctor/current_state.ts";
+import {
+  inactiveReason,
+  licensingOf,
+  refuseInactive,
+  requireEntitlement,
+} from "./entitlement_gate.ts";
 import { appInfo } from "./info.ts";
 import { damageOf, stagedVerifier } from "./repair.ts";
 import { migrationFailed, opResult, summary } from "./results.ts";
@@ -163,8 +169,16 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
               ? undefined
               : BundleStage.open(source, stagingPaths(ctx.paths, txid));
             const bundle = await verifyAt(source, ctx, s.trust, stage);
-            setApp(bundle.manifest.name);
-            const snap = await snapshotFor(bundle.manifest.name, s, ctx);
+            const appId = bundle.manifest.name;
+            setApp(appId);
+            const snap = await snapshotFor(appId, s, ctx);
+            // The entitlement gate, before anything is written (docs/licensing.md).
+            if (op === "upgrade" && snap.installed) {
+              await refuseInactive(s, ctx, appId, snap.installed.sku, `upgrade ${appId}`);
+            }
+            if (bundle.manifest.sku !== undefined) {
+              await requireEntitlement(s, ctx, appId, bundle.manifest.sku, `${op} ${appId}`);
+            }
             if (req.reinstall === true && snap.installed) {
               // The same version again, from this bundle: what the tree lost is put back.
               const damage = await damageOf(snap.installed, ctx);
@@ -280,7 +294,10 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
     list: (_req: ListRequest): Promise<AppSummary[]> =>
       session("read", "list", async (s) => {
         const pending = (await readJournal(ctx.paths.journal).catch(() => undefined))?.plan.appId;
-        const apps = (await s.registry.summaries()).map((a) => summary(a, a.id === pending));
+        const l = await licensingOf(s, ctx);
+        const apps = (await s.registry.summaries()).map((a) =>
+          summary(a, a.id === pending, inactiveReason(l, a.id, a.sku))
+        );
         return withCurrentState(ctx.paths, apps);
       }),
     info: ({ app, files }: InfoRequest): Promise<AppInfo> =>
@@ -293,7 +310,8 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
         const pending = (await readJournal(ctx.paths.journal).catch(() =>
           undefined
         ))?.plan.appId === app;
-        return await appInfo(record, pending, files === true, s, ctx);
+        const reason = inactiveReason(await licensingOf(s, ctx, app), app, record.sku);
+        return await appInfo(record, pending, files === true, s, ctx, reason);
       }),
     history: ({ app, limit, id }: HistoryRequest): Promise<AuditEntry[]> =>
       session(
@@ -302,6 +320,17 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
         (s) => id === undefined ? s.registry.history(app, limit) : entry(s, id),
       ),
     query: (q: RegistryQuery): Promise<QueryHit[]> =>
-      session("read", "query", (s) => s.registry.query(q)),
+      session("read", "query", async (s) => {
+        const hits = await s.registry.query(q);
+        if (hits.length === 0) return hits;
+        // A paid app the gate refuses is inactive: the ability guard does not start it.
+        const l = await licensingOf(s, ctx);
+        const skus = new Map((await s.registry.summaries()).map((a) => [a.id, a.sku]));
+        return hits.map((h) =>
+          inactiveReason(l, h.appId, skus.get(h.appId)) === undefined
+            ? h
+            : { ...h, state: "inactive" as const, launchable: false }
+        );
+      }),
   };
 }

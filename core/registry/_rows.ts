@@ -250,6 +250,8 @@ export function hitFromRow(row: Row): QueryHit {
     version: text(row, "apps", "version"),
     state: oneOf(row, "apps", "state", APP_STATES),
     match: text(row, "query", "match"),
+    // The registry's own view; the service also asks the entitlement gate (core/pkgr).
+    launchable: oneOf(row, "apps", "state", APP_STATES) === "active",
   };
 }
 

@@ -15,6 +15,10 @@ export interface RootPaths {
   rootFile: string;
   policyFile: string;
   publishersFile: string;
+  /** The store keys trusted to sign licensing records (`nx licensed trust add`). */
+  storeKeysFile: string;
+  /** The root's device key: its fingerprint is the device an entitlement is bound to. */
+  deviceKeyFile: string;
   registryDb: string;
   journal: string;
   lock: string;
@@ -31,6 +35,8 @@ export function rootPaths(root: string): RootPaths {
     rootFile: join(pkg, "root.json"),
     policyFile: join(pkg, "policy.toml"),
     publishersFile: join(pkg, "publishers.toml"),
+    storeKeysFile: join(pkg, "store_keys.toml"),
+    deviceKeyFile: join(pkg, "device.key"),
     registryDb: join(pkg, "registry.db"),
     journal: join(pkg, "journal"),
     lock: join(pkg, "lock"),

@@ -132,7 +132,8 @@ export async function initRoot(paths: RootPaths): Promise<void> {
   }
 }
 
-async function loadToml<T extends { version: number }>(
+/** Reads a versioned TOML file of the root (`fallback` when missing), checked by `schema`. */
+export async function loadToml<T extends { version: number }>(
   path: string,
   schema: z.ZodType<T>,
   version: number,
@@ -180,7 +181,8 @@ export async function loadTrust(paths: RootPaths): Promise<TrustState> {
   return { policy, publishers };
 }
 
-function tomlBytes(value: unknown, header: string): Uint8Array {
+/** A TOML file of the root: a `# header` comment line, then `value`. */
+export function tomlBytes(value: unknown, header: string): Uint8Array {
   return new TextEncoder().encode(
     `# ${header}\n${stringifyToml(value as Record<string, unknown>)}\n`,
   );

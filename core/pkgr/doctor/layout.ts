@@ -24,6 +24,9 @@ export const PKG_ENTRIES: Readonly<Record<string, PkgEntry>> = {
   "root.json": { type: "file", removableLink: true },
   "policy.toml": { type: "file", removableLink: false },
   "publishers.toml": { type: "file", removableLink: false },
+  // The licensing trust and the device identity (core/licensed): nx cannot recreate either.
+  "store_keys.toml": { type: "file", removableLink: false },
+  "device.key": { type: "file", removableLink: false },
   "registry.db": { type: "file", removableLink: false },
   "registry.db-wal": { type: "file", removableLink: false },
   "registry.db-shm": { type: "file", removableLink: false },
@@ -38,7 +41,14 @@ export const PKG_ENTRIES: Readonly<Record<string, PkgEntry>> = {
 };
 
 /** Files of `pkg/` written atomically through a temp name (`.<name>.<pid>.<n>.tmp`). */
-const PKG_ATOMIC = new Set(["root.json", "policy.toml", "publishers.toml", "registry.stamp"]);
+const PKG_ATOMIC = new Set([
+  "root.json",
+  "policy.toml",
+  "publishers.toml",
+  "store_keys.toml",
+  "device.key",
+  "registry.stamp",
+]);
 
 /** `pkg/journal.corrupt.<ms>`: a journal moved aside by `doctor --repair`. */
 export function isQuarantinedJournal(name: string): boolean {
