@@ -4,6 +4,7 @@ import type { Policy, Publisher, VerifiedBundle } from "../trust/mod.ts";
 import type { AuditEntry, QueryHit } from "./records.ts";
 import type { AppInfo, DoctorReport, Finding, InspectReport, OpResult } from "./results.ts";
 import type { Method, RequestOf, ResultOf } from "./methods.ts";
+import type { EntitlementStatus, StoreKeyView, TokenView } from "./licensing.ts";
 
 export const hex = (n: number, c = "a") => c.repeat(n * 2);
 /** JSON out and back in: what a value looks like after crossing the wire. */
@@ -125,6 +126,7 @@ export const HIT: QueryHit = {
   version: "1.1.0",
   state: "active",
   match: "notes.open",
+  launchable: true,
 };
 
 export const FINDING: Finding = {
@@ -180,6 +182,28 @@ export const POLICY: Policy = {
 };
 
 const bundle = { kind: "path" as const, path: "notes.nxb" };
+const TOKEN: TokenView = {
+  tokenId: hex(32),
+  appId: "ledger",
+  sku: "ledger.pro",
+  type: "full",
+  deviceFp: hex(16),
+  audience: "nx.pkgr",
+  issuedAt: "2026-12-02T00:00:00.000Z",
+  notBefore: "2026-12-02T00:00:00.000Z",
+  expires: "2027-12-02T00:00:00.000Z",
+  keyId: hex(16),
+  state: "active",
+};
+const ENTITLED: EntitlementStatus = {
+  appId: "ledger",
+  sku: "ledger.pro",
+  version: "1.0.0",
+  paid: true,
+  active: true,
+  token: TOKEN,
+};
+const STORE_KEY: StoreKeyView = { id: hex(16), name: "dev-store", key: hex(32) };
 const PEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n";
 
 /** At least one request and one result of every method (the compiler keeps the table complete). */
@@ -289,6 +313,77 @@ export const SAMPLES: { [M in Method]: { requests: RequestOf<M>[]; results: Resu
       root: "/var/lib/nx",
       created: false,
       publishers: 2,
+    }],
+  },
+  licensedImport: {
+    requests: [{ records: [{ name: "ledger.nxe", data: "AAEC" }] }],
+    results: [{
+      device: hex(16),
+      records: [{
+        name: "ledger.nxe",
+        kind: "entitlement",
+        appId: "ledger",
+        sku: "ledger.pro",
+        tokenId: hex(32),
+        added: true,
+      }, {
+        name: "r.nxr",
+        kind: "statusChange",
+        appId: "ledger",
+        sku: "ledger.pro",
+        tokenId: hex(32),
+        action: "revoke",
+        added: false,
+      }],
+      apps: [ENTITLED, {
+        appId: "ledger",
+        sku: "ledger.pro",
+        paid: true,
+        active: false,
+        code: "entitlement.revoked",
+      }],
+    }],
+  },
+  licensedList: {
+    requests: [{}, { app: "ledger" }],
+    results: [{ device: null, tokens: [], changes: [] }, {
+      device: hex(16),
+      tokens: [TOKEN],
+      changes: [{
+        recordId: hex(32),
+        tokenId: hex(32),
+        action: "revoke",
+        issuedAt: "2026-12-02T00:00:00.000Z",
+        serial: 7,
+        appId: "ledger",
+        sku: "ledger.pro",
+        reason: "refund",
+        keyId: hex(16),
+        applies: true,
+      }],
+    }],
+  },
+  licensedStatus: {
+    requests: [{ app: "ledger" }, { app: "ledger", sku: "ledger.pro" }],
+    results: [ENTITLED, { appId: "notes", version: "1.0.0", paid: false, active: true }],
+  },
+  licensedDevice: { requests: [{}], results: [{ fingerprint: hex(16), created: true }] },
+  licensedTrustAdd: {
+    requests: [{ publicKey: PEM }, { publicKey: PEM, name: "dev-store" }],
+    results: [STORE_KEY],
+  },
+  licensedTrustRemove: { requests: [{ id: hex(16) }], results: [STORE_KEY] },
+  licensedTrustList: { requests: [{}], results: [[STORE_KEY], []] },
+  launch: {
+    requests: [{ app: "notes" }, { app: "notes", args: ["a"], check: true, capture: true }],
+    results: [{ app: "notes", version: "1.0.0", launched: false }, {
+      app: "notes",
+      version: "1.0.0",
+      launched: true,
+      exitCode: 0,
+      stdout: "notes 1.0.0: hello a\n",
+      stderr: "",
+      durationMs: 3,
     }],
   },
 };
