@@ -1,6 +1,6 @@
 /**
  * `nx selftest` through the real CLI: on a trusted local root and on an agent's root over TCP it
- * prints the five markers in order and leaves the root as it found it; it refuses a root that
+ * prints its markers in order (the paid one only where the root trusts the dev store) and leaves the root as it found it; it refuses a root that
  * holds a fixture app (installed, or only its kept data) or does not trust the fixture key; and a
  * broken fixture stops it at that step — the step's marker and every later one absent, the exit
  * code non-zero, the apps it installed removed again.
@@ -19,13 +19,31 @@ import {
 } from "./helpers.ts";
 import { Agent, authorizedKeys, newHost, nxOn } from "./_agent.ts";
 
-const MARKERS = [
+/** A root that trusts no store key: every marker but the paid app's. */
+const FREE_MARKERS = [
   "SELFTEST: pkg install notes v1 ok",
   "SELFTEST: pkg upgrade notes v1.1 ok",
   "SELFTEST: pkg rollback ok",
+  "SELFTEST: pkg v1 launch ok",
   "SELFTEST: pkg v1 install ok",
   "SELFTEST: pkg v1 uninstall ok",
 ];
+const MARKERS = [...FREE_MARKERS, "SELFTEST: pkg paid entitlement ok"];
+
+/** A trusted root that also trusts the paid fixture's publisher and the dev store's key. */
+async function paidRoot(): Promise<string> {
+  const root = await trustedRoot();
+  for (
+    const argv of [
+      ["pkg", "trust", "add", join(FIXTURES, "keys", "store.pub")],
+      ["licensed", "trust", "add", join(FIXTURES, "keys", "licensing.pub")],
+    ]
+  ) {
+    const run = await nx(argv, { root });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+  }
+  return root;
+}
 
 /** The SELFTEST lines of a run's stderr, in order. */
 const selftestLines = (stderr: string) =>
@@ -46,7 +64,7 @@ async function expectNoFixtureApps(root: string): Promise<void> {
 }
 
 Deno.test("nx selftest runs the scenario on a trusted root and leaves it as it found it", async () => {
-  const root = await trustedRoot();
+  const root = await paidRoot();
   const run = await nx(["selftest", "--markers", "--json"], { root });
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(selftestLines(run.stderr), MARKERS);
@@ -65,9 +83,27 @@ Deno.test("nx selftest runs the scenario on a trusted root and leaves it as it f
   const ops = history.json?.data.entries.map((e: { op: string; appId?: string }) =>
     `${e.op} ${e.appId}`
   );
-  for (const op of ["install notes", "upgrade notes", "rollback notes", "uninstall reader"]) {
+  for (
+    const op of [
+      "install notes",
+      "upgrade notes",
+      "rollback notes",
+      "uninstall reader",
+      "install ledger", // the refusal without an entitlement, and the install after the purchase
+      "licensed-import ledger",
+    ]
+  ) {
     assert.ok(ops.includes(op), `${op} in ${ops}`);
   }
+});
+
+Deno.test("nx selftest skips the paid steps on a root that trusts no store key: no paid marker", async () => {
+  const root = await trustedRoot();
+  const run = await nx(["selftest", "--markers", "--json"], { root });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(selftestLines(run.stderr), FREE_MARKERS);
+  assert.match(run.stderr, /skipped the paid-app steps/);
+  await expectNoFixtureApps(root);
 });
 
 Deno.test("nx selftest prints no marker without --markers", async () => {
@@ -149,7 +185,7 @@ Deno.test("nx selftest fails its check when a signed upgrade does not migrate th
 });
 
 Deno.test("nx selftest over --transport runs on the agent's root", async () => {
-  const root = await trustedRoot();
+  const root = await paidRoot();
   const host = await newHost();
   await using agent = await Agent.start({ root, authorizedKeys: await authorizedKeys([host]) });
   const run = await nxOn(host, [agent.address], ["selftest", "--markers", "--json"]);

@@ -36,6 +36,7 @@ export const FIXTURE_IDS = [
   "notes-1.1.0",
   "textkit-1.0.0",
   "reader-1.0.0",
+  "ledger-1.0.0",
 ] as const;
 export type FixtureId = typeof FIXTURE_IDS[number];
 

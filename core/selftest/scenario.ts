@@ -20,6 +20,7 @@ import { type Fixture, type FixtureId, readFixtures } from "./fixtures.ts";
 import { NotesData } from "./notes_data.ts";
 import { checkFailed, Probe } from "./probe.ts";
 import { expectTrusted } from "./trusted.ts";
+import { expectLaunch, paidEntitlement, paidUnready } from "./paid.ts";
 
 export const SELFTEST_MARKERS = {
   installNotes: "SELFTEST: pkg install notes v1 ok",
@@ -27,10 +28,12 @@ export const SELFTEST_MARKERS = {
   rollback: "SELFTEST: pkg rollback ok",
   v1Install: "SELFTEST: pkg v1 install ok",
   v1Uninstall: "SELFTEST: pkg v1 uninstall ok",
+  v1Launch: "SELFTEST: pkg v1 launch ok",
+  paid: "SELFTEST: pkg paid entitlement ok",
 } as const;
 
 /** The apps the scenario installs, in an order that uninstalls dependents first. */
-export const SELFTEST_APPS = ["reader", "notes", "textkit"] as const;
+export const SELFTEST_APPS = ["reader", "notes", "textkit", "ledger"] as const;
 
 export interface SelftestOptions {
   pkgr: Pkgr;
@@ -127,7 +130,8 @@ export async function runSelftest(o: SelftestOptions): Promise<SelftestReport> {
         );
       }
     }
-    await expectTrusted(pkgr, call, Object.values(fx));
+    // The paid fixture's publisher is checked by the paid steps, which say why they cannot run.
+    await expectTrusted(pkgr, call, Object.values(fx).filter((f) => f !== fx["ledger-1.0.0"]));
   });
   try {
     await step("install notes 1.0.0", SELFTEST_MARKERS.installNotes, async () => {
@@ -145,6 +149,9 @@ export async function runSelftest(o: SelftestOptions): Promise<SelftestReport> {
       expectOp(result, "rollback", "notes", "1.1.0", "1.0.0");
       await notes.rolledBack(await probe.expectActive(fx["notes-1.0.0"], ["1.1.0"]));
       await probe.expectDoctorClean();
+    });
+    await step("launch notes 1.0.0", SELFTEST_MARKERS.v1Launch, async () => {
+      await expectLaunch(pkgr, call, fx["notes-1.0.0"]);
     });
     await step("uninstall notes", undefined, async () => {
       await uninstall("notes", "1.0.0");
@@ -166,6 +173,20 @@ export async function runSelftest(o: SelftestOptions): Promise<SelftestReport> {
       await uninstall("textkit", "1.0.0");
       await probe.expectDoctorClean();
     });
+    const ledger = fx["ledger-1.0.0"];
+    const unready = await paidUnready(pkgr, call, ledger);
+    if (unready === undefined) {
+      await step("the paid app's entitlement gate", SELFTEST_MARKERS.paid, async () => {
+        await paidEntitlement({ pkgr, call, fixtures: o.fixtures, ledger, install, uninstall });
+        await probe.expectDoctorClean();
+      });
+    } else {
+      call.reporter.emit({
+        kind: "warning",
+        code: "selftest.failed",
+        message: `skipped the paid-app steps (no \`${SELFTEST_MARKERS.paid}\`): ${unready}`,
+      });
+    }
   } catch (e) {
     throw await withCleanUp(e as NxError, pkgr, call, ours);
   }
