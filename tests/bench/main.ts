@@ -33,6 +33,7 @@ import { installSuite } from "./install_suite.ts";
 import { listSuite } from "./list_suite.ts";
 import { memorySuite } from "./memory_suite.ts";
 import { packSuite } from "./pack_suite.ts";
+import { qemuSuite } from "./qemu_suite.ts";
 import { rollbackSuite } from "./rollback_suite.ts";
 import { startupSuite } from "./startup_suite.ts";
 import { verifySuite } from "./verify_suite.ts";
@@ -50,6 +51,7 @@ export const SUITES: Suite[] = [
   doctorSuite,
   fsyncSuite,
   agentSuite,
+  qemuSuite,
 ];
 
 export const REPORT_PATH = join(REPO, "bench", "out", "bench.json");
