@@ -22,6 +22,7 @@ const ELSEWHERE: [RegExp, string][] = [
 ];
 const isAgentShell = (block: string) => /^nx agent /m.test(block);
 const isHostShell = (block: string) => /^export NX_TRANSPORT=/m.test(block);
+const isPaidBlock = (block: string) => /^P=\/tmp\/nx-paid-demo\b/m.test(block);
 const isWalkthrough = (block: string) =>
   /^nx pkg keygen /m.test(block) && !isAgentShell(block) && !/^nx qemu /m.test(block);
 
@@ -49,6 +50,7 @@ Deno.test("every ```sh block of the README is run here or by a named test", () =
   assert.ok(BLOCKS.some(isWalkthrough), "README.md has no walk-through block (nx pkg keygen …)");
   for (const block of BLOCKS) {
     const covered = isWalkthrough(block) || isAgentShell(block) || isHostShell(block) ||
+      isPaidBlock(block) ||
       ELSEWHERE.some(([re]) => re.test(block));
     assert.ok(covered, `README.md block not checked by any test:\n${block}`);
   }
@@ -198,4 +200,46 @@ Deno.test("the README's two shells: an agent serves a root, the second shell dri
     await lines.cancel();
     assert.equal(status.code, 0, "the agent exits 0 on SIGTERM");
   }
+});
+
+Deno.test("the README's paid app: refused, bought, launched, refunded, restored", async (t) => {
+  const lines = commandLines(BLOCKS.find(isPaidBlock)!);
+  const work = await tempDir("nx-readme-paid-");
+  const bin = join(work, "bin");
+  await Deno.mkdir(bin);
+  await symlink(join(REPO, "bin", "nx"), join(bin, "nx"));
+  const out = join(work, "out");
+  await Deno.mkdir(out);
+  const P = join(work, "P");
+  const script = lines.map((line, i) =>
+    `{ ${line.replace(/^P=\/tmp\/nx-paid-demo\b/, `P='${P}'`)}\n} >'${out}/${i}.out' ` +
+    `2>'${out}/${i}.err'; echo $? >'${out}/${i}.rc'`
+  ).join("\n");
+  const env = {
+    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    HOME: join(work, "home"),
+    NO_COLOR: "1",
+    DENO_DIR: JSON.parse((await run(DENO, ["info", "--json"])).stdout).denoDir,
+  };
+  assert.equal((await bashLine(script, env)).code, 0);
+  const read = (i: number, ext: string) => Deno.readTextFile(join(out, `${i}.${ext}`));
+  for (const [i, line] of lines.entries()) {
+    await t.step(line, async () => {
+      const rc = Number((await read(i, "rc")).trim());
+      // A line the README says is refused exits 3 with that code; every other line exits 0.
+      const refused = line.match(/# refused: ([a-z_]+\.[a-z_]+)/)?.[1];
+      const said = `${await read(i, "out")}${await read(i, "err")}`;
+      assert.equal(rc, refused ? 3 : 0, said);
+      if (refused) assert.match(await read(i, "err"), new RegExp(`\\[${refused}\\]`));
+    });
+  }
+  await t.step("what it promised: the markers, the launches in the app's data", async () => {
+    const buy = lines.findIndex((l) => l.startsWith("nx store buy "));
+    assert.match(await read(buy, "err"), /^ui: store buy app=ledger sku=ledger\.pro$/m);
+    assert.match(await read(buy, "err"), /^pkgr: install app=ledger v=1\.0\.0$/m);
+    const launch = lines.findIndex((l) => l.startsWith("nx pkg launch ledger --root $P -- hello"));
+    assert.equal(await read(launch, "out"), "ledger 1.0.0: hello hello\n");
+    const log = await Deno.readTextFile(join(P, "apps", "ledger", "data", "1.0.0", "launches.log"));
+    assert.deepEqual(log.split("\n"), ["ledger 1.0.0 launched hello", "ledger 1.0.0 launched", ""]);
+  });
 });
