@@ -80,6 +80,7 @@ interface UpOpts extends GlobalOptions {
   name: string;
   fresh?: true;
   trust?: string[];
+  trustStore?: string[];
   authorize?: string[];
   identity?: string;
   memory?: string;
@@ -101,6 +102,12 @@ function upCommand() {
         "a publisher key the guest's root trusts (repeatable; default: none)",
       )
         .argParser(collect),
+    )
+    .addOption(
+      new Option(
+        "--trust-store <pub>",
+        "a store key the guest's root trusts to sign entitlements (repeatable; default: none)",
+      ).argParser(collect),
     )
     .addOption(
       new Option(
@@ -139,6 +146,7 @@ async function up(opts: UpOpts, ctx: import("./common.ts").VerbContext) {
     ? await Promise.all(opts.authorize.map(readPublicKeyText))
     : [await readPublicKeyText(identityPath({ identity: opts.identity }, env))];
   const trust = await Promise.all((opts.trust ?? []).map(readPublicKeyText));
+  const trustStores = await Promise.all((opts.trustStore ?? []).map(readPublicKeyText));
   const r = await q.upVm({
     env,
     repo: REPO,
@@ -147,6 +155,7 @@ async function up(opts: UpOpts, ctx: import("./common.ts").VerbContext) {
     fresh: opts.fresh === true,
     authorize,
     trust,
+    trustStores,
     memoryMiB,
     selftest: opts.selftest === true,
     accel: opts.accel,

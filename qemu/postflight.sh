@@ -3,14 +3,17 @@
 # service is `nx agent`, driven from this host with this repository's bin/nx:
 #
 #   1. build the guest image, or reuse the cached one (`nx qemu build`);
-#   2. boot a fresh guest (empty state disk) that trusts fixtures/keys/dev.pub;
+#   2. boot a fresh guest (empty state disk) that trusts fixtures/keys/dev.pub and store.pub (the
+#      publishers) and licensing.pub (the dev store's key, for entitlements);
 #   3. over the serial transport, then again over TCP: install notes 1.0.0 → upgrade to 1.1.0 (the
 #      data migration runs in the guest) → the 1.2.0 upgrade, whose migration fails, lands back on
 #      1.1.0 with its data intact → rollback to 1.0.0 → uninstall; then a tampered copy of notes
 #      1.0.0 is refused by the guest with integrity.payload_digest_mismatch and installs nothing;
-#   4. `nx selftest` over the serial transport (its SELFTEST lines on this host);
-#   5. the markers of that boot on the guest console (ttyS0), as fixed substrings;
-#   6. a reboot of the same state disk with nx.selftest=1: init runs `nx selftest` in the guest
+#   4. over TCP, then serial: the paid app ledger refused without an entitlement, bought from the
+#      dev store, launched in the guest, refunded (launch refused), restored, uninstalled;
+#   5. `nx selftest` over the serial transport (its SELFTEST lines on this host);
+#   6. the markers of that boot on the guest console (ttyS0), as fixed substrings;
+#   7. a reboot of the same state disk with nx.selftest=1: init runs `nx selftest` in the guest
 #      before the agent, and its SELFTEST lines must be on the new console log; the root is left
 #      clean (no apps, doctor clean).
 #
@@ -160,9 +163,30 @@ SELFTEST=(
   "SELFTEST: pkg install notes v1 ok"
   "SELFTEST: pkg upgrade notes v1.1 ok"
   "SELFTEST: pkg rollback ok"
+  "SELFTEST: pkg v1 launch ok"
   "SELFTEST: pkg v1 install ok"
   "SELFTEST: pkg v1 uninstall ok"
+  "SELFTEST: pkg paid entitlement ok"
 )
+
+# The paid app over one transport: refused without an entitlement, bought from the dev store (a
+# token for the guest's device), launched in the guest, refunded (launch refused), restored
+# (launched), uninstalled, and refunded again so the guest's root is entitled to nothing.
+paid() {
+  local t=$1 via=$2
+  nxj entitlement.missing "install ledger without an entitlement ($via)" pkg install "$bundles/ledger-1.0.0.nxb" --transport "$t"
+  nxj ok "store buy ledger.pro --yes ($via)" store buy ledger.pro --yes --transport "$t"
+  # (nxj appends its options: the program gets no arguments of its own here)
+  nxj ok "launch ledger ($via)" pkg launch ledger --transport "$t"
+  [ "$(field "$last" data.stdout)" = "ledger 1.0.0: hello" ] ||
+    fail "ledger's output over $via: $(field "$last" data.stdout)" "$work/host.log"
+  nxj ok "store refund ledger.pro ($via)" store refund ledger.pro --transport "$t"
+  nxj app.inactive "  launch --check after the refund ($via)" pkg launch ledger --check --transport "$t"
+  nxj ok "store restore ledger.pro ($via)" store restore ledger.pro --transport "$t"
+  nxj ok "  launch --check after the restore ($via)" pkg launch ledger --check --transport "$t"
+  nxj ok "uninstall ledger ($via)" pkg uninstall ledger --purge --transport "$t"
+  nxj ok "  store refund, the root entitled to nothing ($via)" store refund ledger.pro --transport "$t"
+}
 
 [ -x "$deno" ] || fail "$deno is missing (run npm ci)"
 "$nx" pkg keygen --out "$work" --name host --json >/dev/null 2>>"$work/host.log" || fail "keygen" "$work/host.log"
@@ -177,8 +201,9 @@ record "build (nx qemu build)" "$t0"
 
 say "booting a fresh guest $guest"
 t0=$EPOCHREALTIME
-up=$("$nx" qemu up --fresh --name "$guest" --trust "$repo/fixtures/keys/dev.pub" \
-  --authorize "$work/host.pub" --timeout 300 --json 2>"$work/up.log") || fail "nx qemu up: $(field "$up" message)" "$work/up.log"
+keys=$repo/fixtures/keys
+up=$("$nx" qemu up --fresh --name "$guest" --trust "$keys/dev.pub" --trust "$keys/store.pub" \
+  --trust-store "$keys/licensing.pub" --authorize "$work/host.pub" --timeout 300 --json 2>"$work/up.log") || fail "nx qemu up: $(field "$up" message)" "$work/up.log"
 record "boot to ready (fresh state disk)" "$t0"
 serial=$(field "$up" data.serial)
 tcp=$(field "$up" data.tcp)
@@ -189,6 +214,9 @@ say "guest ready: $serial, $tcp"
 say "the notes lifecycle over serial, then over tcp"
 lifecycle "$serial" serial
 lifecycle "$tcp" tcp
+say "the paid app over tcp, then over serial"
+paid "$tcp" tcp
+paid "$serial" serial
 
 say "nx selftest over serial"
 t0=$EPOCHREALTIME
@@ -204,6 +232,10 @@ expect_count "$work/console-boot1.log" 2 "bundle: verify ok app=notes" "bundle: 
 # The selftest's calls, as the agent reports them.
 expect_markers "$work/console-boot1.log" "bundle: install ok textkit@1.0.0" "bundle: install ok reader@1.0.0" \
   "bundle: uninstall ok reader" "bundle: uninstall ok textkit"
+# The paid app's gate and launches, as the agent reports them (postflight twice, the selftest once).
+expect_count "$work/console-boot1.log" 3 "pkgr: deny entitlement app=ledger sku=ledger.pro" \
+  "bundle: install ok ledger@1.0.0" "bundle: uninstall ok ledger"
+expect_markers "$work/console-boot1.log" "pkgr: launch app=ledger v=1.0.0" "pkgr: launch app=notes v=1.0.0"
 if grep -qF "bundle: install ok notes@1.2.0" "$work/console-boot1.log"; then
   fail "the failing notes 1.2.0 upgrade is reported installed on the console" "$work/console-boot1.log"
 fi

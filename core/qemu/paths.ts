@@ -62,9 +62,13 @@ export interface GuestPaths {
   monitorSocket: string;
   /** The state disk (ext4) the guest mounts at /state. */
   stateImage: string;
-  /** The fw_cfg blobs: the hosts the agent lets in, the publishers the root trusts. */
+  /**
+   * The fw_cfg blobs: the hosts the agent lets in, the publishers the root trusts, the store keys
+   * it trusts to sign entitlements.
+   */
   authorizedKeys: string;
   trust: string;
+  trustStores: string;
   /** What `up` started: {@link VmRecord} as JSON. */
   record: string;
 }
@@ -84,6 +88,7 @@ export function guestPaths(env: Env, name: string): GuestPaths {
     stateImage: join(dir, "state.img"),
     authorizedKeys: join(dir, "authorized_keys"),
     trust: join(dir, "trust.pem"),
+    trustStores: join(dir, "trust_stores.pem"),
     record: join(dir, "vm.json"),
   };
   if (new TextEncoder().encode(paths.monitorSocket).length >= SUN_PATH_MAX) {

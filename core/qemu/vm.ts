@@ -52,6 +52,8 @@ export interface UpOptions {
   authorize: string[];
   /** PEM public keys of the publishers the guest's root trusts. */
   trust: string[];
+  /** PEM public keys of the stores the guest's root trusts to sign entitlements. */
+  trustStores: string[];
   memoryMiB: number;
   selftest: boolean;
   accel: Accel;
@@ -156,8 +158,12 @@ export async function upVm(o: UpOptions): Promise<UpResult> {
     }
   }
   await Deno.writeTextFile(paths.authorizedKeys, o.authorize.map(pemLine).join(""));
-  if (o.trust.length > 0) await Deno.writeTextFile(paths.trust, o.trust.map(pemLine).join(""));
-  else await removeIfThere(paths.trust);
+  for (
+    const [keys, path] of [[o.trust, paths.trust], [o.trustStores, paths.trustStores]] as const
+  ) {
+    if (keys.length > 0) await Deno.writeTextFile(path, keys.map(pemLine).join(""));
+    else await removeIfThere(path);
+  }
 
   const started = performance.now();
   const { port, args } = await spawnQemu(qemu, paths, image, o);
@@ -218,6 +224,7 @@ async function spawnQemu(qemu: string, paths: GuestPaths, image: Image, o: UpOpt
       fwCfg: {
         authorized_keys: paths.authorizedKeys,
         ...(o.trust.length > 0 ? { trust: paths.trust } : {}),
+        ...(o.trustStores.length > 0 ? { trust_stores: paths.trustStores } : {}),
       },
       daemonize: true,
     });
