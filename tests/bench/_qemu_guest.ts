@@ -134,6 +134,16 @@ export class BenchGuest {
     }
   }
 
+  /**
+   * CPU time QEMU has used so far (ms, all its threads: the vCPU under TCG, the I/O thread,
+   * slirp), from /proc/PID/stat through `cat` (Deno reads /proc only with --allow-all).
+   */
+  async cpuMs(): Promise<number> {
+    const stat = (await runProcess({ cmd: "cat", args: [`/proc/${this.up.pid}/stat`] })).stdout;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime: ticks of 10 ms
+  }
+
   /** How many serial connections the guest's bridge has finished (nx.bench=1's console line). */
   async bridgeRuns(): Promise<number> {
     return (await this.console()).split("\n").filter((l) => l.includes(BRIDGE_DONE)).length;

@@ -76,6 +76,7 @@ function splitOf(run: { start: number; connected: number; end: number; events: E
   };
 }
 
+const busy = (ratios: number[]) => median(ratios).toFixed(2);
 const speed = (bytes: number, ms: number) => `${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s`;
 
 async function expectInstalled(s: QemuSetup, via: Via): Promise<void> {
@@ -94,9 +95,15 @@ export async function installRows(s: QemuSetup): Promise<Outcome[]> {
   const firstTime = firstCalls();
   const splits: Record<Via, Record<string, number>[]> = { serial: [], tcp: [] };
   const sides: Record<string, () => Promise<number>> = {};
+  /** QEMU's CPU time per sample over its wall time (1 = one host core busy throughout). */
+  const cpu: Record<string, number[]> = Object.fromEntries(
+    TRANSPORTS.flatMap((via) => [[`install-${via}`, []], [`raw-${via}`, []]]),
+  );
   for (const via of TRANSPORTS) {
     sides[`install-${via}`] = async () => {
+      const cpuBefore = await s.guest.cpuMs();
       const run = await installOn(s.guest, via, s.identity, s.bundle);
+      cpu[`install-${via}`].push((await s.guest.cpuMs() - cpuBefore) / (run.end - run.start));
       if (run.bytes !== s.bytes) {
         throw new Error(
           `cannot measure: the install over ${via} sent ${run.bytes} of ${s.bytes} B`,
@@ -115,7 +122,9 @@ export async function installRows(s: QemuSetup): Promise<Outcome[]> {
       return run.ms;
     };
     sides[`raw-${via}`] = async () => {
+      const cpuBefore = await s.guest.cpuMs();
       const run = await s.sink.copy(via, s.bundle, sizes);
+      cpu[`raw-${via}`].push((await s.guest.cpuMs() - cpuBefore) / run.ms);
       // serial reaches the sink through the guest's bridge (loopback), tcp through slirp
       const fromBridge = run.from === "127.0.0.1";
       if (run.bytes !== s.bytes || fromBridge !== (via === "serial")) {
@@ -158,6 +167,11 @@ export async function installRows(s: QemuSetup): Promise<Outcome[]> {
           `target: throughput ≥ ${THROUGHPUT_TARGET}× raw ⟺ time ≤ ${TIME_MAX}× raw`,
           speeds,
           `where an install's time goes (ms, medians): ${split}`,
+          `QEMU's CPU time over wall time (medians; 1.0 = one host core): install ${
+            busy(cpu[`install-${via}`].slice(s.plan.warmup))
+          }, raw ${
+            busy(cpu[`raw-${via}`].slice(s.plan.warmup))
+          } (its vCPU under TCG, the I/O thread, slirp)`,
           `every install sent all ${s.bytes} bytes (checked each sample: nothing of big left ` +
           "on the agent after uninstall --purge)",
         ],
