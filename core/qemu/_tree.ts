@@ -23,9 +23,11 @@ export const REPO_PARTS = [
   "node_modules",
 ];
 
-/** Never in the guest: tests, build tools, type packages, the musl build of libSQL. */
+/** Never in the guest: tests, build tools and scratch, type packages, the musl build of libSQL. */
 export function excluded(path: string): boolean {
   if (/^(cli|core|\.ci)\/.*_test\.ts$/.test(path)) return true;
+  // The scratch directory of a bundle build running meanwhile (.ci/build.ts): not yet published.
+  if (/^build\/\.next-/.test(path)) return true;
   return /^node_modules\/(\.bin|@esbuild|@types|undici-types|@libsql\/linux-x64-musl)(\/|$)/.test(
     path,
   );
