@@ -61,7 +61,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   "pkg policy set": ["nx pkg policy set mode permissive", "nx pkg policy set dev-mode on"],
   "pkg launch": [
     "nx pkg launch notes                       # runs notes' program in its data directory",
-    "nx pkg launch notes -- --verbose file.txt # arguments for the program after --",
+    "nx pkg launch notes -- today.txt          # arguments for the program after --",
     "nx pkg launch ledger --check              # exit 0 if it may launch, else the refusal's code",
   ],
   "licensed": ["nx licensed list", "nx licensed import ledger.nxe", "nx licensed status ledger"],

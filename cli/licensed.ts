@@ -4,7 +4,6 @@
  * a record file is read here and travels as its bytes.
  */
 import { Command } from "@commander-js/extra-typings";
-import { Buffer } from "node:buffer";
 import type { EntitlementStatus, LedgerView, StoreKeyView, TokenView } from "../core/api/mod.ts";
 import { NxError } from "../core/errors.ts";
 import { type CommonOptions, withCommon } from "./common.ts";
@@ -13,8 +12,13 @@ import { type RootCommand, rootCommand } from "./root_command.ts";
 
 const RECORD_CAP = 16 * 1024;
 
+interface RecordFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
 /** A record file's bytes: a size over the cap is refused before it is read. */
-async function readRecordFile(path: string): Promise<{ name: string; data: string }> {
+async function readRecordFile(path: string): Promise<RecordFile> {
   const size = await Deno.stat(path).then((s) => s.size, (e) => {
     throw new NxError("usage.invalid_argument", `cannot read ${path}: ${e.message}`, {
       details: { path },
@@ -24,17 +28,16 @@ async function readRecordFile(path: string): Promise<{ name: string; data: strin
     const { checkRecordSize } = await import("../core/entitlement/mod.ts");
     checkRecordSize(size);
   }
-  const bytes = await Deno.readFile(path);
-  return { name: path, data: Buffer.from(bytes).toString("base64") };
+  return { name: path, bytes: await Deno.readFile(path) };
 }
 
 /**
  * `revoke` and `restore` take a status-change file of that action: the other action, or a
  * token, is a usage error (`import` takes any record).
  */
-async function expectAction(file: { name: string; data: string }, action: "revoke" | "restore") {
+async function expectAction(file: RecordFile, action: "revoke" | "restore") {
   const { decodeRecord } = await import("../core/entitlement/mod.ts");
-  const record = decodeRecord(new Uint8Array(Buffer.from(file.data, "base64")));
+  const record = decodeRecord(file.bytes);
   const found = record.kind === "entitlement"
     ? "an entitlement token"
     : `a ${record.change.action}`;
@@ -107,10 +110,14 @@ const importSpec = (
 ): RootCommand<"licensedImport", [files: string[], opts: Opts]> => ({
   method: "licensedImport",
   toRequest: async (files) => {
-    const records = [];
-    for (const f of files) records.push(await readRecordFile(f));
-    if (action) { for (const r of records) await expectAction(r, action); }
-    return { records };
+    const read = [];
+    for (const f of files) read.push(await readRecordFile(f));
+    if (action) { for (const r of read) await expectAction(r, action); }
+    // Loaded here, not at start-up: the start-up graph holds no node: module.
+    const { Buffer } = await import("node:buffer");
+    return {
+      records: read.map((r) => ({ name: r.name, data: Buffer.from(r.bytes).toString("base64") })),
+    };
   },
   render: (r) => {
     const added = r.records.filter((x) => x.added).length;

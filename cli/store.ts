@@ -5,7 +5,6 @@
  * `licensedList`, `install`), so every verb works with `--transport` on an agent's root.
  */
 import { Command } from "@commander-js/extra-typings";
-import { Buffer } from "node:buffer";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CallContext, Pkgr } from "../core/api/mod.ts";
@@ -63,7 +62,11 @@ async function openStore(opts: StoreOpts) {
   return { e, catalog, seed: key.seed, bundlePath };
 }
 
-const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+/** Base64 of a record (node:buffer is loaded on use: the start-up graph holds no node: module). */
+async function b64(bytes: Uint8Array): Promise<string> {
+  const { Buffer } = await import("node:buffer");
+  return Buffer.from(bytes).toString("base64");
+}
 const marker = (call: CallContext, text: string) => call.reporter.emit({ kind: "marker", text });
 
 function catalogCommand() {
@@ -120,7 +123,7 @@ async function buy(pkgr: Pkgr, call: CallContext, sku: string, opts: BuyOpts) {
   const now = Math.floor(call.now.getTime() / 1000);
   const token = e.issueEntitlement(e.entitlementFor(catalog, entry, device.fingerprint, now), seed);
   const imported = await pkgr.licensedImport({
-    records: [{ name: `${sku}.nxe`, data: b64(token) }],
+    records: [{ name: `${sku}.nxe`, data: await b64(token) }],
   }, call);
   marker(call, `ui: store buy app=${entry.app} sku=${entry.id}`);
   const status = imported.apps[0];
@@ -167,9 +170,9 @@ async function change(
     );
   }
   const issuedAt = Math.floor(call.now.getTime() / 1000);
-  const records = held.map((t, i) => ({
+  const records = await Promise.all(held.map(async (t, i) => ({
     name: `${sku}.${action}.nxr`,
-    data: b64(e.issueStatusChange({
+    data: await b64(e.issueStatusChange({
       version: 1,
       tokenId: t.tokenId,
       action,
@@ -180,7 +183,7 @@ async function change(
       sku: entry.id,
       reason: action === "revoke" ? "refund" : "restored by the store",
     }, seed)),
-  }));
+  })));
   const imported = await pkgr.licensedImport({ records }, call);
   if (action === "revoke") marker(call, `ui: store refund app=${entry.app} sku=${entry.id}`);
   return imported;

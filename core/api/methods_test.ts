@@ -56,6 +56,14 @@ Deno.test("METHODS has one method per root command, and nothing else", () => {
     "policyShow",
     "policySet",
     "init",
+    "licensedImport",
+    "licensedList",
+    "licensedStatus",
+    "licensedDevice",
+    "licensedTrustAdd",
+    "licensedTrustRemove",
+    "licensedTrustList",
+    "launch",
   ]);
 });
 
@@ -80,11 +88,21 @@ Deno.test("METHODS says which methods write, take a bundle, change trust", async
       "trustRemove",
       "policySet",
       "init",
+      "licensedImport",
+      "licensedDevice",
+      "licensedTrustAdd",
+      "licensedTrustRemove",
     ]);
   });
   await t.step("admin methods are the writers of trust and policy", () => {
     const admin = METHOD_NAMES.filter((m) => METHODS[m].admin);
-    assert.deepEqual(admin, ["trustAdd", "trustRemove", "policySet"]);
+    assert.deepEqual(admin, [
+      "trustAdd",
+      "trustRemove",
+      "policySet",
+      "licensedTrustAdd",
+      "licensedTrustRemove",
+    ]);
     for (const m of admin) assert.equal(METHODS[m].writes, true);
   });
 });

@@ -119,10 +119,17 @@ Deno.test("query() matches only current versions of active and inactive apps, so
       version: "1.0.0",
       state,
       match,
+      launchable: state === "active",
     });
     const table: [RegistryQuery, unknown[]][] = [
       [{ ability: "VIEW" }, [hit("alpha", "inactive", "VIEW"), hit("zeta", "active", "VIEW")]],
-      [{ ability: "EDIT" }, [{ appId: "old", version: "2.0.0", state: "active", match: "EDIT" }]],
+      [{ ability: "EDIT" }, [{
+        appId: "old",
+        version: "2.0.0",
+        state: "active",
+        match: "EDIT",
+        launchable: true,
+      }]],
       [{ ability: "VIEWX" }, []],
       [{ capability: "NET" }, [hit("alpha", "inactive", "NET"), hit("zeta", "active", "NET")]],
       [{ capability: "VIEW" }, []],
