@@ -1,7 +1,8 @@
 /**
  * QEMU suite, the raw floor: the bundle's bytes, with no protocol at all (no frames, MAC or
  * hashing), over the channel the agent is reached by, to the sink a bench guest's init runs
- * (qemu/guest/init, nx.bench=1: Deno, as the agent is, reading 256 KiB at a time).
+ * (qemu/guest/init, nx.bench=1: Deno, as the agent is, reading 256 KiB at a time; optionally
+ * hashing them, the least an agent must do with received bytes).
  *
  * - tcp: the host port QEMU forwards to the sink (user networking, as `tcp:` reaches the agent).
  * - serial: QEMU's virtio-serial chardev socket, through the guest's nc bridge to loopback TCP,
@@ -24,6 +25,8 @@ export interface RawRun {
   /** What the sink counted, and the address it saw the connection come from. */
   bytes: number;
   from: string;
+  /** With `hash`: the SHA-256 of every byte, as the sink computed it. */
+  sha256?: string;
 }
 
 export class GuestSink {
@@ -42,15 +45,23 @@ export class GuestSink {
     return conn;
   }
 
-  /** One raw copy of `files` below `bundle` over `via`; see the module comment. */
-  async copy(via: Via, bundle: string, files: { path: string; size: number }[]): Promise<RawRun> {
+  /**
+   * One raw copy of `files` below `bundle` over `via` (see the module comment); with `hash` the
+   * sink also takes the SHA-256 of every byte before it answers.
+   */
+  async copy(
+    via: Via,
+    bundle: string,
+    files: { path: string; size: number }[],
+    hash = false,
+  ): Promise<RawRun> {
     if (via === "serial") await this.#exchange(await this.#open("tcp"), { route: "serial" });
     const conn = await this.#open(via);
     // Over serial, this connection's nc runs now: every earlier one has logged (bridgeDone).
     const runs = via === "serial" ? await this.guest.bridgeRuns() : 0;
     const start = performance.now();
     const bytes = files.reduce((n, f) => n + f.size, 0);
-    const answer = await this.#exchange(conn, {}, async () => {
+    const answer = await this.#exchange(conn, hash ? { hash } : {}, async () => {
       let frame = new Uint8Array(UPLOAD_CHUNK);
       let fill = 0;
       for (const file of files) {
@@ -77,10 +88,10 @@ export class GuestSink {
   /** Header, then the body's bytes, then the sink's JSON line; closes the connection. */
   async #exchange(
     conn: Deno.Conn,
-    header: { route?: Via },
+    header: { route?: Via; hash?: boolean },
     body: () => Promise<void> = async () => {},
     bytes = 0,
-  ): Promise<{ bytes: number; from: string }> {
+  ): Promise<Omit<RawRun, "ms">> {
     try {
       const json = new TextEncoder().encode(JSON.stringify({ bytes, ...header }));
       const head = new Uint8Array(4 + json.length);
@@ -95,7 +106,7 @@ export class GuestSink {
         if (n === null) throw new Error(`the guest's sink closed without an answer: ${text}`);
         text += new TextDecoder().decode(buffer.subarray(0, n));
       }
-      return JSON.parse(text) as { bytes: number; from: string };
+      return JSON.parse(text) as Omit<RawRun, "ms">;
     } finally {
       conn.close();
     }
