@@ -172,9 +172,11 @@ SELFTEST=(
 # The paid app over one transport: refused without an entitlement, bought from the dev store (a
 # token for the guest's device), launched in the guest, refunded (launch refused), restored
 # (launched), uninstalled, and refunded again so the guest's root is entitled to nothing.
+# DENIED: the gate's code before the purchase (entitlement.missing on a new root, then
+# entitlement.revoked: the last run's token, refunded, is still in the ledger).
 paid() {
-  local t=$1 via=$2
-  nxj entitlement.missing "install ledger without an entitlement ($via)" pkg install "$bundles/ledger-1.0.0.nxb" --transport "$t"
+  local t=$1 via=$2 denied=$3
+  nxj "$denied" "install ledger without a valid entitlement ($via)" pkg install "$bundles/ledger-1.0.0.nxb" --transport "$t"
   nxj ok "store buy ledger.pro --yes ($via)" store buy ledger.pro --yes --transport "$t"
   # (nxj appends its options: the program gets no arguments of its own here)
   nxj ok "launch ledger ($via)" pkg launch ledger --transport "$t"
@@ -215,8 +217,8 @@ say "the notes lifecycle over serial, then over tcp"
 lifecycle "$serial" serial
 lifecycle "$tcp" tcp
 say "the paid app over tcp, then over serial"
-paid "$tcp" tcp
-paid "$serial" serial
+paid "$tcp" tcp entitlement.missing
+paid "$serial" serial entitlement.revoked
 
 say "nx selftest over serial"
 t0=$EPOCHREALTIME

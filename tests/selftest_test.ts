@@ -76,6 +76,10 @@ Deno.test("nx selftest runs the scenario on a trusted root and leaves it as it f
   );
   assert.equal(run.json?.data.local, true);
   await expectNoFixtureApps(root);
+  // Again on the same root: its paid token, revoked at the end of the first run, is denied.
+  const again = await nx(["selftest", "--markers"], { root });
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(selftestLines(again.stderr), MARKERS);
   const doctor = await nx(["pkg", "doctor", "--json"], { root });
   assert.equal(doctor.code, 0, doctor.stdout);
   // The audit log is the run's only trace: every step is in it.

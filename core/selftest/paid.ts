@@ -27,25 +27,34 @@ import { checkFailed } from "./probe.ts";
 export const PAID_SKU = "ledger.pro";
 const DENY = `pkgr: deny entitlement app=ledger sku=${PAID_SKU}`;
 
-/** Why the paid steps cannot run on this root (undefined: they can). */
-export async function paidUnready(
+/**
+ * Why the paid steps cannot run on this root, or the code the gate denies the paid fixture with
+ * now (`entitlement.missing`, or e.g. `entitlement.revoked` after an earlier run).
+ */
+export async function paidReadiness(
   pkgr: Pkgr,
   call: CallContext,
   ledger: Fixture,
-): Promise<string | undefined> {
+): Promise<{ unready: string } | { denied: string }> {
   const publisher = (await pkgr.trustList({}, call)).find((p) => p.id === ledger.publisher);
   if (!publisher?.enabled || !publisher.keys.includes(ledger.key)) {
-    return `the root does not trust the paid fixture's publisher ${ledger.publisher} ` +
-      "(nx pkg trust add fixtures/keys/store.pub)";
+    return {
+      unready: `the root does not trust the paid fixture's publisher ${ledger.publisher} ` +
+        "(nx pkg trust add fixtures/keys/store.pub)",
+    };
   }
   const stores = await pkgr.licensedTrustList({}, call);
   if (!stores.some((s) => s.id === DEV_STORE.keyId)) {
-    return `the root does not trust the dev store's key ${DEV_STORE.keyId} ` +
-      "(nx licensed trust add fixtures/keys/licensing.pub)";
+    return {
+      unready: `the root does not trust the dev store's key ${DEV_STORE.keyId} ` +
+        "(nx licensed trust add fixtures/keys/licensing.pub)",
+    };
   }
   const status = await pkgr.licensedStatus({ app: ledger.app, sku: PAID_SKU }, call);
-  if (status.active) return `the root holds an entitlement for ${PAID_SKU} already`;
-  return undefined;
+  if (status.active || status.code === undefined) {
+    return { unready: `the root holds an entitlement for ${PAID_SKU} already` };
+  }
+  return { denied: status.code };
 }
 
 /** A call whose events are also kept, to check the markers the root reported. */
@@ -73,6 +82,8 @@ async function expectCode(what: string, code: string, body: () => Promise<unknow
 }
 
 export interface PaidSteps {
+  /** The code the gate denies the paid fixture with before the purchase (paidReadiness). */
+  denied: string;
   pkgr: Pkgr;
   call: CallContext;
   fixtures: string;

@@ -20,7 +20,7 @@ import { type Fixture, type FixtureId, readFixtures } from "./fixtures.ts";
 import { NotesData } from "./notes_data.ts";
 import { checkFailed, Probe } from "./probe.ts";
 import { expectTrusted } from "./trusted.ts";
-import { expectLaunch, paidEntitlement, paidUnready } from "./paid.ts";
+import { expectLaunch, paidEntitlement, paidReadiness } from "./paid.ts";
 
 export const SELFTEST_MARKERS = {
   installNotes: "SELFTEST: pkg install notes v1 ok",
@@ -174,17 +174,26 @@ export async function runSelftest(o: SelftestOptions): Promise<SelftestReport> {
       await probe.expectDoctorClean();
     });
     const ledger = fx["ledger-1.0.0"];
-    const unready = await paidUnready(pkgr, call, ledger);
-    if (unready === undefined) {
+    const readiness = await paidReadiness(pkgr, call, ledger);
+    if ("denied" in readiness) {
       await step("the paid app's entitlement gate", SELFTEST_MARKERS.paid, async () => {
-        await paidEntitlement({ pkgr, call, fixtures: o.fixtures, ledger, install, uninstall });
+        await paidEntitlement({
+          denied: readiness.denied,
+          pkgr,
+          call,
+          fixtures: o.fixtures,
+          ledger,
+          install,
+          uninstall,
+        });
         await probe.expectDoctorClean();
       });
     } else {
       call.reporter.emit({
         kind: "warning",
         code: "selftest.failed",
-        message: `skipped the paid-app steps (no \`${SELFTEST_MARKERS.paid}\`): ${unready}`,
+        message:
+          `skipped the paid-app steps (no \`${SELFTEST_MARKERS.paid}\`): ${readiness.unready}`,
       });
     }
   } catch (e) {
