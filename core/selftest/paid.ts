@@ -102,8 +102,8 @@ export async function paidEntitlement(o: PaidSteps): Promise<void> {
 
   const denied = watched(o.call);
   await expectCode(
-    "install ledger without an entitlement",
-    "entitlement.missing",
+    "install ledger without a valid entitlement",
+    o.denied,
     () => pkgr.install({ bundle }, denied.call),
   );
   if (!denied.markers.includes(DENY)) {
