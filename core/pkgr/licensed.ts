@@ -64,7 +64,11 @@ async function statusIn(
 ): Promise<EntitlementStatus> {
   const record = await s.registry.get(appId);
   const l = await licensingOf(s, ctx, appId);
-  const held = sku ?? record?.sku ?? l.facts.tokens.find((t) => t.token.appId === appId)?.token.sku;
+  // An installed app's sku is its manifest's (none: a free app); else the sku asked about, or
+  // that of a token the ledger holds for the app.
+  const held = record
+    ? record.sku
+    : sku ?? l.facts.tokens.find((t) => t.token.appId === appId)?.token.sku;
   return entitlementStatus(appId, held, record?.version, l.facts, l.device, l.now);
 }
 

@@ -14,7 +14,8 @@
  *    the cofactorless equation; a non-canonical R encoding therefore never matches.
  */
 import * as ed from "@noble/ed25519";
-import { createHash } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
+import { concatBytes, fromHex } from "../bytes/mod.ts";
 import { baseMinusMultiple, isSmallOrder } from "./_ed25519_cold.ts";
 
 ed.hashes.sha512 = (message: Uint8Array) =>
@@ -29,8 +30,22 @@ export const SIGNATURE_LENGTH = 64;
 /** SHA-512 output: the challenge digest {@link verifyStrictWithChallenge} finishes from. */
 export const CHALLENGE_LENGTH = 64;
 
+/** RFC 8410: a seed's PKCS#8 DER is this ‖ the seed; a public key's SPKI DER is 12 bytes ‖ it. */
+const PKCS8_SEED_PREFIX = fromHex("302e020100300506032b657004220420");
+const SPKI_HEADER_LENGTH = 12;
+
+/**
+ * The public key of a seed, derived natively (node:crypto): noble's getPublicKey multiplies the
+ * base point through the table it builds on first use (tens of milliseconds in a fresh process,
+ * see _ed25519_cold.ts), which a CLI process deriving one key (the root's device key, at every
+ * entitlement gate) never repays (docs/performance.md#licensing-suite).
+ */
 export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
-  return ed.getPublicKey(seed);
+  if (seed.length !== SEED_LENGTH) throw new RangeError("cannot derive a public key: bad seed");
+  const der = concatBytes([PKCS8_SEED_PREFIX, seed]);
+  const secret = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
+  const spki = createPublicKey(secret).export({ format: "der", type: "spki" });
+  return new Uint8Array(spki.subarray(SPKI_HEADER_LENGTH));
 }
 
 export function sign(message: Uint8Array, seed: Uint8Array): Uint8Array {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as ed from "@noble/ed25519";
+import { fromHex, toHex } from "../bytes/mod.ts";
 import {
   challengePrefix,
   decompressPoint,
@@ -336,4 +337,25 @@ Deno.test("verification never builds noble's base-point table (checked in a fres
   assert.ok(got.tableAdds >= 33 * 128, `the table build was seen: ${got.tableAdds} additions`);
   // Four joint double-and-add chains (≤ 253 + 253 additions each) and the small-order checks.
   assert.ok(got.verifyAdds < 4 * 2 * 253, `verification did ${got.verifyAdds} additions`);
+});
+
+Deno.test("publicKeyFromSeed() derives RFC 8032's keys and noble's, natively", () => {
+  // RFC 8032 §7.1, TEST 1 and TEST 2.
+  const vectors = [
+    [
+      "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+      "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+    ],
+    [
+      "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+      "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+    ],
+  ];
+  for (const [secret, expected] of vectors) {
+    assert.equal(toHex(publicKeyFromSeed(fromHex(secret))), expected);
+  }
+  for (let i = 0; i < 64; i++) {
+    assert.deepEqual(publicKeyFromSeed(seed(i)), ed.getPublicKey(seed(i)));
+  }
+  assert.throws(() => publicKeyFromSeed(new Uint8Array(31)), RangeError);
 });

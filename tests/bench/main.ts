@@ -30,6 +30,7 @@ import { breakdownSuite } from "./breakdown_suite.ts";
 import { doctorSuite } from "./doctor_suite.ts";
 import { fsyncSuite } from "./fsync_suite.ts";
 import { installSuite } from "./install_suite.ts";
+import { licensedSuite } from "./licensed_suite.ts";
 import { listSuite } from "./list_suite.ts";
 import { memorySuite } from "./memory_suite.ts";
 import { packSuite } from "./pack_suite.ts";
@@ -48,6 +49,7 @@ export const SUITES: Suite[] = [
   installSuite,
   rollbackSuite,
   listSuite,
+  licensedSuite,
   doctorSuite,
   fsyncSuite,
   agentSuite,
