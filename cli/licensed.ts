@@ -17,18 +17,32 @@ interface RecordFile {
   bytes: Uint8Array;
 }
 
-/** A record file's bytes: a size over the cap is refused before it is read. */
+/**
+ * A record file's bytes. Only a regular file is opened (a FIFO would block, a device might
+ * never end); a size over the cap is refused before reading, and at most one byte past the
+ * cap is read, so a file that grew since the stat is refused too.
+ */
 async function readRecordFile(path: string): Promise<RecordFile> {
-  const size = await Deno.stat(path).then((s) => s.size, (e) => {
-    throw new NxError("usage.invalid_argument", `cannot read ${path}: ${e.message}`, {
-      details: { path },
-    });
+  const unreadable = (reason: string) =>
+    new NxError("usage.invalid_argument", `cannot read ${path}: ${reason}`, { details: { path } });
+  const info = await Deno.stat(path).catch((e) => {
+    throw unreadable(e.message);
   });
-  if (size > RECORD_CAP) {
-    const { checkRecordSize } = await import("../core/entitlement/mod.ts");
-    checkRecordSize(size);
+  if (!info.isFile) throw unreadable("not a regular file");
+  const { checkRecordSize } = await import("../core/entitlement/mod.ts");
+  checkRecordSize(info.size);
+  const bytes = new Uint8Array(RECORD_CAP + 1);
+  let n = 0;
+  try {
+    using file = await Deno.open(path, { read: true });
+    for (let got; n < bytes.length && (got = await file.read(bytes.subarray(n))) !== null;) {
+      n += got;
+    }
+  } catch (e) {
+    throw unreadable(e instanceof Error ? e.message : String(e));
   }
-  return { name: path, bytes: await Deno.readFile(path) };
+  checkRecordSize(n);
+  return { name: path, bytes: bytes.slice(0, n) };
 }
 
 /**
@@ -37,7 +51,12 @@ async function readRecordFile(path: string): Promise<RecordFile> {
  */
 async function expectAction(file: RecordFile, action: "revoke" | "restore") {
   const { decodeRecord } = await import("../core/entitlement/mod.ts");
-  const record = decodeRecord(file.bytes);
+  let record;
+  try {
+    record = decodeRecord(file.bytes);
+  } catch {
+    return; // not a record at all: the service refuses it with its code, and audits the refusal
+  }
   const found = record.kind === "entitlement"
     ? "an entitlement token"
     : `a ${record.change.action}`;

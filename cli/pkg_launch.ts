@@ -16,6 +16,8 @@ export const LAUNCH: RootCommand<"launch", [app: string, args: string[], opts: O
     app,
     ...(args.length > 0 ? { args } : {}),
     ...(opts.check === true ? { check: true } : {}),
+    // --json: stdout holds the one envelope, so the program's output goes into it.
+    ...(opts.json === true ? { capture: true } : {}),
   }),
   render: (r) => {
     const said = r.launched

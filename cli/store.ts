@@ -157,7 +157,7 @@ async function change(
   const entry = e.findSku(catalog, sku);
   const ledger = await pkgr.licensedList({ app: entry.app }, call);
   const held = ledger.tokens.filter((t) =>
-    t.sku === entry.id && t.keyId === catalog.key &&
+    t.sku === e.grantedSku(entry) && t.type === entry.type && t.keyId === catalog.key &&
     (action === "revoke" ? t.state !== "revoked" : t.state === "revoked")
   );
   if (held.length === 0) {
@@ -180,7 +180,7 @@ async function change(
       // The store's own order of its changes: later calls get larger serials.
       serial: call.now.getTime() * 16 + i,
       appId: entry.app,
-      sku: entry.id,
+      sku: e.grantedSku(entry),
       reason: action === "revoke" ? "refund" : "restored by the store",
     }, seed)),
   })));

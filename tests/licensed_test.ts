@@ -274,12 +274,16 @@ Deno.test("trust admin: add twice, remove unknown, and what removing a store key
   );
   const revoke = await changeFile(held.tokenId);
   await refused(["licensed", "revoke", revoke], "entitlement.untrusted_key", opts);
-  // What the code does (docs/licensing.md: the gate reads the ledger's facts and nothing else):
-  // the token imported while the key was trusted still counts, and can no longer be revoked.
-  assert.equal((await appsOf(root))[0].state, "active");
-  assert.equal((await nx(["pkg", "launch", "--check", "ledger"], opts)).code, 0);
-  // Trusted again: the revocation imports and applies.
+  // The store is no longer trusted: the tokens it signed stop counting (docs/licensing.md).
+  const [withdrawn] = await appsOf(root);
+  assert.deepEqual([withdrawn.state, withdrawn.inactiveReason], [
+    "inactive",
+    "entitlement.missing",
+  ]);
+  await refused(["pkg", "launch", "--check", "ledger"], "app.inactive", opts);
+  // Trusted again: the token counts again; then the revocation imports and applies.
   await ok(["licensed", "trust", "add", pub], StoreKeyViewSchema, opts);
+  assert.equal((await appsOf(root))[0].state, "active");
   await ok(["licensed", "revoke", revoke], ImportResultSchema, opts);
   assert.equal((await appsOf(root))[0].state, "inactive");
 });

@@ -8,8 +8,6 @@ import type { LedgerChange, LedgerToken, Registry } from "../registry/mod.ts";
 import {
   decodeRecord,
   type EntitlementRecord,
-  evaluate,
-  type GateDecision,
   type LedgerFacts,
   type LicensingRecord,
   type StatusChangeRecord,
@@ -24,25 +22,6 @@ export async function ledgerFacts(registry: Registry, appId?: string): Promise<L
     tokens: rows.tokens.map((r) => decodeRecord(r.record) as EntitlementRecord),
     changes: rows.changes.map((r) => decodeRecord(r.record) as StatusChangeRecord),
   };
-}
-
-/** The gate's decision for an app's sku now; no device yet means no token can be for it. */
-export async function gateFor(
-  registry: Registry,
-  deviceFp: string | undefined,
-  appId: string,
-  sku: string,
-  now: Date,
-): Promise<GateDecision> {
-  const facts = deviceFp === undefined
-    ? { tokens: [], changes: [] }
-    : await ledgerFacts(registry, appId);
-  return evaluate(facts, {
-    appId,
-    sku,
-    deviceFp: deviceFp ?? "",
-    now: Math.floor(now.getTime() / 1000),
-  });
 }
 
 export interface ImportedRecord {

@@ -4,7 +4,7 @@
  */
 import { NxError } from "../errors.ts";
 import { denialError, type LedgerFacts } from "../entitlement/mod.ts";
-import { ledgerFacts, readDevice } from "../licensed/mod.ts";
+import { ledgerFacts, loadStoreKeys, readDevice } from "../licensed/mod.ts";
 import { marker, type OpContext } from "./context.ts";
 import { decide, unixSeconds } from "./licensed_views.ts";
 import type { Session } from "./session.ts";
@@ -16,14 +16,25 @@ export interface Licensing {
   now: number;
 }
 
-/** The root's licensing facts (one app's, or all), read in the session. */
-export async function licensingOf(s: Session, ctx: OpContext, appId?: string): Promise<Licensing> {
+/**
+ * The root's licensing facts, all of them: the gate's `entitlement.wrong_app` is about the
+ * tokens of other apps (same sku), which one app's rows would not hold.
+ */
+export async function licensingOf(s: Session, ctx: OpContext): Promise<Licensing> {
   const device = (await readDevice(ctx.paths))?.fingerprint;
-  const facts = device === undefined
-    ? { tokens: [], changes: [] }
-    : await ledgerFacts(s.registry, appId);
+  if (device === undefined) return { facts: NO_FACTS, device, now: unixSeconds(ctx.now) };
+  // Only what a store the root trusts now signed counts: removing a store key withdraws its
+  // tokens (and its status changes) from the gate; trusting it again brings them back.
+  const trusted = new Set((await loadStoreKeys(ctx.paths)).map((k) => k.id));
+  const all = await ledgerFacts(s.registry);
+  const facts = {
+    tokens: all.tokens.filter((t) => trusted.has(t.keyId)),
+    changes: all.changes.filter((c) => trusted.has(c.keyId)),
+  };
   return { facts, device, now: unixSeconds(ctx.now) };
 }
+
+const NO_FACTS: LedgerFacts = { tokens: [], changes: [] };
 
 /** The `entitlement.*` code that makes a paid app inactive now, or undefined when it may run. */
 export function inactiveReason(l: Licensing, appId: string, sku: string | undefined) {
@@ -43,7 +54,7 @@ export async function requireEntitlement(
   sku: string,
   action: string,
 ): Promise<void> {
-  const l = await licensingOf(s, ctx, appId);
+  const l = await licensingOf(s, ctx);
   const d = decide(l.facts, appId, sku, l.device, l.now);
   if (d.active) return;
   marker(ctx, `pkgr: deny entitlement app=${appId} sku=${sku}`);
@@ -59,7 +70,7 @@ export async function refuseInactive(
   action: string,
 ): Promise<void> {
   if (sku === undefined) return;
-  const reason = inactiveReason(await licensingOf(s, ctx, appId), appId, sku);
+  const reason = inactiveReason(await licensingOf(s, ctx), appId, sku);
   if (reason === undefined) return;
   marker(ctx, `pkgr: deny entitlement app=${appId} sku=${sku}`);
   throw new NxError("app.inactive", `cannot ${action}: ${appId} is inactive (${reason})`, {

@@ -63,7 +63,7 @@ async function statusIn(
   sku?: string,
 ): Promise<EntitlementStatus> {
   const record = await s.registry.get(appId);
-  const l = await licensingOf(s, ctx, appId);
+  const l = await licensingOf(s, ctx);
   // An installed app's sku is its manifest's (none: a free app); else the sku asked about, or
   // that of a token the ledger holds for the app.
   const held = record

@@ -310,7 +310,7 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
         const pending = (await readJournal(ctx.paths.journal).catch(() =>
           undefined
         ))?.plan.appId === app;
-        const reason = inactiveReason(await licensingOf(s, ctx, app), app, record.sku);
+        const reason = inactiveReason(await licensingOf(s, ctx), app, record.sku);
         return await appInfo(record, pending, files === true, s, ctx, reason);
       }),
     history: ({ app, limit, id }: HistoryRequest): Promise<AuditEntry[]> =>
