@@ -15,7 +15,11 @@ import {
   AppInfoSchema,
   AuditEntrySchema,
   DoctorReportSchema,
+  EntitlementStatusSchema,
+  ImportResultSchema,
   InspectReportSchema,
+  LaunchResultSchema,
+  LedgerViewSchema,
   OpResultSchema,
   QueryHitSchema,
   VerifiedBundleSchema,
@@ -23,10 +27,13 @@ import {
 import {
   AppSummaryListSchema,
   AuditEntryListSchema,
+  CatalogSchema,
   KeygenResultSchema,
   PackResultSchema,
   PublisherListSchema,
   QueryHitListSchema,
+  StoreBuySchema,
+  StoreKeyListSchema,
 } from "../core/protocol/mod.ts";
 import {
   AgentMessageSchema,
@@ -66,6 +73,13 @@ export const SCHEMAS: Record<string, z.ZodType> = {
   "pack-result": PackResultSchema,
   "keygen-result": KeygenResultSchema,
   "publisher-list": PublisherListSchema,
+  "store-key-list": StoreKeyListSchema,
+  "store-catalog": CatalogSchema,
+  "store-buy": StoreBuySchema,
+  "licensed-import": ImportResultSchema,
+  "ledger-view": LedgerViewSchema,
+  "entitlement-status": EntitlementStatusSchema,
+  "launch-result": LaunchResultSchema,
 };
 
 export function errorsMarkdown(): string {

@@ -9,20 +9,29 @@ import { join } from "node:path";
 import { z } from "zod";
 import {
   AppInfoSchema,
+  DeviceViewSchema,
   DoctorReportSchema,
+  EntitlementStatusSchema,
+  ImportResultSchema,
   InspectReportSchema,
+  LaunchResultSchema,
+  LedgerViewSchema,
   METHODS,
   OpResultSchema,
+  StoreKeyViewSchema,
   VerifiedBundleSchema,
 } from "../core/api/mod.ts";
 import {
   AppSummaryListSchema,
   AuditEntryListSchema,
+  CatalogSchema,
   EnvelopeSchema,
   KeygenResultSchema,
   PackResultSchema,
   PublisherListSchema,
   QueryHitListSchema,
+  StoreBuySchema,
+  StoreKeyListSchema,
 } from "../core/protocol/mod.ts";
 import { PolicySchema, PublisherSchema } from "../core/trust/policy.ts";
 import { copyFixture, FIXTURES, nx, type NxOptions, tempDir, trustedRoot } from "./helpers.ts";
@@ -232,4 +241,30 @@ Deno.test("every --json verb's data matches its schema (pack → uninstall)", as
       assert.equal(removed.id, added.id);
     },
   );
+});
+
+Deno.test("every --json verb of licensing, the store and launch matches its schema", async (t) => {
+  const root = join(await tempDir(), "root");
+  const opts = { root };
+  const keys = join(FIXTURES, "keys");
+  assert.equal((await nx(["pkg", "trust", "add", join(keys, "store.pub")], opts)).code, 0);
+  const steps: [string, string[], z.ZodType][] = [
+    ["trust add", ["licensed", "trust", "add", join(keys, "licensing.pub")], StoreKeyViewSchema],
+    ["trust list", ["licensed", "trust", "list"], StoreKeyListSchema],
+    ["device", ["licensed", "device"], DeviceViewSchema],
+    ["catalog", ["store", "catalog", "--store", join(FIXTURES, "store")], CatalogSchema],
+    ["buy", ["store", "buy", "ledger.pro", "--yes"], StoreBuySchema],
+    ["list", ["licensed", "list"], LedgerViewSchema],
+    ["status", ["licensed", "status", "ledger"], EntitlementStatusSchema],
+    ["launch", ["pkg", "launch", "ledger"], LaunchResultSchema],
+    ["launch --check", ["pkg", "launch", "ledger", "--check"], LaunchResultSchema],
+    ["refund", ["store", "refund", "ledger.pro"], ImportResultSchema],
+    ["restore", ["store", "restore", "ledger.pro"], ImportResultSchema],
+  ];
+  for (const [name, args, schema] of steps) {
+    await t.step(name, async () => {
+      // The catalog is the store's (the host's): no root.
+      await data(args, schema, args[0] === "store" && args[1] === "catalog" ? {} : opts);
+    });
+  }
 });
