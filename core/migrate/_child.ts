@@ -72,7 +72,7 @@ async function drain(stream: ReadableStream<Uint8Array>, into: TailBuffer): Prom
 }
 
 /** Sends `signal` to the child's process group (it leads one), else to the child alone. */
-function signalGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
+export function signalGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
   try {
     Deno.kill(-child.pid, signal);
     return;

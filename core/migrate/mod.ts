@@ -19,3 +19,5 @@ export {
   stepArgs,
 } from "./sandbox.ts";
 export { type StopOptions, stopRecordedMigration } from "./_record.ts";
+// A launched program is stopped as a migration step is (core/pkgr/launch_exec.ts).
+export { signalGroup } from "./_child.ts";

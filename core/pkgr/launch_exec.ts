@@ -12,6 +12,7 @@
  * started). RLIMIT_NPROC is not set: it counts every process of the user, not of the launch.
  */
 import { NxError } from "../errors.ts";
+import { signalGroup } from "../migrate/mod.ts";
 
 const DIRS = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"];
 const TOOLS = ["setpriv", "setsid", "prlimit"] as const;
@@ -136,21 +137,6 @@ async function pump(
     }
   } catch {
     // Output is what the program said; a broken pipe must not hide its exit status.
-  }
-}
-
-/** Sends `signal` to the program's process group, else (no group yet) to the process alone. */
-function signalGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    Deno.kill(-child.pid, signal);
-    return;
-  } catch {
-    // setsid has not run yet, or the group is empty.
-  }
-  try {
-    child.kill(signal);
-  } catch {
-    // Already exited.
   }
 }
 
