@@ -11,7 +11,6 @@
 import { join } from "node:path";
 import { guestPaths, monitorCommand } from "../../core/qemu/mod.ts";
 import { GUEST_AGENT_PORT } from "../../core/qemu/mod.ts";
-import { qemuHost } from "../_qemu.ts";
 import { type Cmd, runProcess } from "./_measure.ts";
 import { DEV_PUB, NX_BIN, NX_ENV } from "./_nx.ts";
 import { REPO } from "../helpers.ts";
@@ -32,6 +31,9 @@ export interface QemuHost {
 }
 
 export async function benchHost(): Promise<QemuHost> {
+  // Imported once QEMU is known to be there: tests/_qemu.ts probes for it as it loads, and its
+  // probe throws where qemu-system-x86_64 is missing (which must leave the bench running).
+  const { qemuHost } = await import("../_qemu.ts");
   const { dir, env } = await qemuHost("nx-bench-qemu-");
   return {
     dir,

@@ -35,6 +35,12 @@ import { mib } from "./_nx.ts";
 export const THROUGHPUT_TARGET = 0.7;
 export const TIME_MAX = Math.round(100 / THROUGHPUT_TARGET) / 100;
 
+/** The upload rows: against the raw copy, and against the raw copy the guest hashes. */
+export const uploadRowNames = (via: Via) => [
+  `upload big (offer → stored) over ${via} vs a raw copy over the same channel`,
+  `upload big (offer → stored) over ${via} vs a raw copy the guest hashes`,
+];
+
 export const installRowName = (via: Via, bytes: number) =>
   `install big (${mib(bytes)}) over ${via} vs a raw copy over the same channel`;
 
@@ -195,7 +201,7 @@ export async function installRows(s: QemuSetup): Promise<Outcome[]> {
       }),
       metric({
         suite: s.suite,
-        name: `upload big (offer → stored) over ${via} vs a raw copy over the same channel`,
+        name: uploadRowNames(via)[0],
         unit: "ms",
         nxLabel: "in process: offer → need → sendFiles() DATA frames → stored, a fresh upload " +
           "of every file (connect, handshake and describeBundle untimed)",
@@ -206,7 +212,7 @@ export async function installRows(s: QemuSetup): Promise<Outcome[]> {
       }),
       metric({
         suite: s.suite,
-        name: `upload big (offer → stored) over ${via} vs a raw copy the guest hashes`,
+        name: uploadRowNames(via)[1],
         unit: "ms",
         nxLabel: "the same upload: the agent checks every DATA frame's HMAC-SHA-256 and hashes " +
           "every file (SHA-256) as it writes it",

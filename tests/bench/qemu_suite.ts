@@ -14,7 +14,6 @@
  * (tests/_qemu.ts guestTurn) for as long as a guest runs or the image is built. Without
  * qemu-system-x86_64, or a tool the image build needs, every row is "not measured".
  */
-import { guestTurn, QEMU_AVAILABLE } from "../_qemu.ts";
 import { loadSecretKey } from "../../core/pkgr/keys.ts";
 import {
   BenchGuest,
@@ -24,11 +23,19 @@ import {
   type QemuHost,
   TRANSPORTS,
 } from "./_qemu_guest.ts";
-import { installRowName, installRows, type QemuSetup, TIME_MAX } from "./_qemu_install.ts";
+import {
+  installRowName,
+  installRows,
+  type QemuSetup,
+  TIME_MAX,
+  uploadRowNames,
+} from "./_qemu_install.ts";
 import { latencyRowName, latencyRows } from "./_qemu_latency.ts";
 import { GuestSink } from "./_qemu_raw.ts";
 import { changedAsset, upgradeRowName, upgradeRows } from "./_qemu_upgrade.ts";
+import { QEMU } from "../../core/qemu/mod.ts";
 import {
+  canRun,
   median,
   metric,
   type Outcome,
@@ -50,12 +57,13 @@ async function notMeasured(reason: string, big: SuiteContext["big"], bytes: numb
   const changed = await changedAsset(big.src);
   return [
     skipped(SUITE, BOOT_ROW, reason),
-    ...TRANSPORTS.map((via) =>
+    ...TRANSPORTS.flatMap((via) => [
       skipped(SUITE, installRowName(via, bytes), reason, {
         target: { kind: "max_ratio", max: TIME_MAX, appliesTo: "in-process" },
         unit: "ms",
-      })
-    ),
+      }),
+      ...uploadRowNames(via).map((name) => skipped(SUITE, name, reason)),
+    ]),
     skipped(SUITE, upgradeRowName(changed.size), reason, {
       target: { kind: "max_ratio", max: 2, appliesTo: "whole-process" },
       unit: "MiB",
@@ -152,10 +160,11 @@ export const qemuSuite: Suite = {
   async run(ctx) {
     const files = await listFiles(ctx.big.bundle);
     const bytes = await totalBytes(ctx.big.bundle, files);
-    if (!QEMU_AVAILABLE) {
+    if (!await canRun(QEMU)) {
       const why = "qemu-system-x86_64 is not installed (Debian: qemu-system-x86)";
       return await notMeasured(why, ctx.big, bytes);
     }
+    const { guestTurn } = await import("../_qemu.ts"); // see benchHost
     using _turn = await guestTurn();
     const host = await benchHost();
     try {
