@@ -12,11 +12,18 @@ import { guestPaths, monitorCommand } from "../core/qemu/mod.ts";
 import { FIXTURES, nx, type NxRun, tempDir } from "./helpers.ts";
 
 /** qemu-system-x86_64 can be started (else the QEMU tests are skipped, saying so). */
-export const QEMU_AVAILABLE = await new Deno.Command("qemu-system-x86_64", {
-  args: ["--version"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((o) => o.success, () => false);
+export const QEMU_AVAILABLE = await (async () => {
+  try {
+    const o = await new Deno.Command("qemu-system-x86_64", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return o.success;
+  } catch { // not installed: spawning it throws
+    return false;
+  }
+})();
 
 /** The polling interval of every wait, and the default bound of a boot (TCG: seconds). */
 const POLL_MS = 50;
