@@ -7,7 +7,7 @@ import { cleanMonitorText, monitorCommand } from "./monitor.ts";
 const code = (e: unknown) => e instanceof NxError ? e.code : `not an NxError: ${e}`;
 
 /** A stand-in for QEMU's HMP on a unix socket: banner, prompt, echo, one answer per command. */
-async function fakeMonitor(path: string, answers: Record<string, string>) {
+function fakeMonitor(path: string, answers: Record<string, string>) {
   const listener = Deno.listen({ transport: "unix", path });
   const seen: string[] = [];
   const served = (async () => {
