@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { cp } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { z } from "zod";
 import {
   decodeRecord,
   type Entitlement,
@@ -18,11 +17,11 @@ import {
   type StatusChange,
 } from "../core/entitlement/mod.ts";
 import { ERROR_TABLE, type ErrorCode, EXIT_CLASSES } from "../core/errors.ts";
-import { ImportResultSchema, OpResultSchema } from "../core/api/mod.ts";
 import { EnvelopeSchema } from "../core/protocol/mod.ts";
 import { seedFor } from "../fixtures/catalog.ts";
 import { cloneRoot } from "./_roots.ts";
 import { FIXTURES, nx, type NxOptions, tempDir } from "./helpers.ts";
+import { offCase } from "./_json.ts";
 
 export const STORE_SEED = seedFor("licensing");
 export const KEYS = join(FIXTURES, "keys");
@@ -30,30 +29,8 @@ export const LEDGER = join(FIXTURES, "bundles", "ledger-1.0.0.nxb");
 export const YEAR = 365 * 86_400;
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** `nx store buy` data: the CLI's own shape (core/protocol has no schema for it). */
-export const BuySchema = z.strictObject({
-  sku: z.string(),
-  appId: z.string(),
-  imported: ImportResultSchema,
-  installed: OpResultSchema.nullable(),
-  bundle: z.string().optional(),
-});
-
 /** Runs `nx <args> --json`; expects success and returns `data` parsed strictly with `schema`. */
-export async function ok<S extends z.ZodType>(
-  args: string[],
-  schema: S,
-  options: NxOptions = {},
-): Promise<z.infer<S>> {
-  const r = await nx([...args, "--json"], options);
-  assert.equal(r.code, 0, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
-  const envelope = EnvelopeSchema.parse(r.json);
-  assert.deepEqual(offCase(envelope.data), [], `${args.join(" ")}: keys off camelCase`);
-  const parsed = schema.safeParse(envelope.data);
-  if (!parsed.success) assert.fail(`${args.join(" ")}: ${z.prettifyError(parsed.error)}`);
-  assert.deepEqual(parsed.data, envelope.data, `${args.join(" ")}: defaults or strips`);
-  return parsed.data;
-}
+export { jsonData as ok } from "./_json.ts";
 
 /** Runs `nx <args> --json`; expects the refusal `code` with its class's exit code. */
 export async function refused(args: string[], code: string, options: NxOptions = {}) {
@@ -63,15 +40,6 @@ export async function refused(args: string[], code: string, options: NxOptions =
   assert.deepEqual([envelope.ok, offCase(envelope.data)], [false, []], "an error envelope");
   assert.equal(r.code, EXIT_CLASSES[ERROR_TABLE[code as ErrorCode].exitClass], "exit code");
   return r;
-}
-
-function offCase(value: unknown, at = "data"): string[] {
-  if (Array.isArray(value)) return value.flatMap((v, i) => offCase(v, `${at}[${i}]`));
-  if (value === null || typeof value !== "object") return [];
-  return Object.entries(value).flatMap(([k, v]) => [
-    ...(/^[a-z][a-zA-Z0-9]*$/.test(k) ? [] : [`${at}.${k}`]),
-    ...offCase(v, `${at}.${k}`),
-  ]);
 }
 
 export interface LicensedRoot {

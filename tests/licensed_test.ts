@@ -6,14 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { z } from "zod";
 import {
   AppInfoSchema,
   EntitlementStatusSchema,
   ImportResultSchema,
   LaunchResultSchema,
   LedgerViewSchema,
-  METHODS,
   OpResultSchema,
   StoreKeyViewSchema,
 } from "../core/api/mod.ts";
@@ -24,7 +22,6 @@ import {
 } from "../core/protocol/mod.ts";
 import { nx, snapshotTree, trustedRoot } from "./helpers.ts";
 import {
-  BuySchema,
   changeFile,
   KEYS,
   LEDGER,
@@ -35,6 +32,7 @@ import {
   tokenFile,
   unchanged,
 } from "./_licensed.ts";
+import { StoreBuySchema, StoreKeyListSchema } from "../core/protocol/mod.ts";
 
 const DENY = "pkgr: deny entitlement app=ledger sku=ledger.pro";
 
@@ -83,7 +81,7 @@ Deno.test("buy → install → launch → refund (inactive) → restore → a ne
   await t.step("buy --yes imports a token and installs", async () => {
     const r = await nx(["store", "buy", "ledger.pro", "--yes", "--markers", "--json"], opts);
     assert.equal(r.json?.code, "ok", r.stdout + r.stderr);
-    const data = BuySchema.parse(r.json?.data);
+    const data = StoreBuySchema.parse(r.json?.data);
     assert.equal(data.imported.device, device);
     assert.deepEqual(data.imported.records.map((x) => [x.kind, x.added]), [["entitlement", true]]);
     assert.equal(data.installed?.toVersion, "1.0.0");
@@ -188,7 +186,7 @@ Deno.test("buy → install → launch → refund (inactive) → restore → a ne
 Deno.test("an active paid app upgrades; once inactive it still uninstalls", async () => {
   const { root } = await licensedRoot();
   const opts = { root };
-  await ok(["store", "buy", "ledger.pro", "--yes"], BuySchema, opts);
+  await ok(["store", "buy", "ledger.pro", "--yes"], StoreBuySchema, opts);
   const up = await ok(["pkg", "upgrade", await ledgerBundle("1.0.1")], OpResultSchema, opts);
   assert.equal(up.toVersion, "1.0.1");
   await ok(["store", "refund", "ledger.pro"], ImportResultSchema, opts);
@@ -198,8 +196,6 @@ Deno.test("an active paid app upgrades; once inactive it still uninstalls", asyn
   // The ledger outlives the app: a reinstall is denied with the revocation's code.
   await refused(["pkg", "install", LEDGER], "entitlement.revoked", opts);
 });
-
-const StoreListSchema = z.strictObject({ stores: METHODS.licensedTrustList.result });
 
 Deno.test("the same token or revocation imported twice: the second is a no-op", async () => {
   const { root, device } = await licensedRoot();
@@ -248,7 +244,7 @@ Deno.test("trust admin: add twice, remove unknown, and what removing a store key
   const { root, device } = await licensedRoot();
   const opts = { root };
   const pub = join(KEYS, "licensing.pub");
-  const before = await ok(["licensed", "trust", "list"], StoreListSchema, opts);
+  const before = await ok(["licensed", "trust", "list"], StoreKeyListSchema, opts);
   assert.equal(before.stores.length, 1);
   await refused(["licensed", "trust", "add", pub], "entitlement.store_already_trusted", opts);
   await refused(
@@ -256,9 +252,9 @@ Deno.test("trust admin: add twice, remove unknown, and what removing a store key
     "entitlement.store_not_trusted",
     opts,
   );
-  assert.deepEqual(await ok(["licensed", "trust", "list"], StoreListSchema, opts), before);
+  assert.deepEqual(await ok(["licensed", "trust", "list"], StoreKeyListSchema, opts), before);
 
-  await ok(["store", "buy", "ledger.pro", "--yes"], BuySchema, opts);
+  await ok(["store", "buy", "ledger.pro", "--yes"], StoreBuySchema, opts);
   const held = (await ok(["licensed", "list"], LedgerViewSchema, opts)).tokens[0];
   const removed = await ok(
     ["licensed", "trust", "remove", before.stores[0].id],

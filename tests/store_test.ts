@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { cp, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
 import {
   ImportResultSchema,
   LedgerViewSchema,
@@ -18,7 +17,6 @@ import { seedFor } from "../fixtures/catalog.ts";
 import { AppSummaryListSchema } from "../core/protocol/mod.ts";
 import { FIXTURES, tempDir } from "./helpers.ts";
 import {
-  BuySchema,
   changeFile,
   KEYS,
   ledgerBundle,
@@ -28,25 +26,7 @@ import {
   refused,
   unchanged,
 } from "./_licensed.ts";
-
-/** `nx store catalog` data, as cli/store.ts prints it (core/protocol has no schema for it). */
-const CatalogSchema = z.strictObject({
-  version: z.literal(1),
-  store: z.string(),
-  key: z.string(),
-  skus: z.array(z.strictObject({
-    id: z.string(),
-    grants: z.string().optional(),
-    app: z.string(),
-    title: z.string(),
-    price: z.string(),
-    currency: z.string(),
-    type: z.enum(["full", "trial"]),
-    days: z.number().int(),
-    bundle: z.string(),
-    bundleIndexSha256: z.string(),
-  })),
-});
+import { CatalogSchema, StoreBuySchema } from "../core/protocol/mod.ts";
 
 /** A copy of the dev store: `<work>/store` (catalog) beside `<work>/bundles` (a link, or a copy). */
 async function storeCopy(bundles: "link" | "copy" = "link"): Promise<string> {
@@ -147,7 +127,7 @@ Deno.test("unknown skus, and refunds or restores of nothing, are refused", async
 
 Deno.test("buy without --yes and without a TTY only imports, and says which bundle to install", async () => {
   const { root } = await licensedRoot();
-  const r = await ok(["store", "buy", "ledger.pro"], BuySchema, { root });
+  const r = await ok(["store", "buy", "ledger.pro"], StoreBuySchema, { root });
   assert.equal(r.installed, null);
   assert.deepEqual(await apps(root), []);
   assert.ok(r.bundle, "the bundle to install");
@@ -157,7 +137,7 @@ Deno.test("buy without --yes and without a TTY only imports, and says which bund
 
 Deno.test("the trial offer grants ledger.pro for 14 days, and its refund revokes it", async () => {
   const { root } = await licensedRoot();
-  const r = await ok(["store", "buy", "ledger.trial", "--yes"], BuySchema, { root });
+  const r = await ok(["store", "buy", "ledger.trial", "--yes"], StoreBuySchema, { root });
   assert.equal(r.installed?.toVersion, "1.0.0");
   const [token] = (await ok(["licensed", "list"], LedgerViewSchema, { root })).tokens;
   assert.deepEqual([token.sku, token.type, token.state], ["ledger.pro", "trial", "active"]);
@@ -172,7 +152,7 @@ Deno.test("a replayed older restore cannot undo a newer revocation, in either im
   for (const [name, order] of Object.entries(orders)) {
     await t.step(name, async () => {
       const { root } = await licensedRoot();
-      await ok(["store", "buy", "ledger.pro", "--yes"], BuySchema, { root });
+      await ok(["store", "buy", "ledger.pro", "--yes"], StoreBuySchema, { root });
       const id = (await ok(["licensed", "list"], LedgerViewSchema, { root })).tokens[0].tokenId;
       const now = nowSeconds();
       const files = [
@@ -201,7 +181,7 @@ Deno.test("a revocation by another trusted store does not touch a token it did n
   const { root } = await licensedRoot();
   const rogue = join(KEYS, "rogue.pub");
   await ok(["licensed", "trust", "add", rogue, "--name", "other"], StoreKeyViewSchema, { root });
-  await ok(["store", "buy", "ledger.pro", "--yes"], BuySchema, { root });
+  await ok(["store", "buy", "ledger.pro", "--yes"], StoreBuySchema, { root });
   const id = (await ok(["licensed", "list"], LedgerViewSchema, { root })).tokens[0].tokenId;
   const r = await ok(
     ["licensed", "revoke", await changeFile(id, {}, seedFor("rogue"))],

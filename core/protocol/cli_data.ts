@@ -24,7 +24,7 @@ export const StoreKeyListSchema = z.strictObject({ stores: z.array(StoreKeyViewS
 
 /** `nx store catalog`: the verified catalog (docs/licensing.md#the-store-catalog). */
 export const CatalogSchema = z.strictObject({
-  version: z.number().int(),
+  version: z.literal(1),
   store: z.string(),
   key: z.string(),
   skus: z.array(z.strictObject({
