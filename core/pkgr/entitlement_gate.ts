@@ -44,17 +44,17 @@ export function inactiveReason(l: Licensing, appId: string, sku: string | undefi
 }
 
 /**
- * An install or upgrade of a bundle with a sku needs a valid entitlement: else the marker
+ * An install or upgrade of a bundle with a sku needs a valid entitlement (`l`: the root's facts,
+ * {@link licensingOf}, read once per operation): else the marker
  * `pkgr: deny entitlement app=<id> sku=<sku>` and the denial's code, before anything is written.
  */
-export async function requireEntitlement(
-  s: Session,
+export function requireEntitlement(
+  l: Licensing,
   ctx: OpContext,
   appId: string,
   sku: string,
   action: string,
-): Promise<void> {
-  const l = await licensingOf(s, ctx);
+): void {
   const d = decide(l.facts, appId, sku, l.device, l.now);
   if (d.active) return;
   marker(ctx, `pkgr: deny entitlement app=${appId} sku=${sku}`);
@@ -62,15 +62,14 @@ export async function requireEntitlement(
 }
 
 /** An inactive paid app is neither upgraded nor launched: `app.inactive` with the reason. */
-export async function refuseInactive(
-  s: Session,
+export function refuseInactive(
+  l: Licensing,
   ctx: OpContext,
   appId: string,
   sku: string | undefined,
   action: string,
-): Promise<void> {
-  if (sku === undefined) return;
-  const reason = inactiveReason(await licensingOf(s, ctx), appId, sku);
+): void {
+  const reason = inactiveReason(l, appId, sku);
   if (reason === undefined) return;
   marker(ctx, `pkgr: deny entitlement app=${appId} sku=${sku}`);
   throw new NxError("app.inactive", `cannot ${action}: ${appId} is inactive (${reason})`, {

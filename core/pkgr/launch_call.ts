@@ -6,7 +6,7 @@ import { NxError } from "../errors.ts";
 import type { LaunchResult as LaunchReply } from "../api/mod.ts";
 import { notInstalled } from "../plan/mod.ts";
 import type { OpContext } from "./context.ts";
-import { refuseInactive } from "./entitlement_gate.ts";
+import { licensingOf, refuseInactive } from "./entitlement_gate.ts";
 import { launchApp } from "./launch.ts";
 import { type ServiceOptions, withSession } from "./session.ts";
 
@@ -35,7 +35,9 @@ export async function launch(
         hint: "`nx pkg doctor` finishes or undoes an interrupted change",
       });
     }
-    await refuseInactive(s, ctx, found.id, found.sku, action);
+    if (found.sku !== undefined) {
+      refuseInactive(await licensingOf(s, ctx), ctx, found.id, found.sku, action);
+    }
     return found;
   });
   const base = { app: record.id, version: record.version };

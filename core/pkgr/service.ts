@@ -172,12 +172,14 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
             const appId = bundle.manifest.name;
             setApp(appId);
             const snap = await snapshotFor(appId, s, ctx);
-            // The entitlement gate, before anything is written (docs/licensing.md).
-            if (op === "upgrade" && snap.installed) {
-              await refuseInactive(s, ctx, appId, snap.installed.sku, `upgrade ${appId}`);
-            }
-            if (bundle.manifest.sku !== undefined) {
-              await requireEntitlement(s, ctx, appId, bundle.manifest.sku, `${op} ${appId}`);
+            // The entitlement gate, before anything is written (docs/licensing.md): an upgrade
+            // of an inactive paid app, and a bundle with a sku, read the root's facts once.
+            const installedSku = op === "upgrade" ? snap.installed?.sku : undefined;
+            const sku = bundle.manifest.sku;
+            if (installedSku !== undefined || sku !== undefined) {
+              const l = await licensingOf(s, ctx);
+              refuseInactive(l, ctx, appId, installedSku, `upgrade ${appId}`);
+              if (sku !== undefined) requireEntitlement(l, ctx, appId, sku, `${op} ${appId}`);
             }
             if (req.reinstall === true && snap.installed) {
               // The same version again, from this bundle: what the tree lost is put back.

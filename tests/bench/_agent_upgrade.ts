@@ -28,22 +28,28 @@ import { DEV_KEY, expectOkEnvelope, listFiles, nxOk } from "./_nx.ts";
 
 const MIB = 1024 * 1024;
 
-interface Variant {
+export interface Variant {
   bundle: string;
   /** The rewritten asset (bundle-relative) and its size. */
   changed: string;
   changedSize: number;
 }
 
-/** Packs big-1.0.1 from `src` (see the module comment) into `dir`. */
-async function packUpgrade(src: string, dir: string): Promise<Variant> {
+/** The asset the upgrade rewrites: the last one (not 000.bin, which the manifest names). */
+export async function changedAsset(src: string): Promise<{ path: string; size: number }> {
+  const assets = (await listFiles(src)).filter((f) => f.startsWith("assets/"));
+  const path = assets[assets.length - 1];
+  return { path, size: (await Deno.stat(join(src, path))).size };
+}
+
+/** Packs big-1.0.1 from `src` (see the module comment) into `dir`; also the QEMU suite's. */
+export async function packUpgrade(src: string, dir: string): Promise<Variant> {
   const copy = join(dir, "src-big-1.0.1");
   await cp(src, copy, { recursive: true });
   const manifest = join(copy, "manifest.toml");
   const toml = await Deno.readTextFile(manifest);
   await Deno.writeTextFile(manifest, toml.replace(/^version = ".*"$/m, 'version = "1.0.1"'));
-  const assets = (await listFiles(copy)).filter((f) => f.startsWith("assets/"));
-  const changed = assets[assets.length - 1]; // not 000.bin, which the manifest names a resource
+  const changed = (await changedAsset(copy)).path;
   const before = await Deno.readFile(join(copy, changed));
   const after = filler(`big-1.0.1 ${changed}`, before.length, false);
   if (after.every((b, i) => b === before[i])) throw new Error(`cannot change ${changed}`);
@@ -56,7 +62,7 @@ async function packUpgrade(src: string, dir: string): Promise<Variant> {
 }
 
 /** Sizes of the files an upgrade changing `changed` must send: it, manifest.nxb and meta/. */
-async function mustSend(variant: Variant): Promise<{ files: string[]; bytes: number }> {
+export async function mustSend(variant: Variant): Promise<{ files: string[]; bytes: number }> {
   const files = (await listFiles(variant.bundle)).filter((f) =>
     f === variant.changed || f === "manifest.nxb" || f.startsWith("meta/")
   );

@@ -5,7 +5,7 @@
  * a read session on ROOT first (untimed: both sides of the gate comparison open one), then times
  * one thing cold and again warm, and prints one JSON object of milliseconds on stdout.
  *
- * - `gate`: requireEntitlement() for ledger.pro, the exact call an install of a bundle with a sku
+ * - `gate`: licensingOf() + requireEntitlement() for ledger.pro, the exact calls an install of a bundle with a sku
  *   makes in its session (core/pkgr/entitlement_gate.ts).
  * - `parts`: the same work split: readDevice() (read pkg/device.key, decode its PEM, derive the
  *   public key with noble), the ledger's rows for the app (one libSQL batch), decodeRecord() of
@@ -17,7 +17,7 @@ import { createPrivateKey, createPublicKey } from "node:crypto";
 import { decodeRecord, evaluate, type LedgerFacts } from "../../core/entitlement/mod.ts";
 import { readDevice } from "../../core/licensed/mod.ts";
 import { silentReporter } from "../../core/pkgr/context.ts";
-import { requireEntitlement } from "../../core/pkgr/entitlement_gate.ts";
+import { licensingOf, requireEntitlement } from "../../core/pkgr/entitlement_gate.ts";
 import { unixSeconds } from "../../core/pkgr/licensed_views.ts";
 import { type Session, withSession } from "../../core/pkgr/session.ts";
 import { rootPaths } from "../../core/store/root.ts";
@@ -41,7 +41,11 @@ async function twice(out: ColdTimes, name: string, op: () => unknown): Promise<v
 }
 
 async function gate(s: Session, ctx: Ctx, out: ColdTimes) {
-  await twice(out, "gate", () => requireEntitlement(s, ctx, APP, SKU, `install ${APP}`));
+  await twice(
+    out,
+    "gate",
+    async () => requireEntitlement(await licensingOf(s, ctx), ctx, APP, SKU, `install ${APP}`),
+  );
 }
 
 async function parts(s: Session, ctx: Ctx, out: ColdTimes) {

@@ -12,7 +12,7 @@ import {
 } from "../../core/entitlement/mod.ts";
 import { importRecords, ledgerFacts } from "../../core/licensed/mod.ts";
 import { silentReporter } from "../../core/pkgr/context.ts";
-import { requireEntitlement } from "../../core/pkgr/entitlement_gate.ts";
+import { licensingOf, requireEntitlement } from "../../core/pkgr/entitlement_gate.ts";
 import { withSession } from "../../core/pkgr/session.ts";
 import { openRegistry, type Registry, registryUrlForFile } from "../../core/registry/mod.ts";
 import { rootPaths } from "../../core/store/root.ts";
@@ -28,7 +28,10 @@ export async function gateInSession(root: string): Promise<number> {
     ctx,
     {},
     { mode: "read", op: "launch" },
-    (s) => timed(() => requireEntitlement(s, ctx, APP, SKU, `install ${APP}`)),
+    (s) =>
+      timed(async () =>
+        requireEntitlement(await licensingOf(s, ctx), ctx, APP, SKU, `install ${APP}`)
+      ),
   );
 }
 

@@ -9,58 +9,19 @@
  * with no framing of its own), so the count is the protocol's, not the channel's. Before each
  * sample big is purged from the guest and 1.0.0 installed (in process, untimed).
  */
-import { cp } from "node:fs/promises";
-import { join } from "node:path";
-import { filler } from "../../fixtures/catalog.ts";
 import { describeBundle } from "../../core/transport/mod.ts";
 import { CountingRelay, type WireBytes } from "./_agent_relay.ts";
+import { mustSend, packUpgrade } from "./_agent_upgrade.ts";
 import { installOn, purge, timedUpload } from "./_qemu_client.ts";
 import { qemuCmd, type QemuHost } from "./_qemu_guest.ts";
 import type { QemuSetup } from "./_qemu_install.ts";
 import { firstCalls, median, metric, type Outcome, runProcess, sample } from "./_measure.ts";
-import { DEV_KEY, expectOkEnvelope, listFiles, nxOk } from "./_nx.ts";
+import { expectOkEnvelope } from "./_nx.ts";
 
 const MIB = 1024 * 1024;
 
-interface Variant {
-  bundle: string;
-  /** The rewritten asset (bundle-relative) and its size. */
-  changed: string;
-  changedSize: number;
-}
-
 export const upgradeRowName = (changedSize: number) =>
   `bytes sent for an upgrade changing one ${changedSize} B file (1.0.0 → 1.0.1) to the guest`;
-
-/** The asset the upgrade rewrites: the last one (not 000.bin, which the manifest names). */
-export async function changedAsset(src: string): Promise<{ path: string; size: number }> {
-  const assets = (await listFiles(src)).filter((f) => f.startsWith("assets/"));
-  const path = assets[assets.length - 1];
-  return { path, size: (await Deno.stat(join(src, path))).size };
-}
-
-/**
- * big-1.0.1 from `src`: version 1.0.1, the last asset rewritten with other bytes of the same size
- * ({@link changedAsset}), packed with the dev key — the same
- * variant as _agent_upgrade.ts packs.
- */
-async function packUpgrade(src: string, dir: string): Promise<Variant> {
-  const copy = join(dir, "src-big-1.0.1");
-  await cp(src, copy, { recursive: true });
-  const manifest = join(copy, "manifest.toml");
-  const toml = await Deno.readTextFile(manifest);
-  await Deno.writeTextFile(manifest, toml.replace(/^version = ".*"$/m, 'version = "1.0.1"'));
-  const changed = (await changedAsset(copy)).path;
-  const before = await Deno.readFile(join(copy, changed));
-  const after = filler(`big-1.0.1 ${changed}`, before.length, false);
-  if (after.every((b, i) => b === before[i])) throw new Error(`cannot change ${changed}`);
-  await Deno.chmod(join(copy, changed), 0o644);
-  await Deno.writeFile(join(copy, changed), after);
-  const bundle = join(dir, "big-1.0.1.nxb");
-  await nxOk(["pkg", "pack", copy, "--key", DEV_KEY, "--out", bundle, "--force"]);
-  await Deno.remove(copy, { recursive: true });
-  return { bundle, changed, changedSize: after.length };
-}
 
 export async function upgradeRows(
   s: QemuSetup,
@@ -69,11 +30,7 @@ export async function upgradeRows(
   scratch: string,
 ): Promise<Outcome[]> {
   const variant = await packUpgrade(src, scratch);
-  const floorFiles = (await listFiles(variant.bundle)).filter((f) =>
-    f === variant.changed || f === "manifest.nxb" || f.startsWith("meta/")
-  );
-  let floorBytes = 0;
-  for (const f of floorFiles) floorBytes += (await Deno.stat(join(variant.bundle, f))).size;
+  const { files: floorFiles, bytes: floorBytes } = await mustSend(variant);
   const installOld = async () => {
     await purge(s.guest, "tcp", s.identity, "big");
     const run = await installOn(s.guest, "tcp", s.identity, s.bundle);

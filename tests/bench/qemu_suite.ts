@@ -32,7 +32,8 @@ import {
 } from "./_qemu_install.ts";
 import { latencyRowName, latencyRows } from "./_qemu_latency.ts";
 import { GuestSink } from "./_qemu_raw.ts";
-import { changedAsset, upgradeRowName, upgradeRows } from "./_qemu_upgrade.ts";
+import { changedAsset } from "./_agent_upgrade.ts";
+import { upgradeRowName, upgradeRows } from "./_qemu_upgrade.ts";
 import { QEMU } from "../../core/qemu/mod.ts";
 import {
   canRun,
