@@ -5,15 +5,12 @@
  * a read session on ROOT first (untimed: both sides of the gate comparison open one), then times
  * one thing cold and again warm, and prints one JSON object of milliseconds on stdout.
  *
- * - `gate`: licensingOf() + requireEntitlement() for ledger.pro, the exact calls an install of a bundle with a sku
- *   makes in its session (core/pkgr/entitlement_gate.ts).
+ * - `gate`: licensingOf() + requireEntitlement() for ledger.pro, the exact calls an install of a
+ *   bundle with a sku makes in its session (core/pkgr/entitlement_gate.ts).
  * - `parts`: the same work split: readDevice() (read pkg/device.key, decode its PEM, derive the
- *   public key with noble), the ledger's rows for the app (one libSQL batch), decodeRecord() of
- *   each row (strict Cap'n Proto decode + re-encode + SHA-256 token id), evaluate().
- * - `device-node`: the fingerprint from the same key file through node:crypto's KeyObject
- *   (native Ed25519), the fix proposed for readDevice() (docs/performance.md#licensing-suite).
+ *   public key), the ledger's rows for the app (one libSQL batch), decodeRecord() of each row
+ *   (strict Cap'n Proto decode + re-encode + SHA-256 token id), evaluate().
  */
-import { createPrivateKey, createPublicKey } from "node:crypto";
 import { decodeRecord, evaluate, type LedgerFacts } from "../../core/entitlement/mod.ts";
 import { readDevice } from "../../core/licensed/mod.ts";
 import { silentReporter } from "../../core/pkgr/context.ts";
@@ -21,10 +18,9 @@ import { licensingOf, requireEntitlement } from "../../core/pkgr/entitlement_gat
 import { unixSeconds } from "../../core/pkgr/licensed_views.ts";
 import { type Session, withSession } from "../../core/pkgr/session.ts";
 import { rootPaths } from "../../core/store/root.ts";
-import { fingerprint } from "../../core/trust/mod.ts";
 import { APP, SKU } from "./_licensed_setup.ts";
 
-export const COLD_MODES = ["gate", "parts", "device-node"] as const;
+export const COLD_MODES = ["gate", "parts"] as const;
 export type ColdMode = typeof COLD_MODES[number];
 
 /** ms by part; `<part>` is the first call, `<part>.warm` the second in the same process. */
@@ -67,25 +63,6 @@ async function parts(s: Session, ctx: Ctx, out: ColdTimes) {
   out.tokens = rows!.tokens.length;
 }
 
-/** The device fingerprint from pkg/device.key through node:crypto (native Ed25519). */
-export async function nodeDeviceFingerprint(keyFile: string): Promise<string> {
-  const pem = await Deno.readTextFile(keyFile);
-  const spki = createPublicKey(createPrivateKey(pem)).export({ format: "der", type: "spki" });
-  // SPKI of an Ed25519 key: a 12-byte header, then the 32-byte public key.
-  return fingerprint(new Uint8Array(spki.subarray(12)));
-}
-
-async function deviceNode(ctx: Ctx, out: ColdTimes) {
-  let fp = "";
-  await twice(out, "device-node", async () => {
-    fp = await nodeDeviceFingerprint(ctx.paths.deviceKeyFile);
-  });
-  // Untimed, after: the same fingerprint as readDevice's, or the comparison means nothing.
-  if (fp !== (await readDevice(ctx.paths))?.fingerprint) {
-    throw new Error("cannot time device-node: its fingerprint differs from readDevice()'s");
-  }
-}
-
 export async function coldTimes(mode: ColdMode, root: string): Promise<ColdTimes> {
   const ctx: Ctx = { paths: rootPaths(root), reporter: silentReporter, now: new Date() };
   const out: ColdTimes = {};
@@ -93,8 +70,7 @@ export async function coldTimes(mode: ColdMode, root: string): Promise<ColdTimes
     // The session's own first query, untimed, as an install's snapshot makes one before the gate.
     await s.registry.get(APP);
     if (mode === "gate") await gate(s, ctx, out);
-    else if (mode === "parts") await parts(s, ctx, out);
-    else await deviceNode(ctx, out);
+    else await parts(s, ctx, out);
   });
   return out;
 }

@@ -14,8 +14,7 @@
  *   session's fixed cost).
  *
  * Where the gate's time goes: requireEntitlement() first called in a fresh process, and split
- * (device key, ledger read, decode, evaluate), each against the free install; the device
- * fingerprint through node:crypto (the proposed fix) against readDevice(); in process (warm),
+ * (device key, ledger read, decode, evaluate), each against the free install; in process (warm),
  * the call an install makes, and the gate over 1, 10 and 1,000 tokens.
  */
 import { join } from "node:path";
@@ -118,8 +117,8 @@ export const licensedSuite: Suite = {
       list: async () => (await runProcess(list)).ms,
     });
 
-    // 3. The gate in a fresh process: whole and split, and the proposed device fingerprint.
-    const cold: Record<ColdMode, ColdTimes[]> = { gate: [], parts: [], "device-node": [] };
+    // 3. The gate in a fresh process: whole and split.
+    const cold: Record<ColdMode, ColdTimes[]> = { gate: [], parts: [] };
     const coldSides = Object.fromEntries(COLD_MODES.map((mode) => [mode, async () => {
       const run = await runProcess(denoRun(COLD_SCRIPT, [mode, template]));
       const times = JSON.parse(run.stdout) as ColdTimes;
@@ -188,18 +187,6 @@ export const licensedSuite: Suite = {
           `second call in that process: ${median(coldOf("parts", `${key}.warm`)).toFixed(2)} ms`,
         ])
       ),
-      metric({
-        suite: SUITE,
-        name: "device fingerprint via node:crypto (proposed) vs readDevice(), fresh process",
-        unit: "ms",
-        nxLabel: "createPublicKey(createPrivateKey(device.key PEM)) → SPKI → fingerprint, first " +
-          "call in a fresh process (native Ed25519; same fingerprint, checked)",
-        inProcess: coldOf("device-node", "device-node"),
-        floorLabel: "readDevice() from core/licensed, first call in a fresh process (noble's " +
-          "getPublicKey: builds its base-point table on first use)",
-        floor: coldOf("parts", "device"),
-        notes: ["the fix proposed in docs/performance.md#licensing-suite"],
-      }),
       metric({
         suite: SUITE,
         name: "requireEntitlement() in process (warm)",
