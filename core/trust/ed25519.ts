@@ -14,10 +14,17 @@
  *    the cofactorless equation; a non-canonical R encoding therefore never matches.
  */
 import * as ed from "@noble/ed25519";
-import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  sign as nodeSign,
+} from "node:crypto";
 import { concatBytes, fromHex } from "../bytes/mod.ts";
 import { baseMinusMultiple, isSmallOrder } from "./_ed25519_cold.ts";
 
+// noble hashes with this where it hashes at all (the tests compare against its sign and verify).
 ed.hashes.sha512 = (message: Uint8Array) =>
   new Uint8Array(createHash("sha512").update(message).digest());
 
@@ -41,15 +48,25 @@ const SPKI_HEADER_LENGTH = 12;
  * entitlement gate) never repays (docs/performance.md#licensing-suite).
  */
 export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
-  if (seed.length !== SEED_LENGTH) throw new RangeError("cannot derive a public key: bad seed");
-  const der = concatBytes([PKCS8_SEED_PREFIX, seed]);
-  const secret = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
-  const spki = createPublicKey(secret).export({ format: "der", type: "spki" });
+  const spki = createPublicKey(secretKeyObject(seed, "derive a public key"))
+    .export({ format: "der", type: "spki" });
   return new Uint8Array(spki.subarray(SPKI_HEADER_LENGTH));
 }
 
+/**
+ * RFC 8032 Ed25519 signature of `message`, natively (node:crypto), for the same reason as
+ * {@link publicKeyFromSeed}: noble's sign multiplies the base point twice, so the first signature
+ * of a process (every remote command's handshake, every pack) would pay for the table. Ed25519
+ * signing is deterministic: the bytes are noble's (core/trust/ed25519_test.ts compares them).
+ */
 export function sign(message: Uint8Array, seed: Uint8Array): Uint8Array {
-  return ed.sign(message, seed);
+  return new Uint8Array(nodeSign(null, message, secretKeyObject(seed, "sign")));
+}
+
+function secretKeyObject(seed: Uint8Array, what: string): KeyObject {
+  if (seed.length !== SEED_LENGTH) throw new RangeError(`cannot ${what}: bad seed`);
+  const der = concatBytes([PKCS8_SEED_PREFIX, seed]);
+  return createPrivateKey({ key: der, format: "der", type: "pkcs8" });
 }
 
 /**

@@ -283,7 +283,7 @@ Deno.test("verifyStrict() rejects wrong lengths without throwing", () => {
 Deno.test("verification never builds noble's base-point table (checked in a fresh process)", async () => {
   // noble builds its table of 33 × 128 multiples of B (4,224 point additions) the first time
   // anything multiplies B through Point#multiply, and caches it for the process; this process
-  // has built it long ago (sign), so the probe runs in a new one. It counts Point#add calls:
+  // has built it long ago (noble's sign, in the test below), so the probe runs in a new one. It counts Point#add calls:
   // during verification (valid, refused, streamed, a key equal to B, the key-admission rule),
   // then while forcing the table, which proves the counter sees a table build.
   const key = publicKeyFromSeed(seed(7));
@@ -358,4 +358,28 @@ Deno.test("publicKeyFromSeed() derives RFC 8032's keys and noble's, natively", (
     assert.deepEqual(publicKeyFromSeed(seed(i)), ed.getPublicKey(seed(i)));
   }
   assert.throws(() => publicKeyFromSeed(new Uint8Array(31)), RangeError);
+});
+
+Deno.test("sign() gives RFC 8032's signatures and noble's, natively", () => {
+  // RFC 8032 §7.1, TEST 1 (empty message) and TEST 2 (one byte, 0x72).
+  const vectors = [
+    [
+      "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+      "",
+      "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+    ],
+    [
+      "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+      "72",
+      "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+    ],
+  ];
+  for (const [secret, message, expected] of vectors) {
+    assert.equal(toHex(sign(fromHex(message), fromHex(secret))), expected);
+  }
+  for (let i = 0; i < 64; i++) {
+    const message = createHash("sha512").update(`m${i}`).digest().subarray(0, i);
+    assert.deepEqual(sign(message, seed(i)), ed.sign(message, seed(i)));
+  }
+  assert.throws(() => sign(enc.encode("x"), new Uint8Array(33)), RangeError);
 });
