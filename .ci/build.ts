@@ -16,6 +16,8 @@
  * cost more than the rest of `nx --version` (docs/performance.md). When the shims cannot be
  * applied (an import without a shim), the build warns and bundles without them: slower, not
  * wrong; tests/bundle_parity_test.ts fails on it, and holds the bundle's output to the source's.
+ * The chunks' `import()`s are then computed (.ci/defer_imports.ts), so that Deno does not load
+ * every chunk at start-up.
  *
  * Freshness: `build/stamp` is written (empty) just before the bundler reads the sources and moved
  * into place after the new files are; bin/nx runs the bundle only while no source is newer than
@@ -29,6 +31,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { deferDynamicImports } from "./defer_imports.ts";
 import { lazyRequire, startupImportMap, startupNodeImports } from "./shims/mod.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -43,6 +46,7 @@ export const SOURCE_INPUTS = [
   "cli",
   "core",
   ".ci/build.ts",
+  ".ci/defer_imports.ts",
   ".ci/shims",
   "deno.json",
   "deno.lock",
@@ -180,7 +184,7 @@ export async function build(): Promise<string[]> {
     await bundleInto(join(next, "out"));
     const files = await listNames(join(next, "out"));
     if (!files.includes("main.js")) fail(`cannot bundle ${ENTRY}: no main.js in the output`);
-    await rewrite(join(next, "out"), files, lazyRequire);
+    await rewrite(join(next, "out"), files, (chunks) => deferDynamicImports(lazyRequire(chunks)));
     for (const [chunk, specs] of Object.entries(await startupNodeImports(join(next, "out")))) {
       warn(`the bundle's start-up graph still loads ${specs.join(", ")} (${chunk})`);
     }

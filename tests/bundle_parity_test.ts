@@ -183,6 +183,8 @@ Deno.test("the bundle's start-up graph loads no node: module, and the bundle hol
     if (!e.name.endsWith(".js")) continue;
     const code = await Deno.readTextFile(join(BUILD_DIR, e.name));
     for (const m of code.matchAll(/^\/\/ (\S*commander\/lib\/command\.js)$/gm)) sections.add(m[1]);
+    // a literal would put its chunk into every command's start-up graph (.ci/defer_imports.ts)
+    assert.doesNotMatch(code, /\bimport\("\.\//, `${e.name} has a literal import() of a chunk`);
   }
   assert.equal(sections.size, 1, [...sections].join(", "));
   assert.match([...sections][0], /^build\/\.vendor\//);
