@@ -193,7 +193,9 @@ async function builtCopy(): Promise<string> {
   }).output();
   assert.ok(cp.success, text.decode(cp.stderr));
   await mkdir(join(copy, ".ci"));
-  await copyFile(join(REPO, ".ci", "build.ts"), join(copy, ".ci", "build.ts"));
+  for (const file of [".ci/build.ts", ".ci/defer_imports.ts"]) {
+    await copyFile(join(REPO, file), join(copy, file));
+  }
   const shims = await new Deno.Command("cp", {
     args: ["-a", ".ci/shims", join(copy, ".ci")],
     cwd: REPO,
