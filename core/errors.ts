@@ -678,7 +678,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorInfo>> = {
   },
   "entitlement.not_yet_valid": {
     exitClass: "validation_reject",
-    summary: "the entitlement is not valid yet (nbf is in the future)",
+    summary: "the entitlement is not valid yet (nbf is over 300 s ahead)",
     installError: "eacces",
   },
   "entitlement.revoked": {

@@ -9,8 +9,9 @@
  *   token id signed by the key that signed the token; at equal keys a revoke wins. So a replayed
  *   older restore cannot undo a newer revoke, and a change that arrived before its token applies
  *   once the token is there. Importing a fact twice changes nothing.
- * - Active when some candidate is not revoked, is for this device and nbf ≤ now < exp. Else the
- *   code of the candidate with the latest exp: revoked, wrong device, expired, not yet valid.
+ * - Active when some candidate is not revoked, is for this device and nbf − CLOCK_SKEW ≤ now < exp.
+ *   Else the code of the candidate with the latest exp: revoked, wrong device, expired, not yet
+ *   valid.
  */
 
 import { type ErrorCode, NxError } from "../errors.ts";
@@ -41,6 +42,9 @@ export type DenialCode = Extract<
   | "entitlement.not_yet_valid"
 >;
 
+/** The codes of a token that is there but not active. */
+export type TokenDenial = Exclude<DenialCode, "entitlement.missing" | "entitlement.wrong_app">;
+
 export type GateDecision =
   | { active: true; token: EntitlementRecord }
   | {
@@ -51,6 +55,16 @@ export type GateDecision =
     /** The revoking change, for `entitlement.revoked`. */
     change?: StatusChangeRecord;
   };
+
+/**
+ * How far (seconds) this device's clock may lag the issuer's before a token that has just been
+ * issued (nbf = now at the store) is refused as not yet valid: the store and the device read two
+ * clocks, and a guest's clock set from a 1 s RTC at boot runs behind the host's. Only nbf gets
+ * it: a device clock running ahead costs a token a few seconds at the end of its term, nothing
+ * more, so exp stays exact. Five minutes, like Kerberos's default skew (RFC 7519 §4.1.5 allows
+ * "a few minutes").
+ */
+export const CLOCK_SKEW_SECONDS = 300;
 
 /** The change that decides `token`'s status, or undefined when none applies. */
 export function latestStatusChange(
@@ -88,7 +102,7 @@ export function evaluate(facts: LedgerFacts, query: GateQuery): GateDecision {
   }
   const verdicts = candidates.map((token) => {
     const change = latestStatusChange(token, facts.changes);
-    return { token, change, code: codeOf(token, change, query) };
+    return { token, change, code: tokenDenial(token, change, query.deviceFp, query.now) };
   });
   const active = verdicts.find((v) => v.code === undefined);
   if (active !== undefined) return { active: true, token: active.token };
@@ -99,15 +113,17 @@ export function evaluate(facts: LedgerFacts, query: GateQuery): GateDecision {
     : { active: false, code, token: best.token };
 }
 
-function codeOf(
+/** Why token `t`, whose status `change` decides, is not active on `deviceFp` at `now`. */
+export function tokenDenial(
   t: EntitlementRecord,
   change: StatusChangeRecord | undefined,
-  q: GateQuery,
-): DenialCode | undefined {
+  deviceFp: string | undefined,
+  now: number,
+): TokenDenial | undefined {
   if (change?.change.action === "revoke") return "entitlement.revoked";
-  if (t.token.deviceFp !== q.deviceFp) return "entitlement.wrong_device";
-  if (q.now >= t.token.exp) return "entitlement.expired";
-  if (q.now < t.token.nbf) return "entitlement.not_yet_valid";
+  if (t.token.deviceFp !== deviceFp) return "entitlement.wrong_device";
+  if (now >= t.token.exp) return "entitlement.expired";
+  if (now < t.token.nbf - CLOCK_SKEW_SECONDS) return "entitlement.not_yet_valid";
   return undefined;
 }
 

@@ -10,6 +10,7 @@ import {
   YEAR,
 } from "./_helpers_test.ts";
 import {
+  CLOCK_SKEW_SECONDS,
   denialError,
   evaluate,
   type GateQuery,
@@ -39,13 +40,15 @@ Deno.test("evaluate() says missing, or wrong_app when only another app or sku is
   assert.equal(codeOf(facts([tokenRecord({ appId: "reader" })])), "entitlement.wrong_app");
 });
 
-Deno.test("evaluate() applies nbf ≤ now < exp, for trial tokens too", () => {
+Deno.test("evaluate() applies nbf − CLOCK_SKEW ≤ now < exp, for trial tokens too", () => {
   const trial = tokenRecord({ type: "trial", sku: "ledger.trial", exp: T0 + 14 * 86_400 });
   const q = { sku: "ledger.trial" };
   assert.equal(codeOf(facts([trial]), { ...q, now: T0 }), "active");
   assert.equal(codeOf(facts([trial]), { ...q, now: T0 + 14 * 86_400 - 1 }), "active");
   assert.equal(codeOf(facts([trial]), { ...q, now: T0 + 14 * 86_400 }), "entitlement.expired");
-  assert.equal(codeOf(facts(), { now: T0 - 1 }), "entitlement.not_yet_valid");
+  // A device clock behind the store's by up to CLOCK_SKEW_SECONDS still takes a fresh token.
+  assert.equal(codeOf(facts(), { now: T0 - CLOCK_SKEW_SECONDS }), "active");
+  assert.equal(codeOf(facts(), { now: T0 - CLOCK_SKEW_SECONDS - 1 }), "entitlement.not_yet_valid");
 });
 
 Deno.test("evaluate() refuses a token of the ledger held for another device", () => {

@@ -10,7 +10,16 @@ import {
   latestStatusChange,
   type LedgerFacts,
   type StatusChangeRecord,
+  type TokenDenial,
+  tokenDenial,
 } from "../entitlement/mod.ts";
+
+const TOKEN_STATE: Record<TokenDenial, TokenView["state"]> = {
+  "entitlement.revoked": "revoked",
+  "entitlement.wrong_device": "wrong_device",
+  "entitlement.expired": "expired",
+  "entitlement.not_yet_valid": "not_yet_valid",
+};
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 export const unixSeconds = (now: Date) => Math.floor(now.getTime() / 1000);
@@ -22,15 +31,8 @@ export function tokenView(
   now: number,
 ): TokenView {
   const change = latestStatusChange(t, facts.changes);
-  const state = change?.change.action === "revoke"
-    ? "revoked"
-    : t.token.deviceFp !== deviceFp
-    ? "wrong_device"
-    : now >= t.token.exp
-    ? "expired"
-    : now < t.token.nbf
-    ? "not_yet_valid"
-    : "active";
+  const denial = tokenDenial(t, change, deviceFp, now);
+  const state = denial === undefined ? "active" : TOKEN_STATE[denial];
   return {
     tokenId: t.tokenId,
     appId: t.token.appId,
