@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { REPO } from "./helpers.ts";
+import { junitCases, printSlowestFiles } from "./junit.ts";
 
 // Every temp dir the tests make lands under one TMPDIR, removed when the run ends.
 const scratch = await Deno.makeTempDir({ prefix: "nx-tests-" });
@@ -30,12 +31,11 @@ const status = await new Deno.Command(Deno.execPath(), {
 let passed = 0;
 let failed = 0;
 try {
-  const xml = await Deno.readTextFile(junit);
+  const cases = junitCases(await Deno.readTextFile(junit));
   // Deno reports each test and each t.step as a <testcase>; both count.
-  for (const m of xml.matchAll(/<testcase\b[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g)) {
-    if (/<failure\b|<error\b/.test(m[2] ?? "")) failed++;
-    else if (!/<skipped\b/.test(m[2] ?? "")) passed++;
-  }
+  failed = cases.filter((c) => c.outcome === "failed").length;
+  passed = cases.filter((c) => c.outcome === "passed").length;
+  printSlowestFiles(cases);
 } catch {
   // No report: the run crashed before any test; count it as one failure.
   failed = Math.max(failed, 1);
