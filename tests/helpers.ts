@@ -34,13 +34,36 @@ export interface NxOptions {
 }
 
 /**
- * The command line that runs `nx <args>`: from source (`deno run cli/main.ts`), or with
- * NX_CLI=bundle the prebuilt bundle through bin/nx, which refuses one older than the sources
- * (`NX_CLI=bundle deno task test` runs the CLI tests against what users run).
+ * The command line that runs `nx <args>`. With NX_CLI=bundle (tests/run_all.ts sets it once the
+ * bundle is fresh) the prebuilt bundle build/main.js, run as bin/nx runs it but without bin/nx's
+ * `sh` and `find` on every command; else the source (`deno run cli/main.ts`). The first use of the
+ * bundle in a test file asks bin/nx whether it is fresh, and refuses a stale one.
  */
 export function nxCommandLine(args: string[]): { cmd: string; args: string[] } {
-  if (Deno.env.get("NX_CLI") === "bundle") return { cmd: join(REPO, "bin", "nx"), args };
+  if (Deno.env.get("NX_CLI") === "bundle") {
+    assertBundleFresh();
+    return { cmd: DENO, args: ["run", ...NX_PERMISSIONS, "--no-config", BUNDLE_MAIN, ...args] };
+  }
   return { cmd: DENO, args: ["run", ...NX_PERMISSIONS, join(REPO, "cli", "main.ts"), ...args] };
+}
+
+const BUNDLE_MAIN = join(REPO, "build", "main.js");
+let bundleChecked = false;
+
+function assertBundleFresh(): void {
+  if (bundleChecked) return;
+  if (!bundleIsFresh()) throw new Error("NX_CLI=bundle, but build/ is older than the sources");
+  bundleChecked = true;
+}
+
+/** Whether build/ is newer than every source: bin/nx's own check (NX_CLI=bundle refuses else). */
+export function bundleIsFresh(): boolean {
+  return new Deno.Command(join(REPO, "bin", "nx"), {
+    args: ["--version"],
+    env: { NX_CLI: "bundle" },
+    stdout: "null",
+    stderr: "null",
+  }).outputSync().success;
 }
 
 /** Runs `nx <args>` exactly as users do ({@link nxCommandLine}). */

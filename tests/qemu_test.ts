@@ -60,6 +60,7 @@ Deno.test({
   name: "nx qemu up boots a guest that answers over serial and tcp; status, console, down",
   ignore: !QEMU,
   async fn() {
+    using _turn = await guestTurn();
     const h = await host();
     const dev = join(FIXTURES, "keys", "dev.pub");
     const up = data<Up>(
@@ -134,6 +135,7 @@ Deno.test({
   name: "nx qemu up gives up at --timeout with the console's last lines, and stops QEMU",
   ignore: !QEMU,
   async fn() {
+    using _turn = await guestTurn();
     const h = await host();
     const run = await h.run(["qemu", "up", "--name", "late", "--timeout", "1", "--json"]);
     assert.equal(run.json?.code, "transport.timeout", run.stdout + run.stderr);
