@@ -23,6 +23,8 @@ export interface AgentOptions extends GlobalOptions {
   maxConnections?: string;
   handshakeTimeout?: string;
   idleTimeout?: string;
+  trust: string[];
+  trustStore: string[];
 }
 
 export function agentCommand() {
@@ -47,7 +49,20 @@ export function agentCommand() {
       .option("--allow-admin", "also serve trust and policy changes (trust add/remove, policy set)")
       .option("--max-connections <n>", "connections served at once; more are refused (default: 64)")
       .option("--handshake-timeout <ms>", "time a host has to authenticate (default: 10000)")
-      .option("--idle-timeout <ms>", "close a connection idle this long (default: 300000)"),
+      .option("--idle-timeout <ms>", "close a connection idle this long (default: 300000)")
+      .addOption(
+        new Option(
+          "--trust <pub>",
+          "before listening, trust this publisher key on the root, as `nx pkg trust add` " +
+            "(one already trusted stays as it is); repeatable",
+        ).argParser(collect).default([] as string[]),
+      )
+      .addOption(
+        new Option(
+          "--trust-store <pub>",
+          "before listening, trust this store key, as `nx licensed trust add`; repeatable",
+        ).argParser(collect).default([] as string[]),
+      ),
   ).action((opts) => runAgent(opts as AgentOptions));
 }
 
@@ -62,6 +77,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     };
     const { loadAuthorizedKeys, loadHostKey, startAgent } = await import("../core/agent/mod.ts");
     const { parseFaults } = await import("../core/apply/faults.ts");
+    const { readPublicKeyText } = await import("../core/pkgr/keys.ts");
     const agent = await startAgent({
       root: resolveRootDir(opts.root, (n) => Deno.env.get(n)),
       listen: opts.listen,
@@ -71,6 +87,10 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
       limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
       reporter: out,
       faults: parseFaults(Deno.env.get("NX_FAULT")),
+      trust: {
+        publishers: await Promise.all(opts.trust.map(readPublicKeyText)),
+        stores: await Promise.all(opts.trustStore.map(readPublicKeyText)),
+      },
     });
     let signals = 0;
     const stop = () => {

@@ -7,5 +7,6 @@ export * from "./connection.ts";
 export * from "./content_store.ts";
 export * from "./dispatch.ts";
 export * from "./listeners.ts";
+export * from "./provision.ts";
 export * from "./server.ts";
 export * from "./uploads.ts";

@@ -4,6 +4,7 @@
  * concurrently, and writers meet at the root's lock exactly as local commands do (a second
  * writer gets `lock.busy`), so the agent adds no locking of its own.
  *
+ * Start-up: the keys of `trust` are trusted on the root first (provision.ts, `agent: trusted …`).
  * Readiness (docs/cli.md#marker-lines): once every listener is up, `agent: listening <address>`
  * for each (a port 0 shows the port chosen), then — when the root's policy mode is strict — the
  * guest's `bundlemgrd: ready` and `policy: packages enforce on`, then `pkgr: ready`, always last.
@@ -22,6 +23,7 @@ import { type ByteStream, HANDSHAKE_TIMEOUT_MS, refuseConnection } from "../tran
 import { Connection } from "./connection.ts";
 import { ContentStore } from "./content_store.ts";
 import { listen, type Listener } from "./listeners.ts";
+import { type ProvisionKeys, provisionKeys } from "./provision.ts";
 import { UploadArea } from "./uploads.ts";
 
 export interface AgentLimits {
@@ -55,6 +57,8 @@ export interface AgentOptions {
   reporter: Reporter;
   /** Test-only fault triggers (NX_FAULT) for every call's transaction, as a local CLI's. */
   faults?: PkgrOptions["faults"];
+  /** Keys to trust on the root before listening (`--trust`, `--trust-store`). */
+  trust?: ProvisionKeys;
 }
 
 export interface Agent {
@@ -79,6 +83,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   }
   const limits = { ...DEFAULT_LIMITS, ...o.limits };
   const paths = rootPaths(o.root);
+  const pkgr = createPkgr({ root: paths, faults: o.faults });
+  if (o.trust) await provisionKeys(pkgr, o.trust, o.reporter);
   const { policy } = await loadTrust(paths); // also refuses a root of an unknown layout
   const uploads = new UploadArea(paths, new ContentStore({ paths }));
   await uploads.removeLeftovers();
@@ -102,7 +108,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     hostKey: o.hostKey,
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     idleTimeoutMs: limits.idleTimeoutMs,
-    pkgr: createPkgr({ root: paths, faults: o.faults }),
+    pkgr,
     allowAdmin: o.allowAdmin === true,
     uploads,
     log,

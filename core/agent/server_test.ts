@@ -15,7 +15,7 @@ import {
 import { keyPairFromSeed, seed } from "../transport/_testing.ts";
 import { findHello } from "./listeners.ts";
 import { type AgentOptions, loadAuthorizedKeys, startAgent } from "./server.ts";
-import { callContext, fixtureCopy, freshRoot, rootWith, tempDir } from "./_testing.ts";
+import { callContext, fixtureCopy, FIXTURES, freshRoot, rootWith, tempDir } from "./_testing.ts";
 import { uploadsDir } from "./uploads.ts";
 
 const HOST = keyPairFromSeed(seed(5));
@@ -85,6 +85,32 @@ Deno.test("startAgent() on a root that is not strict prints pkgr: ready only", a
   const { agent, log } = await agentOn(paths.root);
   assert.deepEqual(markers(log), [`agent: listening ${agent.addresses[0]}`, "pkgr: ready"]);
   await agent.shutdown();
+});
+
+Deno.test("startAgent() trusts its trust keys before it listens; held or bad keys do not stop it", async () => {
+  const { paths, pkgr } = await rootWith([]); // trusts dev.pub already
+  const key = (name: string) => Deno.readTextFile(join(FIXTURES, "keys", `${name}.pub`));
+  const trust = {
+    publishers: [await key("dev"), await key("store"), "not a key"],
+    stores: [await key("licensing")],
+  };
+  const { agent, log } = await agentOn(paths.root, { trust });
+  const publishers = (await pkgr.trustList({}, callContext())).map((p) => p.id).sort();
+  const stores = (await pkgr.licensedTrustList({}, callContext())).map((k) => k.id);
+  assert.deepEqual(markers(log).slice(0, 4), [
+    ...publishers.map((id) => `agent: trusted publisher ${id}`),
+    `agent: trusted store key ${stores[0]}`,
+    `agent: listening ${agent.addresses[0]}`,
+  ]);
+  const warnings = log.flatMap((e) => e.kind === "warning" ? [e.code] : []);
+  assert.deepEqual(warnings, ["policy.already_trusted", "key.invalid"]);
+  await agent.shutdown();
+
+  // Again: every key is held; each is said trusted, nothing is added twice.
+  const again = await agentOn(paths.root, { trust });
+  assert.equal(markers(again.log).filter((m) => m.startsWith("agent: trusted ")).length, 3);
+  assert.equal((await pkgr.trustList({}, callContext())).length, 2);
+  await again.agent.shutdown();
 });
 
 Deno.test("startAgent() removes the uploads a crashed agent left behind", async () => {
