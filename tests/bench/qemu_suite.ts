@@ -144,9 +144,9 @@ async function bootRow(
       "kernel's boot and its module-less start",
     floor: kept.map((s) => s.init),
     notes: [
-      `medians: init → \`starting agent\` ${toAgent.toFixed(0)} ms (modules, disks, network, ` +
-      `trust add); \`starting agent\` → pkgr: ready ≈ ${agentStart.toFixed(0)} ms (the ` +
-      "agent's start; the guest's uptime against the host's clock)",
+      `medians: init → \`starting agent\` ${toAgent.toFixed(0)} ms (modules, disks, ` +
+      `network); \`starting agent\` → pkgr: ready ≈ ${agentStart.toFixed(0)} ms (the ` +
+      "agent's start, trusting the --trust keys; the guest's uptime against the host's clock)",
       `the whole nx qemu up process: ${median(upMs.slice(-boot.boot.length)).toFixed(0)} ms ` +
       "(median: the image check, the boot, a ping over each transport)",
       ...(ctx.quick ? ["--quick: the bench guest's own boot (nx.bench=1), no plain boot"] : []),
