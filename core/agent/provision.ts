@@ -3,8 +3,8 @@
  * guest's init hands over the keys the host asked for at `nx qemu up`, and the agent adds them in
  * its own process, through the same methods as `nx pkg trust add` and `nx licensed trust add` —
  * one Deno start fewer per key, which under TCG is seconds each. A key already trusted is left as
- * it is (and said trusted); one that cannot be added is a warning, and the agent serves anyway (a guest whose
- * package service did not start helps no one).
+ * it is (and said trusted); one that cannot be added is a warning, and the agent serves anyway (a
+ * guest whose package service did not start helps no one).
  */
 import { type CallContext, errorValue, type Pkgr, type Reporter } from "../api/mod.ts";
 import { NxError } from "../errors.ts";
