@@ -9,7 +9,8 @@
  * for each (a port 0 shows the port chosen), then — when the root's policy mode is strict — the
  * guest's `bundlemgrd: ready` and `policy: packages enforce on`, then `pkgr: ready`, always last.
  *
- * Limits: at most `maxConnections` at once (one more is refused with REFUSE `agent.busy`), a
+ * Limits: at most `maxConnections` at once (one more is refused with REFUSE `agent.busy`; while
+ * `maxConnections` refusals still linger, one more is closed without a word), a
  * handshake within `handshakeTimeoutMs`, an idle connection closed after `idleTimeoutMs`.
  * `shutdown()` drains: no new connection, idle ones closed, calls in flight finish (or roll back
  * when `cancelCalls()` is called too), then the uploads the agent kept are removed.
@@ -19,7 +20,12 @@ import { NxError } from "../errors.ts";
 import { createPkgr, loadSecretKey, type PkgrOptions } from "../pkgr/mod.ts";
 import { loadTrust, readFileOr, rootPaths } from "../store/mod.ts";
 import { decodePublicKey, type KeyPair } from "../trust/mod.ts";
-import { type ByteStream, HANDSHAKE_TIMEOUT_MS, refuseConnection } from "../transport/mod.ts";
+import {
+  type ByteStream,
+  HANDSHAKE_TIMEOUT_MS,
+  REFUSE_LINGER_MS,
+  refuseConnection,
+} from "../transport/mod.ts";
 import { Connection } from "./connection.ts";
 import { ContentStore } from "./content_store.ts";
 import { listen, type Listener } from "./listeners.ts";
@@ -32,6 +38,8 @@ export interface AgentLimits {
   idleTimeoutMs: number;
   /** The pause before a serial line at EOF is opened again. */
   serialReopenMs: number;
+  /** How long a refusal (`agent.busy`) waits for its peer to read the REFUSE and close. */
+  refuseLingerMs: number;
 }
 
 export const DEFAULT_LIMITS: AgentLimits = {
@@ -39,6 +47,7 @@ export const DEFAULT_LIMITS: AgentLimits = {
   handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
   idleTimeoutMs: 5 * 60_000,
   serialReopenMs: 1_000,
+  refuseLingerMs: REFUSE_LINGER_MS,
 };
 
 export interface AgentOptions {
@@ -116,6 +125,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const active = new Set<Connection>();
   /** Every connection's run and every refusal, so shutdown can wait for all of them. */
   const tasks = new Set<Promise<void>>();
+  /** The refusals still lingering (each holds its socket up to refuseLingerMs × 2). */
+  let refusing = 0;
   let stopping = false;
   const track = (task: Promise<void>) => {
     tasks.add(task);
@@ -124,12 +135,17 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const serve = (stream: ByteStream) => {
     if (stopping) return stream.close();
     if (active.size >= limits.maxConnections) {
+      // As many refusals linger at most as connections are served; past that a connection is
+      // closed at once, so a flood holds at most twice maxConnections sockets, not one per SYN.
+      if (refusing >= limits.maxConnections) return stream.close();
       const busy = new NxError(
         "agent.busy",
         `cannot accept the connection: the agent serves ${limits.maxConnections} already`,
         { hint: "try again later", details: { maxConnections: limits.maxConnections } },
       );
-      return track(refuseConnection(stream, busy).catch(() => {}));
+      refusing++;
+      const refusal = refuseConnection(stream, busy, limits.refuseLingerMs).catch(() => {});
+      return track(refusal.finally(() => refusing--));
     }
     const connection = new Connection(stream, options);
     active.add(connection);

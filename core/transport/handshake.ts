@@ -34,7 +34,7 @@ import {
 
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How long a refusing agent keeps reading (and dropping) input so its REFUSE is not reset away. */
-const LINGER_MS = 500;
+export const REFUSE_LINGER_MS = 500;
 
 const text = (s: string) => new TextEncoder().encode(s);
 const HOST_CONTEXT = text("nx-host-v1");
@@ -209,8 +209,12 @@ export async function acceptHandshake(stream: ByteStream, o: AcceptOptions): Pro
 }
 
 /** Refuses a connection before any handshake (e.g. agent.busy): REFUSE, linger, close. */
-export async function refuseConnection(stream: ByteStream, error: unknown): Promise<void> {
-  await new HandshakeIo(stream, LINGER_MS * 2).refuse(error);
+export async function refuseConnection(
+  stream: ByteStream,
+  error: unknown,
+  lingerMs = REFUSE_LINGER_MS,
+): Promise<void> {
+  await new HandshakeIo(stream, lingerMs * 2).refuse(error, lingerMs);
 }
 
 function random(n: number): Bytes {
@@ -309,14 +313,14 @@ class HandshakeIo {
 
   /**
    * Agent side failure: REFUSE with the error (best effort, bounded), then read and drop input
-   * until the peer closes or LINGER_MS passes, so closing with unread input does not reset the
+   * until the peer closes or `lingerMs` passes, so closing with unread input does not reset the
    * connection before the REFUSE is read, then close.
    */
-  async refuse(error: unknown): Promise<void> {
+  async refuse(error: unknown, lingerMs = REFUSE_LINGER_MS): Promise<void> {
     const body = encodeJson(errorValue(error));
     try {
-      await withTimer(this.#writer.write(encodePlainFrame(FrameType.REFUSE, body)), LINGER_MS);
-      await this.#reader.discard(LINGER_MS);
+      await withTimer(this.#writer.write(encodePlainFrame(FrameType.REFUSE, body)), lingerMs);
+      await this.#reader.discard(lingerMs);
     } catch { /* the peer is gone: nothing to tell */ }
     this.abandon();
   }
