@@ -15,6 +15,9 @@ export interface RootLock {
   release(): void;
 }
 
+const EMPTY_LOCK_RETRIES = 10;
+const EMPTY_LOCK_PAUSE_MS = 20;
+
 function holderOf(text: string): number | undefined {
   const pid = Number(/^pid=(\d+)/m.exec(text)?.[1]);
   return Number.isFinite(pid) && pid > 0 ? pid : undefined;
@@ -39,6 +42,14 @@ export async function acquireLock(paths: RootPaths, op: string): Promise<RootLoc
   } catch (e) {
     if (isErrno(e, "ELOOP")) throw unsafeEntry(paths.lock, e);
     throw ioError("open lock", paths.lock, e);
+  }
+  // Locked but empty: a holder between its flock and its pid line, or one that released the lock
+  // while a spawn of its process, forked but not yet exec'd, still shared the descriptor (the
+  // flock belongs to the open file, which the fork shares until its exec closes it). Both pass in
+  // moments; a holder at work has its pid written, and is refused at once.
+  for (let i = 0; !locked && previous === undefined && i < EMPTY_LOCK_RETRIES; i++) {
+    await new Promise((r) => setTimeout(r, EMPTY_LOCK_PAUSE_MS));
+    locked = file.tryLock();
   }
   if (!locked) {
     file.close();

@@ -25,3 +25,26 @@ Deno.test("acquireLock() takes over a dead holder's lock and removes only that h
   assert.equal(again.staleHolder, undefined);
   again.release();
 });
+
+Deno.test("acquireLock() waits out an empty lock file held a moment; one with a pid is busy", async () => {
+  const paths = rootPaths(join(await Deno.makeTempDir({ prefix: "nx-lock-" }), "root"));
+  await Deno.mkdir(paths.pkg, { recursive: true });
+  // Another descriptor's flock on the released (empty) file, as a spawn forked while its
+  // parent held the lock keeps it until its exec: dropped 60 ms later.
+  await Deno.writeTextFile(paths.lock, "");
+  const fork = await Deno.open(paths.lock, { read: true });
+  await fork.lock(true);
+  setTimeout(() => fork.close(), 60);
+  const lock = await acquireLock(paths, "test");
+  lock.release();
+
+  // A holder at work (its pid written): lock.busy without waiting.
+  const holder = await acquireLock(paths, "holder");
+  try {
+    await assert.rejects(acquireLock(paths, "test"), (e: Error & { code?: string }) => {
+      return e.code === "lock.busy";
+    });
+  } finally {
+    holder.release();
+  }
+});
