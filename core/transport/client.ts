@@ -271,9 +271,12 @@ export class Session {
     const id = this.#nextId++;
     await this.#send({ t: "offer", id, files });
     const need = await this.#uploadReply(method, id, "need", ctx, stop);
+    let refused: unknown;
     const sink = {
       sendData: async (bytes: Uint8Array) => {
-        await this.#drainEvents(id, ctx);
+        await this.#drainEvents(id, ctx).catch((e) => {
+          throw (refused = e);
+        });
         const sending = this.#channel.sendData(bytes).then(() => true, (e) => {
           throw this.#lost(e);
         });
@@ -290,7 +293,11 @@ export class Session {
         (done, total) => ctx.reporter.emit({ kind: "progress", phase: "upload", done, total }),
       );
     } catch (e) {
-      // mid-stream: the agent cannot tell the rest of the bytes from the next frames
+      // The agent refused the upload between two frames: it drops the DATA still in flight until
+      // the next offer or call, so the session stays in step and usable.
+      if (e === refused) throw e;
+      // Anything else may stop the stream short or mid-frame: the agent cannot tell the rest of
+      // the bytes from the next frames.
       throw this.#drop(await this.#earlyError(id) ?? e);
     }
     const stored = await this.#uploadReply(method, id, "stored", ctx, stop);
