@@ -6,7 +6,15 @@
  * encrypted (docs/protocol.md#security-model says why).
  */
 import { NxError } from "../errors.ts";
-import { type Bytes, FrameType, layoutMacedFrame, MAX_BODY, writeSeq } from "./frame.ts";
+import {
+  type Bytes,
+  FrameType,
+  layoutMacedFrame,
+  macedFrameSize,
+  MAX_BODY,
+  REUSE_MIN,
+  writeSeq,
+} from "./frame.ts";
 import { FrameReader } from "./frame_reader.ts";
 import {
   type ControlMessage,
@@ -19,10 +27,12 @@ import {
 /** A duplex byte stream: Deno.Conn satisfies it; a unix socket or serial device is wrapped. */
 export interface ByteStream {
   readable: ReadableStream<Uint8Array>;
+  /** Done with a chunk once its write resolves: the channel then reuses the chunk's buffer. */
   writable: WritableStream<Uint8Array>;
   close(): void;
 }
 
+/** A received frame. A DATA frame's bytes are valid until the next receive() (its buffer is reused). */
 export type Incoming =
   | { kind: "control"; msg: ControlMessage }
   | { kind: "data"; bytes: Bytes };
@@ -59,6 +69,8 @@ export class Channel {
   #receiveSeq = 0;
   /** Sends run one after another, so seq order is wire order and frames never interleave. */
   #sending: Promise<void> = Promise.resolve();
+  /** A written large frame's buffer, reused by the next one (see frame.ts REUSE_MIN). */
+  #spare: Bytes | undefined;
   #receiving = false;
   #closed: NxError | undefined;
 
@@ -90,7 +102,7 @@ export class Channel {
     return this.#send(FrameType.CONTROL, encodeJson(msg));
   }
 
-  /** One DATA frame; bytes.length ≤ MAX_BODY. */
+  /** One DATA frame; bytes.length ≤ MAX_BODY. `bytes` is copied before this returns. */
   sendData(bytes: Uint8Array): Promise<void> {
     if (bytes.length > MAX_BODY) {
       return Promise.reject(
@@ -105,7 +117,11 @@ export class Channel {
 
   #send(type: FrameType, body: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closed);
-    const frame = layoutMacedFrame(type, body); // throws frame_too_large for an oversized message
+    const size = macedFrameSize(body.length);
+    const spare = size >= REUSE_MIN && (this.#spare?.length ?? 0) >= size ? this.#spare : undefined;
+    if (spare) this.#spare = undefined;
+    // throws frame_too_large for an oversized message
+    const frame = layoutMacedFrame(type, body, spare);
     const run = this.#sending.then(async () => {
       if (this.#closed) throw this.#closed;
       writeSeq(frame.macInput, this.#sendSeq++);
@@ -120,6 +136,11 @@ export class Channel {
             cause: e,
           }),
         );
+      }
+      // written: the buffer is free for the next large frame
+      const buffer = frame.macInput.buffer as ArrayBuffer;
+      if (size >= REUSE_MIN && buffer.byteLength > (this.#spare?.length ?? 0)) {
+        this.#spare = new Uint8Array(buffer);
       }
     });
     this.#sending = run.catch(() => {});

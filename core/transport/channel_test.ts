@@ -52,6 +52,25 @@ Deno.test("Channel.send() calls made at once never interleave and arrive in call
   }
 });
 
+Deno.test("Channel: large frames sent one after another reuse buffers and arrive intact", async () => {
+  // Sender and reader each keep the last large frame's buffer for the next (frame.ts REUSE_MIN):
+  // larger, smaller and equal sizes in turn, each frame filled with its own value.
+  const { host, agent } = await channelPair(memoryPair({ bytes: true }));
+  const sizes = [256 * 1024, 20_000, MAX_BODY, 256 * 1024, 256 * 1024, 16 * 1024, 100, MAX_BODY];
+  const received = (async () => {
+    for (const [i, n] of sizes.entries()) {
+      const got = await agent.receive();
+      if (got.kind !== "data") return assert.fail("expected DATA");
+      assert.equal(got.bytes.length, n);
+      assert.ok(got.bytes.every((b) => b === i + 1), `frame ${i} (${n} bytes) is intact`);
+    }
+  })();
+  for (const [i, n] of sizes.entries()) await host.sendData(new Uint8Array(n).fill(i + 1));
+  await received;
+  host.close();
+  agent.close();
+});
+
 Deno.test("Channel.sendData() refuses more than MAX_BODY bytes (frame_too_large)", async () => {
   const { host, agent } = await channelPair();
   await assert.rejects(

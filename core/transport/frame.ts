@@ -132,11 +132,27 @@ export interface MacedFrame {
   wire: Bytes;
 }
 
-/** Copies `body` once, into the buffer that is then MACed and written. */
-export function layoutMacedFrame(type: FrameType, body: Uint8Array): MacedFrame {
+/**
+ * Frames of at least this many bytes reuse the buffer of the last one, on both sides (Channel's
+ * sends, FrameReader): fresh memory costs a page fault per 4 KiB on first touch, which on a VM
+ * costs more than the copy itself (measured here: 16 MiB through fresh 256 KiB buffers ~48 ms,
+ * through one reused buffer < 1 ms).
+ */
+export const REUSE_MIN = 16 * 1024;
+
+/** The bytes a frame with a `length`-byte body takes in layoutMacedFrame's buffer. */
+export function macedFrameSize(length: number): number {
+  return SEQ_SIZE + HEADER_SIZE + length + MAC_SIZE;
+}
+
+/**
+ * Copies `body` once, into the buffer that is then MACed and written: `into` when given (a
+ * spare of at least macedFrameSize(body.length) bytes, reused), else a fresh one.
+ */
+export function layoutMacedFrame(type: FrameType, body: Uint8Array, into?: Bytes): MacedFrame {
   checkBodySize(body.length);
   const end = SEQ_SIZE + HEADER_SIZE + body.length;
-  const buffer = new Uint8Array(end + MAC_SIZE);
+  const buffer = into ? into.subarray(0, end + MAC_SIZE) : new Uint8Array(end + MAC_SIZE);
   encodeHeader(type, body.length, buffer.subarray(SEQ_SIZE));
   buffer.set(body, SEQ_SIZE + HEADER_SIZE);
   return {

@@ -1,7 +1,8 @@
 /**
- * Whole frames out of a byte stream. Chunks are copied once, into a buffer of exactly one
- * frame's size, allocated only after its header passed decodeHeader (so a length over the limit
- * is never allocated). EOF between frames is a clean end (null); EOF inside one is a torn frame.
+ * Whole frames out of a byte stream. Chunks are copied once, into a buffer of one frame's size,
+ * allocated only after its header passed decodeHeader (so a length over the limit is never
+ * allocated); a large frame reuses the last large one's buffer, so a frame is valid until the
+ * next call of next(). EOF between frames is a clean end (null); EOF inside one is a torn frame.
  */
 import { NxError } from "../errors.ts";
 import {
@@ -13,6 +14,7 @@ import {
   HEADER_SIZE,
   MAC_SIZE,
   MAX_BODY,
+  REUSE_MIN,
   SEQ_SIZE,
 } from "./frame.ts";
 
@@ -59,6 +61,8 @@ export class FrameReader {
   readonly #chunks: ReadableStreamDefaultReader<Uint8Array> | undefined;
   readonly #maxBody: number;
   #staging: ArrayBuffer | undefined;
+  /** The last large frame's buffer: the next one reuses it (frame.ts REUSE_MIN). */
+  #spare: ArrayBuffer | undefined;
   /** Unconsumed bytes of the last chunk read. */
   #chunk: Uint8Array = EMPTY;
   /** A read still outstanding when a timeout fired: the next call waits on it, not a new one. */
@@ -134,7 +138,9 @@ export class FrameReader {
       const { type, length } = decodeHeader(head.bytes, this.#maxBody);
       const trailer = hasMac(type) ? MAC_SIZE : 0;
       const size = SEQ_SIZE + HEADER_SIZE + length + trailer;
-      const bytes = new Uint8Array(size);
+      const reuse = size >= REUSE_MIN && (this.#spare?.byteLength ?? 0) >= size;
+      const bytes = reuse ? new Uint8Array(this.#spare!) : new Uint8Array(size);
+      if (reuse) this.#spare = undefined;
       bytes.set(head.bytes, SEQ_SIZE);
       const bodyEnd = SEQ_SIZE + HEADER_SIZE + length;
       this.#frame = { type, bytes, size, filled: SEQ_SIZE + HEADER_SIZE, bodyEnd, trailer };
@@ -144,11 +150,14 @@ export class FrameReader {
     if (frame.filled < frame.size) throw torn();
     this.#frame = undefined;
     this.#head.filled = 0;
-    const { type, bytes, bodyEnd, trailer } = frame;
+    const { type, bytes, size, bodyEnd, trailer } = frame;
+    if (size >= REUSE_MIN && bytes.buffer.byteLength > (this.#spare?.byteLength ?? 0)) {
+      this.#spare = bytes.buffer as ArrayBuffer; // the next large frame lands here
+    }
     return {
       type,
       body: bytes.subarray(SEQ_SIZE + HEADER_SIZE, bodyEnd),
-      mac: trailer ? bytes.subarray(bodyEnd) : undefined,
+      mac: trailer ? bytes.subarray(bodyEnd, size) : undefined,
       macInput: bytes.subarray(0, bodyEnd),
     };
   }

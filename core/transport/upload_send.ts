@@ -120,6 +120,7 @@ export function treeStamp(bundlePath: string): string | undefined {
 
 /** Where DATA frames go (a Channel). */
 export interface DataSink {
+  /** Done with `bytes` once the promise settles: the caller then reuses the buffer. */
   sendData(bytes: Uint8Array): Promise<void>;
 }
 
@@ -220,14 +221,16 @@ export async function sendFiles(
   checkNeeded(needed, files.length);
   const total = needed.reduce((n, i) => n + files[i].size, 0);
   let sent = 0;
-  let frame = new Uint8Array(Math.min(UPLOAD_CHUNK, total));
+  // One buffer for every frame (sendData is done with it once it settles): fresh memory costs
+  // more than the copy (see frame.ts REUSE_MIN).
+  const buffer = new Uint8Array(Math.min(UPLOAD_CHUNK, total));
+  let frame = buffer;
   let fill = 0;
   const flush = async () => {
-    // a fresh buffer per frame: the channel may still hold the last one when sendData resolves
     await sink.sendData(frame.subarray(0, fill));
     sent += fill;
     onProgress?.(sent, total);
-    frame = new Uint8Array(Math.min(UPLOAD_CHUNK, total - sent));
+    frame = buffer.subarray(0, Math.min(UPLOAD_CHUNK, total - sent));
     fill = 0;
   };
   const dirs = new BundleDirs(bundlePath);
