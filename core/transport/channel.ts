@@ -12,7 +12,7 @@ import {
   layoutMacedFrame,
   macedFrameSize,
   MAX_BODY,
-  REUSE_MIN,
+  SpareBuffer,
   writeSeq,
 } from "./frame.ts";
 import { FrameReader } from "./frame_reader.ts";
@@ -69,8 +69,8 @@ export class Channel {
   #receiveSeq = 0;
   /** Sends run one after another, so seq order is wire order and frames never interleave. */
   #sending: Promise<void> = Promise.resolve();
-  /** A written large frame's buffer, reused by the next one (see frame.ts REUSE_MIN). */
-  #spare: Bytes | undefined;
+  /** A written large frame's buffer, reused by the next one. */
+  readonly #spare = new SpareBuffer();
   #receiving = false;
   #closed: NxError | undefined;
 
@@ -118,10 +118,8 @@ export class Channel {
   #send(type: FrameType, body: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closed);
     const size = macedFrameSize(body.length);
-    const spare = size >= REUSE_MIN && (this.#spare?.length ?? 0) >= size ? this.#spare : undefined;
-    if (spare) this.#spare = undefined;
     // throws frame_too_large for an oversized message
-    const frame = layoutMacedFrame(type, body, spare);
+    const frame = layoutMacedFrame(type, body, this.#spare.take(size));
     const run = this.#sending.then(async () => {
       if (this.#closed) throw this.#closed;
       writeSeq(frame.macInput, this.#sendSeq++);
@@ -137,11 +135,7 @@ export class Channel {
           }),
         );
       }
-      // written: the buffer is free for the next large frame
-      const buffer = frame.macInput.buffer as ArrayBuffer;
-      if (size >= REUSE_MIN && buffer.byteLength > (this.#spare?.length ?? 0)) {
-        this.#spare = new Uint8Array(buffer);
-      }
+      this.#spare.keep(frame.macInput.buffer, size); // written: free for the next large frame
     });
     this.#sending = run.catch(() => {});
     return run;

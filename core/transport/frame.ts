@@ -140,6 +140,26 @@ export interface MacedFrame {
  */
 export const REUSE_MIN = 16 * 1024;
 
+/** The one buffer a sender or reader keeps for its next large frame (see REUSE_MIN). */
+export class SpareBuffer {
+  #buffer: ArrayBuffer | undefined;
+
+  /** The kept buffer (no longer kept) when a frame of `size` bytes is large and fits, else undefined. */
+  take(size: number): Bytes | undefined {
+    const buffer = this.#buffer;
+    if (size < REUSE_MIN || buffer === undefined || buffer.byteLength < size) return undefined;
+    this.#buffer = undefined;
+    return new Uint8Array(buffer);
+  }
+
+  /** A large frame of `size` bytes is done with `buffer`: kept if larger than the one kept. */
+  keep(buffer: ArrayBuffer, size: number): void {
+    if (size >= REUSE_MIN && buffer.byteLength > (this.#buffer?.byteLength ?? 0)) {
+      this.#buffer = buffer;
+    }
+  }
+}
+
 /** The bytes a frame with a `length`-byte body takes in layoutMacedFrame's buffer. */
 export function macedFrameSize(length: number): number {
   return SEQ_SIZE + HEADER_SIZE + length + MAC_SIZE;

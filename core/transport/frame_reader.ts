@@ -14,8 +14,8 @@ import {
   HEADER_SIZE,
   MAC_SIZE,
   MAX_BODY,
-  REUSE_MIN,
   SEQ_SIZE,
+  SpareBuffer,
 } from "./frame.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -61,8 +61,8 @@ export class FrameReader {
   readonly #chunks: ReadableStreamDefaultReader<Uint8Array> | undefined;
   readonly #maxBody: number;
   #staging: ArrayBuffer | undefined;
-  /** The last large frame's buffer: the next one reuses it (frame.ts REUSE_MIN). */
-  #spare: ArrayBuffer | undefined;
+  /** The last large frame's buffer: the next one reuses it. */
+  readonly #spare = new SpareBuffer();
   /** Unconsumed bytes of the last chunk read. */
   #chunk: Uint8Array = EMPTY;
   /** A read still outstanding when a timeout fired: the next call waits on it, not a new one. */
@@ -138,9 +138,7 @@ export class FrameReader {
       const { type, length } = decodeHeader(head.bytes, this.#maxBody);
       const trailer = hasMac(type) ? MAC_SIZE : 0;
       const size = SEQ_SIZE + HEADER_SIZE + length + trailer;
-      const reuse = size >= REUSE_MIN && (this.#spare?.byteLength ?? 0) >= size;
-      const bytes = reuse ? new Uint8Array(this.#spare!) : new Uint8Array(size);
-      if (reuse) this.#spare = undefined;
+      const bytes = this.#spare.take(size) ?? new Uint8Array(size);
       bytes.set(head.bytes, SEQ_SIZE);
       const bodyEnd = SEQ_SIZE + HEADER_SIZE + length;
       this.#frame = { type, bytes, size, filled: SEQ_SIZE + HEADER_SIZE, bodyEnd, trailer };
@@ -151,9 +149,7 @@ export class FrameReader {
     this.#frame = undefined;
     this.#head.filled = 0;
     const { type, bytes, size, bodyEnd, trailer } = frame;
-    if (size >= REUSE_MIN && bytes.buffer.byteLength > (this.#spare?.byteLength ?? 0)) {
-      this.#spare = bytes.buffer as ArrayBuffer; // the next large frame lands here
-    }
+    this.#spare.keep(bytes.buffer, size); // the next large frame lands here
     return {
       type,
       body: bytes.subarray(SEQ_SIZE + HEADER_SIZE, bodyEnd),
