@@ -90,6 +90,15 @@ export class FileHandle {
   }
 
   /**
+   * syncfs(2): every dirty page and inode of the file system this file is on, written and
+   * waited for, then one journal commit and cache flush — where per-file fdatasyncs cost a flush
+   * each. Its errors include earlier writeback failures on that file system (Linux ≥ 5.8).
+   */
+  syncFileSystem(): void {
+    retry("syncfs", () => libc().syncfs(this.#fd));
+  }
+
+  /**
    * fdatasyncs every file, at most `limit` at a time, and returns when all are durable. The
    * syncs run on glibc's AIO threads (so the disk sees them together, as from a thread pool)
    * while this call blocks; a file whose request cannot be queued is synced here instead. The

@@ -12,9 +12,9 @@
  *   3. the plan's stage-version step calls `copyVerifiedBundle(source, version, files)`, which
  *      adopts the stage when it holds exactly those files (same paths, sizes and digests, all
  *      complete) from that source for that very destination: the tree is renamed to
- *      `staging/<txid>/version` (made 0755 there, below the 0700 `staging/<txid>`), its files'
- *      fdatasyncs run (bounded concurrency, see Durable), then its directories and both parents
- *      are synced — inside the transaction, before anything is published, as a copy would be.
+ *      `staging/<txid>/version` (made 0755 there, below the 0700 `staging/<txid>`), its files
+ *      and directories are made durable (one syncfs, see Durable), then both parents are synced
+ *      — inside the transaction, before anything is published, as a copy would be.
  *   4. `release` (disposal) removes a stage that was never adopted: a refused plan, a failed
  *      read. An adopted one belongs to the transaction from then on (its undo removes it).
  * Adoption also checks that the bundle still holds the very files that were read (copy.ts
@@ -28,7 +28,7 @@
  * the root, 0700, files 0444, not yet durable) is staged without a copy: the verifying read
  * still reads and hashes every byte, but writes nothing, and adoption moves the tree itself to
  * `version` — after the same `checkUnchanged` — then opens each file it read (the same inode,
- * never through a link), fdatasyncs them and makes the directories 0755 and durable exactly as
+ * never through a link), makes them durable and the directories 0755 and durable exactly as
  * for a copy, before anything is published. Until adoption the tree stays the lender's (a stage
  * released unadopted leaves it); a crash before adoption leaves it where the lender removes its
  * leftovers (an agent's start), one after leaves it to the transaction's undo. A tree on
@@ -259,7 +259,7 @@ export class BundleStage implements StageSink, AsyncDisposable {
 
   /**
    * A lent tree, moved to `version`: each file read (the very inode read, opened without
-   * following a link) is made 0444 and kept to be fdatasynced, its directories 0755, as a
+   * following a link) is made 0444 and kept to be made durable, its directories 0755, as a
    * copy's are.
    */
   #keepInPlace(): void {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { NxError } from "../errors.ts";
-import { withIoFaults, writeTree } from "./mod.ts";
+import { Durable, syncfsReportsErrors, withIoFaults, writeTree } from "./mod.ts";
 import { DirHandle, FileHandle, isErrno, using } from "./handles.ts";
 
 function mkfifo(path: string): void {
@@ -60,3 +60,50 @@ Deno.test("writeTree() fails with io.failed when one file's fsync fails", async 
     (e) => e instanceof NxError && e.code === "io.failed",
   );
 });
+
+Deno.test("syncfsReportsErrors() holds from Linux 5.8 on", () => {
+  for (const r of ["5.8.0", "5.10.0-28-amd64", "6.1.0-57-amd64", "10.0"]) {
+    assert.equal(syncfsReportsErrors(r), true, r);
+  }
+  for (const r of ["5.7.19", "4.19.0-25-amd64", "3.10.0"]) {
+    assert.equal(syncfsReportsErrors(r), false, r);
+  }
+});
+
+const openDescriptors = () => [...Deno.readDirSync("/proc/self/fd")].length;
+
+for (const syncfs of [true, false]) {
+  const mode = syncfs ? "syncfs" : "fdatasync";
+
+  Deno.test(`Durable (${mode}) keeps the files it was given whole and closes every descriptor`, async () => {
+    const top = await Deno.makeTempDir({ prefix: "nx-sync-" });
+    const before = openDescriptors();
+    using(DirHandle.open(top), (dir) => {
+      const durable = new Durable(syncfs);
+      durable.dir(top);
+      for (const file of written(dir, 300)) durable.fill(file, () => {});
+      // syncfs needs one descriptor per file system, fdatasync a batch of them.
+      if (syncfs) assert.equal(openDescriptors(), before + 2); // the directory and one anchor
+      durable.finish();
+    });
+    assert.equal(openDescriptors(), before);
+    assert.equal(await Deno.readTextFile(join(top, "f299")), "file 299\n");
+  });
+
+  Deno.test(`Durable (${mode}) fails on an injected fsync fault of any file it covers`, async () => {
+    const top = await Deno.makeTempDir({ prefix: "nx-sync-" });
+    const fault = [{ op: "fsync" as const, error: "EIO" as const, pathContains: "/f17" }];
+    await withIoFaults(fault, () => {
+      using(DirHandle.open(top), (dir) => {
+        const durable = new Durable(syncfs);
+        for (const file of written(dir, 30)) durable.fill(file, () => {});
+        try {
+          assert.throws(() => durable.finish(), /Input\/output error.*injected/);
+        } finally {
+          durable.abandon();
+        }
+      });
+      return Promise.resolve();
+    });
+  });
+}

@@ -54,16 +54,19 @@ async function buildFloor(dir: string): Promise<FloorBuild> {
   return { ok: false, reason: `cc cannot build floor.c: ${failures.join("; ")}` };
 }
 
-/** How the floor spreads its fdatasyncs: threads per batch, files per batch (0: one batch). */
+/**
+ * How the floor makes its files durable: fdatasync from `threads` threads per batch of `batch`
+ * files (0: one batch), then fsync every directory; `threads` 0: one syncfs(2) instead.
+ */
 export interface SyncStrategy {
   threads: number;
   batch: number;
 }
 
-/** The fastest native way: write everything, then fdatasync all files from 16 threads. */
+/** What core/store/fs.ts Durable does on Linux >= 5.8: write everything, then one syncfs. */
+export const SYNCFS: SyncStrategy = { threads: 0, batch: 0 };
+/** Write everything, then fdatasync all files from 16 threads (what Durable did before syncfs). */
 export const POOL: SyncStrategy = { threads: 16, batch: 0 };
-/** One fdatasync at a time, in batches of 128 (what core/store/fs.ts Durable did before AIO). */
-export const ONE_AT_A_TIME: SyncStrategy = { threads: 1, batch: 128 };
 
 /** `floor <src> <stage> <final> <threads> <batch> <files…>`: see floor.c. */
 export function floorCmd(
@@ -87,6 +90,7 @@ export function floorCmd(
 }
 
 export function strategyText(how: SyncStrategy): string {
+  if (how.threads === 0) return "one syncfs once every file is written";
   const batches = how.batch === 0 ? "all files in one batch" : `batches of ${how.batch}`;
   return `fdatasync from ${how.threads} thread${how.threads === 1 ? "" : "s"}, ${batches}`;
 }

@@ -11,6 +11,8 @@
  *   3. fdatasync every written file: in batches of <batch> files (0: all at the end), each
  *      batch spread over <threads> threads, then close them;
  *   4. fsync every directory of <stage> (deepest first when <threads> is 1);
+ *   (<threads> 0 instead of 3 and 4: one syncfs(2) of the file system <stage> is on, once every
+ *   file is written — what core/store/fs.ts Durable does on Linux >= 5.8;)
  *   5. rename <stage> to <final>, then fsync the directory holding <final>.
  *
  * usage: floor <src dir> <stage dir> <final dir> <threads> <batch> <file>...
@@ -237,6 +239,7 @@ int main(int argc, char **argv) {
   int threads = atoi(argv[4]), batch = atoi(argv[5]);
   char **files = argv + 6;
   int nfiles = argc - 6;
+  int use_syncfs = threads == 0;
   if (threads < 1) threads = 1;
   if (batch <= 0) batch = nfiles > 0 ? nfiles : 1;
 
@@ -289,7 +292,7 @@ int main(int argc, char **argv) {
     pending[npending] = out;
     pendingNames[npending++] = files[f];
     if (npending == batch || f == nfiles - 1) {
-      sync_all(pending, pendingNames, npending, threads, 1);
+      if (!use_syncfs) sync_all(pending, pendingNames, npending, threads, 1);
       for (int i = 0; i < npending; i++) close(pending[i]);
       npending = 0;
     }
@@ -305,7 +308,11 @@ int main(int argc, char **argv) {
     if (dirFds[i] < 0) die("open", path);
     dirNames[i] = path;
   }
-  sync_all(dirFds, dirNames, ndirs + 1, threads, 0);
+  if (use_syncfs) {
+    if (syncfs(dirFds[ndirs]) != 0) die("syncfs", stage);
+  } else {
+    sync_all(dirFds, dirNames, ndirs + 1, threads, 0);
+  }
   for (int i = 0; i <= ndirs; i++) close(dirFds[i]);
 
   if (rename(stage, final) != 0) die("rename", stage);
