@@ -383,7 +383,8 @@ export class Durable {
     }
     const dirs = [...this.#dirs].sort((a, b) => b.length - a.length);
     for (const path of dirs) {
-      if (!anchors.has(BigInt(Deno.lstatSync(path).dev))) syncDirAt(path);
+      const dir = atParent(path, (parent, name) => parent.stat(name));
+      if (dir === undefined || !anchors.has(dir.dev)) syncDirAt(path);
     }
   }
 
