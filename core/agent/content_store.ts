@@ -39,10 +39,14 @@ import {
   splitPath,
   unsafeEntry,
   writeAll,
+  type WrittenFile,
 } from "../store/mod.ts";
 
 /** An upload's file while it is written. */
 export type UploadFile = FileHandle;
+
+/** What an upload wrote, by offer path: what the install that is lent it need not hash again. */
+export type Written = Map<string, WrittenFile>;
 
 /** Directories of an upload, and the files it holds. */
 export const DIR_MODE = 0o700;
@@ -77,7 +81,7 @@ function add(sources: Sources, dir: string, files: readonly ExpectedFile[]): voi
 export class UploadTree {
   readonly #dirs: DirCache;
 
-  constructor(readonly dir: string) {
+  constructor(readonly dir: string, private readonly written: Written = new Map()) {
     try {
       this.#dirs = new DirCache(openDirAt(dir), DIR_MODE);
     } catch (e) {
@@ -102,6 +106,17 @@ export class UploadTree {
       writeAll(file, bytes);
     } catch (e) {
       throw ioError("write", file.path, e);
+    }
+  }
+
+  /** Closes `file` (at `rel`), all its bytes written, noting the SHA-256 they were hashed to. */
+  done(file: UploadFile, rel: string, sha256: string): void {
+    try {
+      this.written.set(rel, { sha256, stat: file.stat() });
+    } catch (e) {
+      throw ioError("stat", file.path, e);
+    } finally {
+      file.close();
     }
   }
 
@@ -192,19 +207,19 @@ export class ContentStore {
   }
 
   /**
-   * Copies every file of `offer` this machine holds into `uploadDir` (each re-hashed as read)
-   * and returns the indices of the others, ascending: what the host must send.
+   * Copies every file of `offer` this machine holds into `uploadDir` (each re-hashed as read,
+   * noted in `written`) and returns the indices of the others, ascending: what the host must send.
    */
-  fill(offer: readonly ExpectedFile[], uploadDir: string): Promise<number[]> {
-    const run = this.#turn.then(() => this.#fill(offer, uploadDir));
+  fill(offer: readonly ExpectedFile[], uploadDir: string, written?: Written): Promise<number[]> {
+    const run = this.#turn.then(() => this.#fill(offer, uploadDir, written));
     this.#turn = run.catch(() => {});
     return run;
   }
 
-  async #fill(offer: readonly ExpectedFile[], uploadDir: string): Promise<number[]> {
+  async #fill(offer: readonly ExpectedFile[], uploadDir: string, written?: Written) {
     const sources = offer.length === 0 ? new Map() : await this.#sources();
     if (sources.size === 0) return offer.map((_, i) => i);
-    const tree = new UploadTree(uploadDir);
+    const tree = new UploadTree(uploadDir, written);
     try {
       return await this.#copy(offer, sources, tree);
     } finally {
@@ -272,15 +287,15 @@ async function copyIfSame(source: Source, want: ExpectedFile, tree: UploadTree):
   if (bytes === undefined || bytes.length !== want.size) return false;
   if (createHash("sha256").update(bytes).digest("hex") !== want.sha256) return false;
   const file = tree.create(want.path);
-  let written = false;
   try {
     for (let at = 0; at < bytes.length; at += READ_CHUNK) {
       tree.write(file, bytes.subarray(at, at + READ_CHUNK));
     }
-    written = true;
-  } finally {
+  } catch (e) {
     file.close();
-    if (!written) tree.remove(want.path);
+    tree.remove(want.path);
+    throw e;
   }
+  tree.done(file, want.path, want.sha256);
   return true;
 }

@@ -22,7 +22,9 @@
  *   removed; a failed upload, and every upload of a closed connection, is removed at once; what a
  *   crashed agent left is removed when the next one starts. A complete upload is lent to the
  *   install that uses it (core/store stage.ts `lendTree`): the install's verifying read still
- *   reads and hashes every byte against the agent's own policy, but stages the tree itself —
+ *   checks every file against the agent's own policy, taking the SHA-256 each was hashed to as
+ *   it was written here for a file unchanged since (same inode, size, mtime, ctime) — the
+ *   signature's SHA-512 still reads the payload — and stages the tree itself —
  *   moved into the transaction and made durable there — instead of writing a second copy; the
  *   transaction then owns it (its content is a source again as an installed version).
  */
@@ -42,7 +44,13 @@ import {
   type TreeLoan,
 } from "../store/mod.ts";
 import { checkStructure } from "../trust/mod.ts";
-import { type ContentStore, DIR_MODE, type UploadFile, UploadTree } from "./content_store.ts";
+import {
+  type ContentStore,
+  DIR_MODE,
+  type UploadFile,
+  UploadTree,
+  type Written,
+} from "./content_store.ts";
 
 /** The uploads of a root: `<root>/pkg/uploads`. */
 export function uploadsDir(paths: RootPaths): string {
@@ -122,7 +130,7 @@ export class UploadArea {
     await Deno.mkdir(dir, { mode: DIR_MODE }); // exclusive: an existing name fails
     const upload = new Upload(id, dir, files, this.store);
     try {
-      upload.start(await this.store.fill(files, dir));
+      upload.start(await this.store.fill(files, dir, upload.written));
       return upload;
     } catch (e) {
       await upload.discard();
@@ -159,6 +167,8 @@ export class Upload {
   #gone = false;
   /** The complete tree, lent to the install that uses it (it then adopts it, not a copy). */
   #loan: TreeLoan | undefined;
+  /** Every file of bytes written so far, with the digest they hashed to (see lendTree). */
+  readonly written: Written = new Map();
 
   constructor(
     readonly id: string,
@@ -179,7 +189,7 @@ export class Upload {
 
   start(need: readonly number[]): void {
     this.need = need;
-    if (need.length > 0) this.#tree = new UploadTree(this.dir);
+    if (need.length > 0) this.#tree = new UploadTree(this.dir, this.written);
     this.#emptyFiles();
   }
 
@@ -207,9 +217,11 @@ export class Upload {
       this.#received += take;
       at += take;
       if (this.#written === want.size) {
-        this.#file.close();
+        const file = this.#file;
         this.#file = undefined;
-        this.#check(want, this.#hash!.digest("hex"));
+        const sha256 = this.#hash!.digest("hex");
+        this.#tree!.done(file, want.path, sha256);
+        this.#check(want, sha256);
         this.#next++;
         this.#emptyFiles();
       }
@@ -237,7 +249,7 @@ export class Upload {
     if (this.complete) {
       this.#closeTree();
       // Complete, every file matched: an install may stage this very tree (store/stage.ts).
-      this.#loan ??= lendTree(this.dir);
+      this.#loan ??= lendTree(this.dir, this.written);
     }
   }
 

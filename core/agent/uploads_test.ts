@@ -67,7 +67,13 @@ Deno.test("an upload received in any chunking is the bundle, and verifies as one
 
   assert.deepEqual(await offerOf(upload.dir), offer);
   for (const f of offer) {
-    assert.equal((await Deno.stat(join(upload.dir, f.path))).mode! & 0o777, 0o444);
+    const now = await Deno.stat(join(upload.dir, f.path));
+    assert.equal(now.mode! & 0o777, 0o444);
+    // copied or received, each file is noted with the digest it was hashed to as written
+    if (f.size === 0) continue;
+    const noted = upload.written.get(f.path);
+    assert.equal(noted?.sha256, f.sha256, f.path);
+    assert.equal(noted?.stat.ino, BigInt(now.ino!), f.path);
   }
   const verified = await pkgr.verify({ bundle: { kind: "path", path: upload.dir } }, callContext());
   assert.equal(verified.manifest.version, "1.1.0");

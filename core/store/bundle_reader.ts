@@ -2,6 +2,8 @@
  * Reads a bundle directory once into BundleFacts: a bounded walk that never follows links, then
  * small meta files into memory, then every other file streamed in 1 MiB reads through SHA-256
  * (and the payload through the signature's SHA-512 challenge). Memory stays flat in payload size.
+ * A file of a tree lent by the process that wrote it (an agent's upload) whose digest that writer
+ * computed is not hashed again (StageSink.writtenDigest).
  * With a {@link StageSink} (an install), each chunk read is also written to the staging copy: the
  * bytes hashed are the bytes staged, so the bundle is read exactly once (copy.ts BundleStage).
  */
@@ -21,6 +23,12 @@ export const READ_CHUNK = 1024 * 1024;
  * byte, `end` with the size and digest of exactly the bytes it was given.
  */
 export interface StageSink {
+  /**
+   * The SHA-256 of the file at `path`, open for reading as `now` (its fstat), when the sink knows
+   * it for certain without the read (a tree it lent, still as written); the reader then reads only
+   * the bytes something else needs (the head, kept meta files, the challenge's payload).
+   */
+  writtenDigest(path: string, now: Stat): string | undefined;
   begin(path: string): void;
   write(chunk: Uint8Array): void;
   /** `source`: the bundle file's fstat once every byte was read. */
@@ -139,28 +147,33 @@ function readOne(
     if (info.type !== "file" || info.size !== entry.size) {
       throw changedWhileRead(entry.path, "changed");
     }
-    const sha256 = createHash("sha256");
+    const known = stage?.writtenDigest(entry.path, info);
+    const sha256 = known === undefined ? createHash("sha256") : undefined;
     const sha512: Hash | undefined = challengePrefix
       ? createHash("sha512").update(challengePrefix)
       : undefined;
     const kept = keep ? new Uint8Array(entry.size) : undefined;
     const head = new Uint8Array(Math.min(16, entry.size));
     stage?.begin(entry.path);
+    // A file whose digest is known is read only as far as something else needs its bytes.
+    const whole = sha256 !== undefined || sha512 !== undefined || kept !== undefined;
+    const end = whole ? entry.size : head.length;
     let offset = 0;
     for (;;) {
-      const n = file.read(buffer);
+      const n = file.read(whole ? buffer : buffer.subarray(0, end - offset));
       if (n === 0) break;
       if (offset + n > entry.size) throw changedWhileRead(entry.path, "grew");
       const chunk = buffer.subarray(0, n);
-      sha256.update(chunk);
+      sha256?.update(chunk);
       sha512?.update(chunk);
       stage?.write(chunk);
       if (offset < head.length) head.set(chunk.subarray(0, head.length - offset), offset);
       kept?.set(chunk, offset);
       offset += n;
+      if (!whole && offset === end) break;
     }
-    if (offset !== entry.size) throw changedWhileRead(entry.path, "shrank");
-    const fact = { path: entry.path, size: entry.size, sha256: sha256.digest("hex") };
+    if (offset !== end) throw changedWhileRead(entry.path, "shrank");
+    const fact = { path: entry.path, size: entry.size, sha256: known ?? sha256!.digest("hex") };
     if (stage) stage.end(fact, file.stat());
     return {
       fact: { ...fact, head, bytes: kept },

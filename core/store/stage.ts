@@ -56,6 +56,15 @@ export interface StagedSource {
 /** Stages not yet adopted or released, by their directory (absolute). */
 const open = new Map<string, BundleStage>();
 
+/**
+ * A file of a lent tree as its lender wrote it: the SHA-256 of the bytes it wrote, and the file's
+ * fstat once they were all written (a later write, chmod or replacement changes it).
+ */
+export interface WrittenFile {
+  sha256: string;
+  stat: Stat;
+}
+
 /** A tree lent to the stage of one install (see the module comment). */
 export interface TreeLoan {
   /** A stage adopted the tree: a transaction owns it now, and it is gone from where it was. */
@@ -64,16 +73,26 @@ export interface TreeLoan {
   revoke(): void;
 }
 
+interface Loan {
+  taken: boolean;
+  written: ReadonlyMap<string, WrittenFile>;
+}
+
 /** Lent trees not yet adopted, by their directory (absolute). */
-const lent = new Map<string, { taken: boolean }>();
+const lent = new Map<string, Loan>();
 
 /**
  * Lends `dir` to the next install that reads it as its bundle: its stage adopts the tree instead
- * of writing a copy. Only for a tree this process wrote itself and nothing else writes to.
+ * of writing a copy. Only for a tree this process wrote itself and nothing else writes to;
+ * `written` (by bundle-relative path) spares the verifying read the SHA-256 of a file still
+ * exactly as its lender wrote it (see {@link BundleStage.writtenDigest}).
  */
-export function lendTree(dir: string): TreeLoan {
+export function lendTree(
+  dir: string,
+  written: ReadonlyMap<string, WrittenFile> = new Map(),
+): TreeLoan {
   const key = resolve(dir);
-  const loan = { taken: false };
+  const loan: Loan = { taken: false, written };
   lent.set(key, loan);
   return {
     get taken() {
@@ -94,7 +113,7 @@ export class BundleStage implements StageSink, AsyncDisposable {
   #sources: StagedSource[] = [];
   #state: "open" | "adopted" | "released" = "open";
   /** The loan of a lent tree staged in place (then `temp` is `source`). */
-  readonly #loan: { taken: boolean } | undefined;
+  readonly #loan: Loan | undefined;
 
   private constructor(
     readonly source: string,
@@ -105,7 +124,7 @@ export class BundleStage implements StageSink, AsyncDisposable {
     /** Where the reader writes it until then (a lent tree: where it is). */
     readonly temp: string,
     top: DirHandle,
-    loan?: { taken: boolean },
+    loan?: Loan,
   ) {
     this.#top = top;
     this.#loan = loan;
@@ -182,6 +201,21 @@ export class BundleStage implements StageSink, AsyncDisposable {
     this.#run("", () => {
       if (!this.#loan) writeAll(this.#current!, chunk);
     });
+  }
+
+  /**
+   * trust: the SHA-256 the lender of a tree staged in place computed over the bytes it wrote to
+   * `path`, when the file open for reading (`now`, its fstat) is still exactly the one it wrote:
+   * same device and inode, size, mtime and ctime (a write, a chmod or a replacement changes one
+   * of them; ctime cannot be set back). Reading it again could only find the same bytes.
+   */
+  writtenDigest(path: string, now: Stat): string | undefined {
+    const was = this.#loan?.written.get(path);
+    if (was === undefined) return undefined;
+    const same = now.type === "file" && now.dev === was.stat.dev && now.ino === was.stat.ino &&
+      now.size === was.stat.size && now.mtimeNs === was.stat.mtimeNs &&
+      now.ctimeNs === was.stat.ctimeNs;
+    return same ? was.sha256 : undefined;
   }
 
   end(fact: StagedFile, source: Stat): void {

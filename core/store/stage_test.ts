@@ -4,7 +4,8 @@ import { NxError } from "../errors.ts";
 import { readBundle } from "./bundle_reader.ts";
 import { copyVerifiedBundle } from "./copy.ts";
 import { removeTempsOf } from "./fs.ts";
-import { BundleStage, lendTree, stageAt } from "./stage.ts";
+import { openDirAt } from "./anchored.ts";
+import { BundleStage, lendTree, stageAt, type WrittenFile } from "./stage.ts";
 
 const OLD = new Date("2001-02-03T04:05:06Z");
 
@@ -202,6 +203,42 @@ Deno.test("copyVerifiedBundle() refuses a lent tree changed after the read, whic
   assert.ok(Deno.statSync(changed).isFile, "the lender's tree is left to it");
   await assert.rejects(Deno.lstat(at.version), Deno.errors.NotFound);
   assert.equal(stageAt(at.version), undefined);
+});
+
+Deno.test("the read of a lent tree takes the digest its lender noted only for a file unchanged since", async () => {
+  const { src } = await lentBundle(6);
+  const noted = "f".repeat(64); // not the files' digest: shows which digest the read reported
+  const note = (rel: string): [string, WrittenFile] => {
+    const dir = openDirAt(join(src, rel, ".."));
+    const file = dir.openFile(rel.split("/").at(-1)!);
+    try {
+      return [rel, { sha256: noted, stat: file.stat() }];
+    } finally {
+      file.close();
+      dir.close();
+    }
+  };
+  const kept = "assets/d1/f1.bin";
+  const chmodded = "assets/d2/f2.bin";
+  const rewritten = "assets/d3/f3.bin";
+  const written = new Map([note(kept), note("payload.elf"), note(chmodded), note(rewritten)]);
+  lendTree(src, written);
+  Deno.chmodSync(join(src, chmodded), 0o400); // ctime moves: not the file its lender wrote
+  Deno.chmodSync(join(src, rewritten), 0o644);
+  Deno.writeTextFileSync(join(src, rewritten), "other\n");
+  Deno.chmodSync(join(src, rewritten), 0o444);
+  const at = await staging();
+  const { stage, files } = await readStaged(src, at);
+  const digest = (rel: string) => files.find((f) => f.path === rel)!.sha256;
+  assert.equal(digest(kept), noted);
+  assert.equal(digest("payload.elf"), noted);
+  const sha256 = async (rel: string) =>
+    new Uint8Array(await crypto.subtle.digest("SHA-256", Deno.readFileSync(join(src, rel))))
+      .toHex();
+  assert.equal(digest(chmodded), await sha256(chmodded));
+  assert.equal(digest(rewritten), await sha256(rewritten));
+  assert.equal(digest("assets/d4/f4.bin"), await sha256("assets/d4/f4.bin"), "not noted: hashed");
+  await stage.release();
 });
 
 Deno.test("BundleStage.release() leaves a lent tree no transaction adopted", async () => {
