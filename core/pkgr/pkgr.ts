@@ -39,6 +39,7 @@ export function createPkgr(options: PkgrOptions): Pkgr {
     shownAs(bundle, () => run(call, body));
   const session = async (ctx: OpContext) =>
     (await import("./service.ts")).sessionMethods(ctx, service);
+  const reads = async (ctx: OpContext) => (await import("./reads.ts")).readMethods(ctx, service);
   const licensed = async (ctx: OpContext) =>
     (await import("./licensed.ts")).licensedMethods(ctx, service);
   const verify = () => import("./verify.ts");
@@ -71,10 +72,10 @@ export function createPkgr(options: PkgrOptions): Pkgr {
     uninstall: (req, call) => run(call, async (ctx) => (await session(ctx)).uninstall(req)),
     repair: (req, call) => run(call, async (ctx) => (await session(ctx)).repair(req)),
     clearData: (req, call) => run(call, async (ctx) => (await session(ctx)).clearData(req)),
-    list: (req, call) => run(call, async (ctx) => (await session(ctx)).list(req)),
-    info: (req, call) => run(call, async (ctx) => (await session(ctx)).info(req)),
-    history: (req, call) => run(call, async (ctx) => (await session(ctx)).history(req)),
-    query: (req, call) => run(call, async (ctx) => (await session(ctx)).query(req)),
+    list: (req, call) => run(call, async (ctx) => (await reads(ctx)).list(req)),
+    info: (req, call) => run(call, async (ctx) => (await reads(ctx)).info(req)),
+    history: (req, call) => run(call, async (ctx) => (await reads(ctx)).history(req)),
+    query: (req, call) => run(call, async (ctx) => (await reads(ctx)).query(req)),
     doctor: (req, call) =>
       run(call, async (ctx) => {
         const { doctor } = await import("./doctor.ts");

@@ -1,33 +1,25 @@
 /**
  * The methods of the contract that run in a session on the root (lock + recovery + registry):
  * install, upgrade, rollback and uninstall plan purely, apply as one transaction and record their
- * outcome — success or refusal — in the audit log; list, info, history and query read the
- * registry. createPkgr (pkgr.ts) loads this module only for these methods.
+ * outcome — success or refusal — in the audit log (list, info, history and query: reads.ts).
+ * createPkgr (pkgr.ts) loads this module only for these methods.
  */
 import { resolve } from "node:path";
 import { NxError } from "../errors.ts";
 import {
-  type AppInfo,
-  type AppSummary,
   type AuditEntry,
   type ClearDataRequest,
-  type HistoryRequest,
-  type InfoRequest,
   type InstallRequest,
-  type ListRequest,
   type OpResult,
-  type QueryHit,
-  type RegistryQuery,
   type RepairRequest,
   type RollbackRequest,
   throwIfCancelled,
   type UninstallRequest,
   type UpgradeRequest,
 } from "../api/mod.ts";
-import { applyPlan, readJournal } from "../apply/mod.ts";
+import { applyPlan } from "../apply/mod.ts";
 import {
   type Damage,
-  notInstalled,
   type Plan,
   planClearData,
   planInstall,
@@ -37,16 +29,9 @@ import {
 } from "../plan/mod.ts";
 import { appPaths, BundleStage, stagingPaths } from "../store/mod.ts";
 import { marker, type OpContext } from "./context.ts";
-import { withCurrentState } from "./doctor/current_state.ts";
-import {
-  inactiveReason,
-  licensingOf,
-  refuseInactive,
-  requireEntitlement,
-} from "./entitlement_gate.ts";
-import { appInfo } from "./info.ts";
+import { licensingOf, refuseInactive, requireEntitlement } from "./entitlement_gate.ts";
 import { damageOf, stagedVerifier } from "./repair.ts";
-import { migrationFailed, opResult, summary } from "./results.ts";
+import { migrationFailed, opResult } from "./results.ts";
 import { type ServiceOptions, type Session, type SessionMode, withSession } from "./session.ts";
 import { snapshotFor } from "./snapshot.ts";
 import { bundleName, bundlePath, verifyAt } from "./verify.ts";
@@ -113,21 +98,10 @@ async function audited<T extends OpResult>(
   return result;
 }
 
-/** `history --id N`: that entry alone. */
-async function entry(s: Session, id: number): Promise<AuditEntry[]> {
-  const found = await s.registry.auditEntry(id);
-  if (!found) {
-    throw new NxError("audit.not_found", `cannot show audit entry ${id}: there is none`, {
-      details: { id },
-      hint: "`nx pkg history` lists the entries with their ids",
-    });
-  }
-  return [found];
-}
-
 async function apply(plan: Plan, s: Session, ctx: OpContext, dryRun: boolean): Promise<OpResult> {
   if (dryRun || plan.steps.length === 0) return opResult(plan, dryRun);
   throwIfCancelled(ctx.signal);
+  if (!s.env) throw new Error("a write session holds the lock, so it has an apply environment");
   const env = plan.steps.some((step) => step.kind === "verify-staged")
     ? { ...s.env, verifyStaged: stagedVerifier(s, ctx) }
     : s.env;
@@ -293,46 +267,5 @@ export function sessionMethods(ctx: OpContext, options: ServiceOptions) {
             return await apply(plan, s, ctx, req.dryRun === true);
           }),
       ),
-    list: (_req: ListRequest): Promise<AppSummary[]> =>
-      session("read", "list", async (s) => {
-        const pending = (await readJournal(ctx.paths.journal).catch(() => undefined))?.plan.appId;
-        const l = await licensingOf(s, ctx);
-        const apps = (await s.registry.summaries()).map((a) =>
-          summary(a, a.id === pending, inactiveReason(l, a.id, a.sku))
-        );
-        return withCurrentState(ctx.paths, apps);
-      }),
-    info: ({ app, files }: InfoRequest): Promise<AppInfo> =>
-      session("read", "info", async (s) => {
-        const record = await s.registry.get(app);
-        if (!record) {
-          const ids = (await s.registry.summaries()).map((a) => a.id);
-          throw notInstalled(app, "show", ids, "`nx pkg list` shows the installed apps");
-        }
-        const pending = (await readJournal(ctx.paths.journal).catch(() =>
-          undefined
-        ))?.plan.appId === app;
-        const reason = inactiveReason(await licensingOf(s, ctx), app, record.sku);
-        return await appInfo(record, pending, files === true, s, ctx, reason);
-      }),
-    history: ({ app, limit, id }: HistoryRequest): Promise<AuditEntry[]> =>
-      session(
-        "read",
-        "history",
-        (s) => id === undefined ? s.registry.history(app, limit) : entry(s, id),
-      ),
-    query: (q: RegistryQuery): Promise<QueryHit[]> =>
-      session("read", "query", async (s) => {
-        const hits = await s.registry.query(q);
-        if (hits.length === 0) return hits;
-        // A paid app the gate refuses is inactive: the ability guard does not start it.
-        const l = await licensingOf(s, ctx);
-        const skus = new Map((await s.registry.summaries()).map((a) => [a.id, a.sku]));
-        return hits.map((h) =>
-          inactiveReason(l, h.appId, skus.get(h.appId)) === undefined
-            ? h
-            : { ...h, state: "inactive" as const, launchable: false }
-        );
-      }),
   };
 }

@@ -1,16 +1,10 @@
 /**
  * A session on one root: the lock (for writers), crash recovery before anything else, the
- * registry, and the trust state. Every lifecycle operation runs inside one.
+ * registry, and the trust state. Every lifecycle operation runs inside one. What applies plans
+ * and recovers (core/apply, core/migrate) is loaded only by a session that holds the lock: a
+ * reader of a root without a journal (`list`, `info`) never loads it.
  */
-import {
-  appBytesBesideData,
-  type ApplyEnv,
-  type Faults,
-  migrationRecordPath,
-  NO_FAULTS,
-  recover,
-  type Recovery,
-} from "../apply/mod.ts";
+import type { ApplyEnv, Faults, Recovery } from "../apply/mod.ts";
 import { openRegistry, type Registry, registryUrlForFile } from "../registry/mod.ts";
 import {
   acquireLock,
@@ -24,8 +18,6 @@ import {
   type TrustState,
   tryAcquireLock,
 } from "../store/mod.ts";
-import { NxError } from "../errors.ts";
-import { runMigrations } from "../migrate/mod.ts";
 import type { OpContext } from "./context.ts";
 import {
   detectMissingRegistry,
@@ -43,55 +35,11 @@ export interface ServiceOptions {
 export interface Session {
   registry: Registry;
   trust: TrustState;
-  env: ApplyEnv;
+  /** How plans are applied: set in every session that holds the lock (every writer's). */
+  env?: ApplyEnv;
   recovered?: Recovery;
   /** Set when the registry was missing on a root with installed apps (doctor only). */
   registryMissing?: MissingRegistry;
-}
-
-async function recoverWith(
-  env: ApplyEnv,
-  ctx: OpContext,
-  quarantine: boolean,
-): Promise<Recovery | undefined> {
-  let recovered: Recovery | undefined;
-  try {
-    recovered = await recover(env);
-  } catch (e) {
-    if (!(e instanceof NxError && e.code === "journal.corrupt")) throw e;
-    if (!quarantine) throw e;
-    const aside = `${env.paths.journal}.corrupt.${ctx.now.getTime()}`;
-    await Deno.rename(env.paths.journal, aside);
-    await env.registry.audit({
-      time: ctx.now.toISOString(),
-      op: "repair",
-      result: "journal.corrupt",
-      details: { quarantined: aside },
-    });
-    env.reporter.emit({
-      kind: "warning",
-      code: "journal.corrupt",
-      message: `moved an unreadable journal to ${aside}`,
-    });
-    return undefined;
-  }
-  if (!recovered) return undefined;
-  await env.registry.audit({
-    time: ctx.now.toISOString(),
-    op: "recover",
-    appId: recovered.appId,
-    fromVersion: recovered.fromVersion ?? undefined,
-    toVersion: recovered.toVersion ?? undefined,
-    result: "ok",
-    details: { txid: recovered.txid, interruptedOp: recovered.op, outcome: recovered.outcome },
-  });
-  for (const w of recovered.warnings) env.reporter.emit({ kind: "warning", ...w });
-  env.reporter.emit({
-    kind: "warning",
-    code: "journal.recovered",
-    message: `recovered an interrupted ${recovered.op} of ${recovered.appId}: ${recovered.outcome}`,
-  });
-  return recovered;
 }
 
 export interface SessionMode {
@@ -180,33 +128,11 @@ async function run<T>(
   }
   const registry = await openRegistry(url, { readOnly: !lock });
   opened(registry);
-  const env: ApplyEnv = {
-    paths: ctx.paths,
-    registry,
-    reporter: ctx.reporter,
-    faults: options.faults ?? NO_FAULTS,
-    signal: ctx.signal,
-    runMigrations: (chain, bundleDir, dataDir, plan) => {
-      const quotaMib = trust.policy.app_quota_mib;
-      return runMigrations(
-        chain,
-        bundleDir,
-        dataDir,
-        { stepTimeoutMs: trust.policy.migration_step_timeout_ms },
-        {
-          recordPath: migrationRecordPath(ctx.paths, plan.txid),
-          // The sum preflight checked, with the migrated data measured instead of estimated.
-          quota: quotaMib > 0
-            ? { limitBytes: quotaMib * 1024 * 1024, fixedBytes: appBytesBesideData(plan) }
-            : undefined,
-        },
-      );
-    },
-  };
-  const recovered = lock
-    ? await recoverWith(env, ctx, how.quarantineCorruptJournal === true)
-    : undefined;
-  if (lock?.staleHolder && !recovered) {
+  if (!lock) return await body({ registry, trust, registryMissing });
+  const { applyEnv, recoverWith } = await import("./session_recovery.ts");
+  const env = applyEnv(ctx, options, trust, registry);
+  const recovered = await recoverWith(env, ctx, how.quarantineCorruptJournal === true);
+  if (lock.staleHolder && !recovered) {
     ctx.reporter.emit({
       kind: "warning",
       code: "lock.stale",
