@@ -59,6 +59,7 @@ export const LIGHT_MODULES = [
   "core/errors.ts",
   "core/api/failure.ts",
   "core/api/events.ts",
+  "core/plan/types.ts",
 ];
 /** npm packages start-up may load: the command-line parser and the completion engine. */
 export const START_UP_PACKAGES = ["@commander-js/extra-typings/", "commander/", "@bomb.sh/tab/"];

@@ -13,7 +13,7 @@
  */
 import { NxError } from "../errors.ts";
 import type { IoFault } from "../store/mod.ts";
-import { POST_KINDS, STEP_KINDS } from "../plan/mod.ts";
+import { POST_KINDS, STEP_KINDS } from "../plan/types.ts";
 
 export interface Faults {
   fail: Set<string>;

@@ -16,24 +16,13 @@ import type {
   RegistryQuery,
 } from "../api/mod.ts";
 import { throwIfCancelled } from "../api/failure.ts";
-import { exists } from "../store/mod.ts";
 import type { OpContext } from "./context.ts";
 import { withCurrentState } from "./doctor/current_state.ts";
 import { inactiveReason, licensingOf } from "./entitlement_gate.ts";
+import { pendingApp } from "./pending_app.ts";
 import { appInfo } from "./info.ts";
 import { summary } from "./results.ts";
 import { type ServiceOptions, type Session, withSession } from "./session.ts";
-
-/**
- * The app an interrupted transaction's journal names (its `current` may be mid-switch), if any;
- * a journal that cannot be read names none (doctor reports it). The journal's reader loads only
- * when there is a journal.
- */
-async function pendingApp(ctx: OpContext): Promise<string | undefined> {
-  if (!(await exists(ctx.paths.journal))) return undefined;
-  const { readJournal } = await import("../apply/mod.ts");
-  return (await readJournal(ctx.paths.journal).catch(() => undefined))?.plan.appId;
-}
 
 /** `history --id N`: that entry alone. */
 async function entry(s: Session, id: number): Promise<AuditEntry[]> {
@@ -56,7 +45,7 @@ export function readMethods(ctx: OpContext, options: ServiceOptions) {
   return {
     list: (_req: ListRequest): Promise<AppSummary[]> =>
       session("list", async (s) => {
-        const pending = await pendingApp(ctx);
+        const pending = await pendingApp(ctx.paths);
         const l = await licensingOf(s, ctx);
         const apps = (await s.registry.summaries()).map((a) =>
           summary(a, a.id === pending, inactiveReason(l, a.id, a.sku))
@@ -71,7 +60,7 @@ export function readMethods(ctx: OpContext, options: ServiceOptions) {
           const { notInstalled } = await import("../plan/mod.ts");
           throw notInstalled(app, "show", ids, "`nx pkg list` shows the installed apps");
         }
-        const pending = (await pendingApp(ctx)) === app;
+        const pending = (await pendingApp(ctx.paths)) === app;
         const reason = inactiveReason(await licensingOf(s, ctx), app, record.sku);
         return await appInfo(record, pending, files === true, s, ctx, reason);
       }),

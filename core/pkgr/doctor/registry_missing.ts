@@ -8,9 +8,9 @@
  */
 import { join } from "node:path";
 import { NxError } from "../../errors.ts";
-import { readJournal } from "../../apply/mod.ts";
 import { probeRegistry, type RegistryPresence } from "../../registry/mod.ts";
-import { exists, listDir, lstatAt, type RootPaths } from "../../store/mod.ts";
+import { listDir, lstatAt, type RootPaths } from "../../store/mod.ts";
+import { pendingApp } from "../pending_app.ts";
 
 export interface MissingRegistry {
   /** Why the registry counts as missing. */
@@ -40,12 +40,6 @@ export async function installedOnDisk(paths: RootPaths, skip?: string): Promise<
     }
   }
   return out;
-}
-
-/** The app a journal names (a transaction in flight or interrupted), if one can be read. */
-async function pendingApp(paths: RootPaths): Promise<string | undefined> {
-  if (!(await exists(paths.journal))) return undefined;
-  return (await readJournal(paths.journal).catch(() => undefined))?.plan.appId;
 }
 
 /**
