@@ -206,7 +206,21 @@ export interface Metric {
   target: Target | null;
   /** PASS or MISS against the target; info when the row has none. */
   status: "PASS" | "MISS" | "info";
+  /**
+   * The least any Deno program pays for the same work (deno_floor.ts), measured in the same run
+   * against the same floor: when its ratio alone is over the target, no nx on Deno meets it.
+   */
+  bound?: Bound;
   notes: string[];
+}
+
+export interface Bound {
+  label: string;
+  median: number;
+  /** Its median ÷ the floor's median. */
+  ratio: number;
+  /** Whether the bound itself is within the target (if not, the target is out of reach). */
+  withinTarget: boolean;
 }
 
 /** A row that could not be measured here (a tool is missing); printed as "not measured". */
@@ -232,6 +246,7 @@ export interface MetricInput {
   floorLabel: string;
   floor: number[];
   target?: Target;
+  bound?: { label: string; samples: number[] };
   notes?: string[];
 }
 
@@ -252,6 +267,21 @@ export function metric(input: MetricInput): Metric {
   let status: Metric["status"] = "info";
   if (target?.kind === "max_ratio") status = ratio <= target.max ? "PASS" : "MISS";
   if (target?.kind === "max_delta") status = delta <= target.max ? "PASS" : "MISS";
+  let bound: Bound | undefined;
+  if (input.bound) {
+    const median = stats(input.bound.samples).median;
+    const within = target?.kind === "max_ratio"
+      ? median / floor.median <= target.max
+      : target?.kind === "max_delta"
+      ? median - floor.median <= target.max
+      : true;
+    bound = {
+      label: input.bound.label,
+      median,
+      ratio: median / floor.median,
+      withinTarget: within,
+    };
+  }
   return {
     suite: input.suite,
     name: input.name,
@@ -267,8 +297,15 @@ export function metric(input: MetricInput): Metric {
     delta,
     target,
     status,
+    ...(bound ? { bound } : {}),
     notes: input.notes ?? [],
   };
+}
+
+/** What the summary says of a missed target: its name, and why when the Deno floor is over it. */
+export function missText(m: Metric): string {
+  if (!m.bound || m.bound.withinTarget) return m.name;
+  return `${m.name} (out of reach on Deno: the Deno floor alone is ${m.bound.ratio.toFixed(2)}×)`;
 }
 
 export function skipped(
@@ -378,6 +415,14 @@ export function renderTable(outcomes: readonly Outcome[]): string {
     legend.push(`${" ".repeat(id.length + 2)} floor/peer: ${o.floorLabel}`);
     if (o.target) {
       legend.push(`${" ".repeat(id.length + 2)} target applies to the ${o.target.appliesTo} run`);
+    }
+    if (o.bound) {
+      legend.push(
+        `${" ".repeat(id.length + 2)} Deno floor: ${o.bound.label}: ${
+          num(o.bound.median, o.unit)
+        } ${o.unit}, ${o.bound.ratio.toFixed(2)}× the floor/peer` +
+          (o.bound.withinTarget ? "" : " — over the target by itself"),
+      );
     }
     for (const note of o.notes) legend.push(`${" ".repeat(id.length + 2)} note: ${note}`);
   });

@@ -21,6 +21,7 @@ import { createPkgr } from "../../core/pkgr/pkgr.ts";
 import { verifyAt } from "../../core/pkgr/verify.ts";
 import { loadTrust, rootPaths } from "../../core/store/root.ts";
 import { buildDeb, dpkgAvailable, dpkgInstallCmd, freshDpkgRoot } from "./_deb.ts";
+import { DENO_FLOOR_TEXT, denoFloorCmd } from "./_deno_floor.ts";
 import { floorCmd, nativeFloor, POOL, strategyText, SYNCFS } from "./_floor.ts";
 import {
   firstCalls,
@@ -117,6 +118,17 @@ export const installSuite: Suite = {
         await Deno.remove(dir, { recursive: true });
         return run.ms;
       },
+      deno: async () => {
+        const dir = await fresh("deno");
+        const run = await runProcess(
+          denoFloorCmd("install", big.bundle, join(dir, "stage"), join(dir, "installed")),
+        );
+        if (firstTime("deno")) {
+          expectFiles("the Deno floor's copy", await listFiles(join(dir, "installed")));
+        }
+        await Deno.remove(dir, { recursive: true });
+        return run.ms;
+      },
     };
     if (floor) {
       for (const [key, how] of [["floor", SYNCFS], ["floorPool", POOL]] as const) {
@@ -191,6 +203,7 @@ export const installSuite: Suite = {
     const floorText = (how: typeof SYNCFS) =>
       `floor.c (${floor?.sha} SHA-256): read + SHA-256 + write each file into a staging dir, ` +
       `${strategyText(how)}, rename into place, fsync the parent`;
+    const bound = { label: DENO_FLOOR_TEXT.install, samples: whole.deno };
     const outcomes: Outcome[] = [];
     if (floor) {
       outcomes.push(metric({
@@ -203,6 +216,7 @@ export const installSuite: Suite = {
         floorLabel: floorText(SYNCFS),
         floor: whole.floor,
         target: { kind: "max_ratio", max: 3, appliesTo: "whole-process" },
+        bound,
         notes: [
           `built with: ${floor.build}`,
           "both sides read, hash, write and make durable every file and directory; nx also " +
@@ -243,6 +257,7 @@ export const installSuite: Suite = {
           `-i big_1.0.0.deb (same ${files.length} files under /opt/big, data.tar uncompressed)`,
         floor: whole.dpkg,
         target: dpkgTarget,
+        bound,
         notes: [
           "--refuse-unsafe-io restores dpkg's default safe I/O (this image's " +
           "/etc/dpkg/dpkg.cfg.d/ sets force-unsafe-io): per file sync_file_range + fsync",

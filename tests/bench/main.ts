@@ -16,6 +16,8 @@ import { REPO } from "../helpers.ts";
 import { BIG, smallerBig } from "./_nx.ts";
 import {
   gnuTimeAvailable,
+  type Metric,
+  missText,
   type Outcome,
   type Plan,
   renderTable,
@@ -197,7 +199,7 @@ export async function main(argv: string[]): Promise<number> {
   );
   console.log("");
   console.log(renderTable(outcomes));
-  const missed = outcomes.filter((o) => o.status === "MISS");
+  const missed = outcomes.filter((o): o is Metric => o.status === "MISS");
   const targeted = outcomes.filter((o) => o.target);
   const unmeasured = targeted.filter((o) => o.status === "skipped");
   console.log("");
@@ -205,7 +207,7 @@ export async function main(argv: string[]): Promise<number> {
     `targets: ${targeted.length - missed.length - unmeasured.length} PASS, ${missed.length} ` +
       `MISS, ${unmeasured.length} not measured`,
   );
-  for (const m of missed) console.log(`MISS: ${m.name}`);
+  for (const m of missed) console.log(`MISS: ${missText(m)}`);
   if (missed.length > 0) console.log("(informational: missed targets do not fail the bench)");
   for (const e of errors) console.log(`ERROR in suite ${e.suite}: ${e.message.split("\n")[0]}`);
   console.log(`json: ${out}`);

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { silentReporter } from "../../core/pkgr/context.ts";
 import { loadSecretKey } from "../../core/pkgr/keys.ts";
 import { pack } from "../../core/pkgr/pack.ts";
+import { DENO_FLOOR_TEXT, denoFloorCmd } from "./_deno_floor.ts";
 import {
   canRun,
   type Cmd,
@@ -87,6 +88,14 @@ export const packSuite: Suite = {
         return run.ms;
       },
       floor: () => copyAndHash(false),
+      deno: async () => {
+        const dir = await fresh("deno");
+        const run = await runProcess(
+          denoFloorCmd("pack", big.src, join(dir, "stage"), join(dir, "big.nxb")),
+        );
+        await Deno.remove(dir, { recursive: true });
+        return run.ms;
+      },
     };
     if (withSync) sides.durable = () => copyAndHash(true);
     const whole = await sample(ctx.plan, sides);
@@ -120,6 +129,7 @@ export const packSuite: Suite = {
       floorLabel: "cp -r <src> <fresh> + sha256sum over the source files (2 processes, summed)",
       floor: whole.floor,
       target: { kind: "max_ratio", max: 2.5, appliesTo: "whole-process" },
+      bound: { label: DENO_FLOOR_TEXT.pack, samples: whole.deno },
       notes,
     })];
     if (withSync) {

@@ -1,10 +1,13 @@
 /**
  * `nx pkg verify` of the committed big-1.0.0.nxb against the floor: one `sha256sum` process over
  * every file of the same bundle. Target (whole process, what a user waits for): ratio ≤ 2×.
+ * The Deno floor (deno_floor.ts) is sampled beside them: what any Deno program pays for the same
+ * hashes.
  */
 import { silentReporter } from "../../core/pkgr/context.ts";
 import { verifyAt } from "../../core/pkgr/verify.ts";
 import { rootPaths } from "../../core/store/root.ts";
+import { DENO_FLOOR_TEXT, denoFloorCmd } from "./_deno_floor.ts";
 import { metric, runProcess, sample, type Suite, timed } from "./_measure.ts";
 import {
   expectOkEnvelope,
@@ -26,6 +29,7 @@ export const verifySuite: Suite = {
     const bytes = await totalBytes(big.bundle, files);
     const verify = nxCmd(["pkg", "verify", big.bundle, "--root", root, "--json"]);
     const floor = sha256sumCmd(big.bundle, files);
+    const denoFloor = denoFloorCmd("verify", big.bundle);
 
     expectOkEnvelope((await runProcess(verify)).stdout, "nx pkg verify");
     const sums = (await runProcess(floor)).stdout.trim().split("\n");
@@ -37,6 +41,7 @@ export const verifySuite: Suite = {
     const whole = await sample(ctx.plan, {
       nx: async () => (await runProcess(verify)).ms,
       floor: async () => (await runProcess(floor)).ms,
+      deno: async () => (await runProcess(denoFloor)).ms,
     });
     ctx.log("verify: in-process verifyAt()");
     const paths = rootPaths(root);
@@ -56,6 +61,7 @@ export const verifySuite: Suite = {
       floorLabel: `sha256sum over all ${files.length} files of the same bundle, one process`,
       floor: whole.floor,
       target: { kind: "max_ratio", max: 2, appliesTo: "whole-process" },
+      bound: { label: DENO_FLOOR_TEXT.verify, samples: whole.deno },
       notes: [
         "verify also hashes the payload with SHA-512 (signature challenge) and checks " +
         "Ed25519 signatures; the floor only hashes with SHA-256",

@@ -1,0 +1,35 @@
+/**
+ * The Deno floor's commands (deno_floor.ts): the pinned Deno, no config (nothing of nx, no npm
+ * package), only the permissions the mode needs.
+ */
+import { fileURLToPath } from "node:url";
+import { DENO } from "../helpers.ts";
+import type { Cmd } from "./_measure.ts";
+
+const SCRIPT = fileURLToPath(new URL("deno_floor.ts", import.meta.url));
+
+/** What the floor does, for a row's legend. */
+export const DENO_FLOOR_TEXT = {
+  verify: "deno run of a script that only reads every file through node:crypto SHA-256, and " +
+    "the payload through SHA-512 once (tests/bench/deno_floor.ts)",
+  install: "deno run of a script that only reads every file through node:crypto SHA-256 (the " +
+    "payload through SHA-512 once), writes it into a staging dir, one syncfs, rename, fsync " +
+    "the parent (tests/bench/deno_floor.ts)",
+  pack: "deno run of a script that only reads every source file through node:crypto SHA-256 " +
+    "(the payload through SHA-512 twice, as Ed25519 signing does), writes it into a staging dir, " +
+    "one syncfs, rename, fsync the parent (tests/bench/deno_floor.ts)",
+} as const;
+
+export function denoFloorCmd(mode: "verify", src: string): Cmd;
+export function denoFloorCmd(
+  mode: "install" | "pack",
+  src: string,
+  stage: string,
+  final: string,
+): Cmd;
+export function denoFloorCmd(mode: keyof typeof DENO_FLOOR_TEXT, src: string, ...dirs: string[]) {
+  const perms = mode === "verify"
+    ? ["--allow-read"]
+    : ["--allow-read", "--allow-write", "--allow-ffi"];
+  return { cmd: DENO, args: ["run", "--no-config", ...perms, SCRIPT, mode, src, ...dirs] };
+}
