@@ -420,7 +420,7 @@ export function renderTable(outcomes: readonly Outcome[]): string {
       legend.push(
         `${" ".repeat(id.length + 2)} Deno floor: ${o.bound.label}: ${
           num(o.bound.median, o.unit)
-        } ${o.unit}, ${o.bound.ratio.toFixed(2)}× the floor/peer` +
+        }, ${o.bound.ratio.toFixed(2)}× the floor/peer` +
           (o.bound.withinTarget ? "" : " — over the target by itself"),
       );
     }
