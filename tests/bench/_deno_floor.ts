@@ -1,6 +1,7 @@
 /**
- * The Deno floor's commands (deno_floor.ts): the pinned Deno, no config (nothing of nx, no npm
- * package), only the permissions the mode needs.
+ * The Deno floor's commands (deno_floor.ts): the pinned Deno, no config (nothing of nx but, for
+ * list, what `nx --version` loads; no npm package but, for list, libsql), only the permissions
+ * the mode needs.
  */
 import { fileURLToPath } from "node:url";
 import { DENO } from "../helpers.ts";
@@ -18,9 +19,12 @@ export const DENO_FLOOR_TEXT = {
   pack: "deno run of a script that only reads every source file through node:crypto SHA-256 " +
     "(the payload through SHA-512 twice, as Ed25519 signing does), writes it into a staging dir, " +
     "one syncfs, rename, fsync the parent (tests/bench/deno_floor.ts)",
+  list: "deno run of a script that loads what nx --version loads (build/main.js), then reads " +
+    "the same summary rows through the libsql addon nx's registry uses and prints them as JSON " +
+    "(tests/bench/deno_floor.ts)",
 } as const;
 
-export function denoFloorCmd(mode: "verify", src: string): Cmd;
+export function denoFloorCmd(mode: "verify" | "list", src: string): Cmd;
 export function denoFloorCmd(
   mode: "install" | "pack",
   src: string,
@@ -28,8 +32,11 @@ export function denoFloorCmd(
   final: string,
 ): Cmd;
 export function denoFloorCmd(mode: keyof typeof DENO_FLOOR_TEXT, src: string, ...dirs: string[]) {
-  const perms = mode === "verify"
-    ? ["--allow-read"]
-    : ["--allow-read", "--allow-write", "--allow-ffi"];
+  const perms = {
+    verify: ["--allow-read"],
+    install: ["--allow-read", "--allow-write", "--allow-ffi"],
+    pack: ["--allow-read", "--allow-write", "--allow-ffi"],
+    list: ["--allow-read", "--allow-env", "--allow-ffi", "--allow-sys"],
+  }[mode];
   return { cmd: DENO, args: ["run", "--no-config", ...perms, SCRIPT, mode, src, ...dirs] };
 }

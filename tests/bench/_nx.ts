@@ -38,7 +38,16 @@ export async function smallerBig(dir: string): Promise<BigApp> {
 }
 
 /** The environment every nx run gets (as tests/helpers.ts runs it). */
-export const NX_ENV = { NO_COLOR: "1", NX_MARKERS: "", SOURCE_DATE_EPOCH: "0" };
+/**
+ * NX_CLI=bundle unless the caller chose: bin/nx then refuses a stale bundle (`deno task build`)
+ * instead of quietly running the source, which users do not run.
+ */
+export const NX_ENV = {
+  NO_COLOR: "1",
+  NX_MARKERS: "",
+  SOURCE_DATE_EPOCH: "0",
+  NX_CLI: Deno.env.get("NX_CLI") ?? "bundle",
+};
 
 /** The launcher users run (`npm link` puts it on PATH as `nx`). */
 export const NX_BIN = join(REPO, "bin", "nx");

@@ -13,12 +13,22 @@
  *   fsync its parent.
  *
  * The signature arithmetic, the manifest, the journal and the registry are left out: the floor
- * only gets cheaper for it. usage (from the repository, `deno run --no-config`):
+ * only gets cheaper for it.
+ *
+ * `list` is the floor of `nx pkg list` against `nx --version`: it loads what `nx --version` loads
+ * (build/main.js, nx's start-up graph, not run), then reads the apps' summary rows from the
+ * registry file through the `libsql` package (the addon nx's registry uses, which needs Deno's node
+ * layer) and prints them as JSON — no schema, no tree check, no licensing.
+ *
+ * usage (from the repository, `deno run --no-config`):
  *   deno_floor.ts verify <bundle dir>                        (--allow-read)
  *   deno_floor.ts install|pack <src dir> <stage> <final>     (+ --allow-write --allow-ffi)
- * It prints the number of files and bytes it read.
+ *   deno_floor.ts list <registry.db>                         (--allow-read --allow-env
+ *                                                             --allow-ffi --allow-sys)
+ * It prints the number of files and bytes it read (list: the rows as JSON).
  */
 import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 
 const PAYLOAD = "payload.elf";
 const CHUNK = 1024 * 1024;
@@ -78,6 +88,25 @@ function onDir(dir: string, call: "syncfs" | "fsync"): void {
   }
 }
 
+/** The query core/registry/registry.ts `summaries()` runs. */
+const SUMMARIES = `SELECT a.id, a.version, a.state, a.publisher, a.bundle_type, a.sku,
+  (SELECT group_concat(version, ' ') FROM
+    (SELECT version FROM versions WHERE app_id = a.id ORDER BY ord)) AS versions,
+  (SELECT coalesce(sum(size), 0) FROM versions WHERE app_id = a.id) AS size
+  FROM apps a ORDER BY a.id`;
+
+async function list(db: string): Promise<void> {
+  await import(new URL("../../build/main.js", import.meta.url).href);
+  const require = createRequire(new URL("../../node_modules/", import.meta.url));
+  const Database = require("libsql");
+  const registry = new Database(db, { readonly: true });
+  try {
+    console.log(JSON.stringify(registry.prepare(SUMMARIES).all()));
+  } finally {
+    registry.close();
+  }
+}
+
 function main([mode, src, stage, final]: string[]): void {
   const list = files(src);
   const buffer = new Uint8Array(CHUNK);
@@ -101,9 +130,10 @@ function main([mode, src, stage, final]: string[]): void {
     Deno.renameSync(stage, final);
     onDir(final.slice(0, final.lastIndexOf("/")) || "/", "fsync");
   } else {
-    throw new Error(`usage: deno_floor.ts verify|install|pack <src> [<stage> <final>]`);
+    throw new Error(`usage: deno_floor.ts verify|install|pack|list <src> [<stage> <final>]`);
   }
   console.log(`${list.length} files, ${bytes} bytes`);
 }
 
-main(Deno.args);
+if (Deno.args[0] === "list") await list(Deno.args[1]);
+else main(Deno.args);

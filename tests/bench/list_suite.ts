@@ -8,6 +8,7 @@ import { createPkgr } from "../../core/pkgr/pkgr.ts";
 import { openRegistry, registryUrlForFile } from "../../core/registry/mod.ts";
 import { rootPaths } from "../../core/store/root.ts";
 import { appCount, appsRoot } from "./_apps_root.ts";
+import { DENO_FLOOR_TEXT, denoFloorCmd } from "./_deno_floor.ts";
 import { metric, type Outcome, runProcess, sample, type Suite, timed } from "./_measure.ts";
 import { expectOkEnvelope, fixtureBundle, nxCmd, nxOk, trustedRoot } from "./_nx.ts";
 
@@ -38,11 +39,18 @@ export const listSuite: Suite = {
       throw new Error(`cannot measure list: it shows ${shown.length} apps, not ${apps}`);
     }
 
+    const denoFloor = denoFloorCmd("list", `${root}/pkg/registry.db`);
+    const rows = JSON.parse((await runProcess(denoFloor)).stdout) as unknown[];
+    if (rows.length !== apps) {
+      throw new Error(`cannot use the Deno floor: it read ${rows.length} rows, not ${apps}`);
+    }
+
     ctx.log("list: whole processes");
     const whole = await sample(ctx.plan, {
       list: async () => (await runProcess(list)).ms,
       version: async () => (await runProcess(version)).ms,
       one: async () => (await runProcess(listOne)).ms,
+      deno: async () => (await runProcess(denoFloor)).ms,
     });
     ctx.log("list: in-process createPkgr().list() and the registry's list() alone");
     const paths = rootPaths(root);
@@ -76,6 +84,7 @@ export const listSuite: Suite = {
         floorLabel: versionFloor,
         floor: whole.version,
         target: { kind: "max_ratio", max: 1.5, appliesTo: "whole-process" },
+        bound: { label: DENO_FLOOR_TEXT.list, samples: whole.deno },
         notes: [
           `${real.length} apps installed through the CLI (${real.join(", ")}, notes upgraded to ` +
           `1.1.0); ${clones.length} clones of notes' registry record and tree (copies)`,
