@@ -44,6 +44,7 @@ import type {
   QueryHit,
   RegistryQuery,
 } from "./types.ts";
+import { SUMMARIES_SQL } from "./summaries_sql.ts";
 
 export interface Registry {
   /** Atomically replaces everything the registry holds for app.id (app row, versions, abilities, capabilities, exports) and drops its kept-data record — one write transaction. */
@@ -176,13 +177,7 @@ class LibsqlRegistry implements Registry {
 
   summaries(): Promise<AppSummaryRow[]> {
     return guarded("list the registry", async () => {
-      const rs = await this.#client.execute(
-        `SELECT a.id, a.version, a.state, a.publisher, a.bundle_type, a.sku,
-          (SELECT group_concat(version, ' ') FROM
-            (SELECT version FROM versions WHERE app_id = a.id ORDER BY ord)) AS versions,
-          (SELECT coalesce(sum(size), 0) FROM versions WHERE app_id = a.id) AS size
-        FROM apps a ORDER BY a.id`,
-      );
+      const rs = await this.#client.execute(SUMMARIES_SQL);
       return rs.rows.map(summaryFromRow);
     });
   }

@@ -16,7 +16,8 @@
  * only gets cheaper for it.
  *
  * `list` is the floor of `nx pkg list` against `nx --version`: it loads what `nx --version` loads
- * (build/main.js, nx's start-up graph, not run), then reads the apps' summary rows from the
+ * (build/main.js, nx's start-up graph, not run), then reads the apps' summary rows (the registry's
+ * own query, core/registry/summaries_sql.ts, a module that imports nothing) from the
  * registry file through the `libsql` package (the addon nx's registry uses, which needs Deno's node
  * layer) and prints them as JSON — no schema, no tree check, no licensing.
  *
@@ -29,6 +30,7 @@
  */
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
+import { SUMMARIES_SQL } from "../../core/registry/summaries_sql.ts";
 
 const PAYLOAD = "payload.elf";
 const CHUNK = 1024 * 1024;
@@ -88,20 +90,13 @@ function onDir(dir: string, call: "syncfs" | "fsync"): void {
   }
 }
 
-/** The query core/registry/registry.ts `summaries()` runs. */
-const SUMMARIES = `SELECT a.id, a.version, a.state, a.publisher, a.bundle_type, a.sku,
-  (SELECT group_concat(version, ' ') FROM
-    (SELECT version FROM versions WHERE app_id = a.id ORDER BY ord)) AS versions,
-  (SELECT coalesce(sum(size), 0) FROM versions WHERE app_id = a.id) AS size
-  FROM apps a ORDER BY a.id`;
-
 async function list(db: string): Promise<void> {
   await import(new URL("../../build/main.js", import.meta.url).href);
   const require = createRequire(new URL("../../node_modules/", import.meta.url));
   const Database = require("libsql");
   const registry = new Database(db, { readonly: true });
   try {
-    console.log(JSON.stringify(registry.prepare(SUMMARIES).all()));
+    console.log(JSON.stringify(registry.prepare(SUMMARIES_SQL).all()));
   } finally {
     registry.close();
   }
