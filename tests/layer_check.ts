@@ -6,8 +6,9 @@
  * - A pure folder depends on no effect folder, no cli module and no effectful `node:` module or
  *   libSQL — not even by type — and its text never uses `Deno.*`.
  * - core never depends on cli.
- * - Another folder is entered through its mod.ts, except by a dynamic import (lazy loading) and
- *   for the few light modules ({@link LIGHT_MODULES}), which load no npm package.
+ * - Another folder is entered through its mod.ts, except by a dynamic import (lazy loading), for
+ *   the few light modules ({@link LIGHT_MODULES}), which load no npm package, and for the side
+ *   entries ({@link SIDE_ENTRIES}) that a folder's mod.ts must not load.
  * - No cycle between folders (type edges included), and no cycle between modules at run time.
  * - The CLI reaches the service only through the contract: core/pkgr and the effect folders are
  *   imported by cli/ only where {@link CLI_EFFECT_IMPORTS} allows (cli/service.ts builds the Pkgr;
@@ -15,6 +16,9 @@
  * - Start-up stays lean: the static run-time graph of cli/main.ts holds no npm package but the
  *   command-line parser and the completion engine, and no core module outside LIGHT_MODULES and
  *   what they import (no zod schemas, no libSQL: `nx --version` loads neither).
+ * - A transaction builds none of the contract's schemas: the static graph of each module of
+ *   {@link SCHEMA_FREE} holds no core/api module outside LIGHT_MODULES (the journal parser and
+ *   the method table load only when a journal is read or a request is checked).
  *
  * `deno run --allow-read --allow-run tests/layer_check.ts` prints `layers ok`.
  */
@@ -60,7 +64,16 @@ export const LIGHT_MODULES = [
   "core/api/failure.ts",
   "core/api/events.ts",
   "core/plan/types.ts",
+  "core/api/vocabulary.ts",
 ];
+/**
+ * Modules entered from another folder beside its mod.ts, because loading them with it would cost
+ * every importer: the plan's zod schemas, which only the journal parser (core/apply/
+ * journal_format.ts, itself loaded only when a journal is read) uses.
+ */
+export const SIDE_ENTRIES = ["core/plan/schema.ts"];
+/** Modules whose static run-time graph loads no schema of the contract (core/api). */
+export const SCHEMA_FREE = ["core/pkgr/service.ts"];
 /** npm packages start-up may load: the command-line parser and the completion engine. */
 export const START_UP_PACKAGES = ["@commander-js/extra-typings/", "commander/", "@bomb.sh/tab/"];
 /**
@@ -190,7 +203,8 @@ function layerProblems(edges: Edge[]): string[] {
     const crossFolder = from !== undefined && to !== undefined && from !== to &&
       to.startsWith("core/") && to !== "core/errors.ts";
     if (
-      crossFolder && !e.to.endsWith("/mod.ts") && !e.dynamic && !LIGHT_MODULES.includes(e.to)
+      crossFolder && !e.to.endsWith("/mod.ts") && !e.dynamic && !LIGHT_MODULES.includes(e.to) &&
+      !SIDE_ENTRIES.includes(e.to)
     ) {
       problems.push(`${e.from}: imports ${e.to} instead of its folder's mod.ts`);
     }
@@ -281,6 +295,14 @@ function startUpProblems(edges: Edge[]): string[] {
   return problems;
 }
 
+function schemaFreeProblems(edges: Edge[]): string[] {
+  return SCHEMA_FREE.flatMap((entry) =>
+    [...staticClosure(edges, [entry])].sort()
+      .filter((m) => m.startsWith("core/api/") && !LIGHT_MODULES.includes(m))
+      .map((m) => `${entry} loads ${m}: import its types only, or the light module it needs`)
+  );
+}
+
 function pureTextProblems(file: string, text: string): string[] {
   const code = text.replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, "");
   return /\bDeno\.(?!test\b)/.test(code) ? [`${file}: pure module uses Deno.*`] : [];
@@ -288,7 +310,12 @@ function pureTextProblems(file: string, text: string): string[] {
 
 /** Every problem of a graph and the text of its pure modules (module name → source). */
 export function problemsOf(edges: Edge[], pureTexts: Map<string, string>): string[] {
-  const problems = [...layerProblems(edges), ...cycleProblems(edges), ...startUpProblems(edges)];
+  const problems = [
+    ...layerProblems(edges),
+    ...cycleProblems(edges),
+    ...startUpProblems(edges),
+    ...schemaFreeProblems(edges),
+  ];
   for (const [module, text] of pureTexts) problems.push(...pureTextProblems(module, text));
   return [...new Set(problems)];
 }

@@ -55,6 +55,12 @@ Deno.test("problemsOf() reports each kind of layer problem", async (t) => {
       /imports core\/plan\/install\.ts instead of its folder's mod\.ts/,
     ],
     [
+      "a transaction loading the contract's schemas",
+      [code("core/pkgr/service.ts", "core/plan/mod.ts")],
+      new Map(),
+      /core\/pkgr\/service\.ts loads core\/api\/mod\.ts/,
+    ],
+    [
       "a folder cycle made of a type edge",
       [type("core/api/records.ts", "core/plan/mod.ts")],
       new Map(),

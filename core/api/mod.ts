@@ -15,6 +15,7 @@ export type * from "./records.ts";
 export type * from "./results.ts";
 export * from "./events.ts";
 export * from "./failure.ts";
+export * from "./vocabulary.ts";
 export * from "./record_schemas.ts";
 export * from "./result_schemas.ts";
 export * from "./requests.ts";

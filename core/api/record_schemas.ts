@@ -19,18 +19,7 @@ import type {
   RegistryQuery,
   Step,
 } from "./records.ts";
-
-export const OPERATIONS = [
-  "install",
-  "upgrade",
-  "rollback",
-  "uninstall",
-  "reinstall",
-  "repair",
-  "clear-data",
-] as const;
-export const APP_STATES = ["active", "inactive", "pending"] as const;
-export const SCHEMES = ["nx-index", "payload-only"] as const;
+import { APP_STATES, AUDIT_OPS, OPERATIONS, SCHEMES } from "./vocabulary.ts";
 
 /** A version as it becomes `versions/<ver>` and `data/<ver>`: strict SemVer (ASCII, no `/`,
  * never `.` or `..`) that fits one path component. Kept data a reinstall found on disk may use
@@ -78,18 +67,6 @@ export const PermissionDiffSchema = z.strictObject({
   exportsAdded: z.array(z.string()),
   exportsRemoved: z.array(z.string()),
 });
-
-/** records.ts `AuditOp` (`repair` is also doctor's repair of the root: listed once). */
-export const AUDIT_OPS = [
-  ...new Set([...OPERATIONS, "recover", "repair"] as const),
-  "init",
-  "trust-add",
-  "trust-remove",
-  "policy-set",
-  "licensed-import",
-  "licensed-trust-add",
-  "licensed-trust-remove",
-] as const;
 
 export const AuditActorSchema = z.strictObject({
   uid: z.number().int().nullable(),

@@ -8,16 +8,15 @@ import { IndexEntrySchema, MigrationStepSchema, StrictManifestViewSchema } from 
 import type { ManifestView } from "../bundle/mod.ts";
 import type { PolicyWarning, VerifiedBundle } from "../trust/mod.ts";
 import {
-  APP_STATES,
   type Assert,
   AuditEntrySchema,
   type Equals,
-  OPERATIONS,
   PermissionDiffSchema,
   PostStepSchema,
   StepSchema,
 } from "./record_schemas.ts";
 import type { ProgressEvent } from "./events.ts";
+import { APP_STATES, OPERATIONS } from "./vocabulary.ts";
 import type { ErrorValue } from "./failure.ts";
 import type {
   AppInfo,

@@ -3,7 +3,7 @@
  * steps are undone in reverse; after the commit mark only post-commit steps remain.
  */
 import { NxError } from "../errors.ts";
-import { throwIfCancelled } from "../api/mod.ts";
+import { throwIfCancelled } from "../api/failure.ts";
 import type { Plan } from "../plan/mod.ts";
 import { removeTree, stagingPaths } from "../store/mod.ts";
 import type { ApplyEnv } from "./env.ts";

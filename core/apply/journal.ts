@@ -18,8 +18,7 @@ import {
   JOURNAL_MAX_BYTES,
   JOURNAL_VERSION,
   type JournalState,
-  parseJournal,
-} from "./journal_format.ts";
+} from "./journal_header.ts";
 
 export { JOURNAL_FORMAT, JOURNAL_MAX_BYTES, JOURNAL_VERSION, type JournalState };
 
@@ -87,5 +86,6 @@ export async function readJournal(path: string): Promise<JournalState | undefine
   }
   const bytes = await readFileOr(path, undefined);
   if (bytes === undefined) return undefined;
+  const { parseJournal } = await import("./journal_format.ts");
   return parseJournal(bytes, path);
 }

@@ -10,38 +10,19 @@
  *
  * Anything else is `journal.corrupt`. The bytes after the last newline are a torn append (a crash
  * mid-write): never acknowledged, so ignored; a torn line anywhere else is corrupt. No I/O here.
+ * Loaded only when a journal is read (core/apply/journal.ts), so a transaction that finds none
+ * does not build its schemas.
  */
 import * as z from "zod";
-import { NxError } from "../errors.ts";
-import { type Plan, PlanSchema } from "../plan/mod.ts";
-
-export const JOURNAL_FORMAT = "nx-journal";
-export const JOURNAL_VERSION = 1;
-/**
- * The largest journal read. A plan holds at most two records (before, after) of at most
- * 1 + 16 retained versions (`retain_versions` ≤ 16), each a file list bounded by the signed
- * index (≤ 1 MiB) and a manifest view (≤ 64 KiB of Cap'n Proto, under 512 KiB as JSON): 34 ×
- * 1.5 MiB ≈ 51 MiB. Anything larger was not written by nx.
- */
-export const JOURNAL_MAX_BYTES = 64 * 1024 * 1024;
-
-const CORRUPT_HINT = "`nx pkg doctor --repair` moves the journal aside so the root can be checked";
-
-export function corruptJournal(path: string, why: string, details?: Record<string, unknown>) {
-  return new NxError("journal.corrupt", `cannot read journal ${path}: ${why}`, {
-    hint: CORRUPT_HINT,
-    ...(details ? { details } : {}),
-  });
-}
-
-export interface JournalState {
-  plan: Plan;
-  /** Indices of steps whose `begin` is durable. */
-  begun: number[];
-  done: number[];
-  committed: boolean;
-  postDone: number[];
-}
+import type { Plan } from "../plan/mod.ts";
+import { PlanSchema } from "../plan/schema.ts";
+import {
+  corruptJournal,
+  JOURNAL_FORMAT,
+  JOURNAL_MAX_BYTES,
+  JOURNAL_VERSION,
+  type JournalState,
+} from "./journal_header.ts";
 
 const VersionedHeaderSchema = z.object({ format: z.literal(JOURNAL_FORMAT), version: z.number() });
 const HeaderSchema = z.strictObject({

@@ -6,17 +6,17 @@
  */
 import { resolve } from "node:path";
 import { NxError } from "../errors.ts";
-import {
-  type AuditEntry,
-  type ClearDataRequest,
-  type InstallRequest,
-  type OpResult,
-  type RepairRequest,
-  type RollbackRequest,
-  throwIfCancelled,
-  type UninstallRequest,
-  type UpgradeRequest,
+import type {
+  AuditEntry,
+  ClearDataRequest,
+  InstallRequest,
+  OpResult,
+  RepairRequest,
+  RollbackRequest,
+  UninstallRequest,
+  UpgradeRequest,
 } from "../api/mod.ts";
+import { throwIfCancelled } from "../api/failure.ts";
 import { applyPlan } from "../apply/mod.ts";
 import {
   type Damage,

@@ -20,17 +20,3 @@ export { closest, editDistance, notInstalled } from "./closest.ts";
 export { migrationChain } from "./migration_chain.ts";
 export { activate, permissionDiff, versionRecord } from "./records.ts";
 export { preflight, SYSTEM_TYPES } from "./preflight.ts";
-export {
-  APP_STATES,
-  AppIdSchema,
-  AppRecordSchema,
-  OPERATIONS,
-  PermissionDiffSchema,
-  PlanSchema,
-  PostStepSchema,
-  SCHEMES,
-  StepSchema,
-  TXID,
-  VersionNameSchema,
-  VersionRecordSchema,
-} from "./schema.ts";

@@ -6,18 +6,16 @@
  */
 import * as z from "zod";
 import {
-  APP_STATES,
   type AppRecord,
-  OPERATIONS,
   PathChangeSchema,
   PermissionDiffSchema,
   PostStepSchema,
   RestoreReportSchema,
-  SCHEMES,
   StepSchema,
   VersionNameSchema,
   type VersionRecord,
 } from "../api/mod.ts";
+import { APP_STATES, OPERATIONS, SCHEMES } from "../api/vocabulary.ts";
 import {
   APP_ID,
   BUNDLE_TYPES,
@@ -27,16 +25,6 @@ import {
   utf8Length,
 } from "../bundle/mod.ts";
 import type { Plan } from "./types.ts";
-
-export {
-  APP_STATES,
-  OPERATIONS,
-  PermissionDiffSchema,
-  PostStepSchema,
-  SCHEMES,
-  StepSchema,
-  VersionNameSchema,
-};
 
 /**
  * A transaction id as nx makes them (core/pkgr/service.ts newTxid): the reference time in

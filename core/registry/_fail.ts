@@ -1,5 +1,5 @@
 /** Turns libSQL failures into NxError: a damaged file is `registry.corrupt`, the rest `registry.failed`. */
-import { LibsqlError } from "@libsql/client";
+import { LibsqlError } from "@libsql/client/sqlite3";
 import { isNxError, NxError } from "../errors.ts";
 
 const SQLITE_CORRUPT = 11;

@@ -2,7 +2,7 @@
  * Opening a registry database: URL → client, connection pragmas, then the schema check and the
  * migrations (one write transaction that re-reads the version under the lock).
  */
-import { type Client, createClient, type InStatement, type ResultSet } from "@libsql/client";
+import type { Client, Config, InStatement, ResultSet } from "@libsql/client/sqlite3";
 import { resolve } from "node:path";
 import { NxError } from "../errors.ts";
 import { notARegistry, registryError } from "./_fail.ts";
@@ -28,9 +28,13 @@ export function registryUrlForFile(path: string): string {
 /** Schemes of a shared (server) libSQL registry, handed to the client as they are. */
 const REMOTE_SCHEMES = ["libsql:", "http:", "https:", "ws:", "wss:"];
 
+function isInMemory(url: string): boolean {
+  return url === ":memory:" || url.startsWith("file::memory:");
+}
+
 /** The local path a registry URL names, or undefined for an in-memory or remote database. */
 export function localPathOf(url: string): string | undefined {
-  if (url === ":memory:" || url.startsWith("file::memory:")) return undefined;
+  if (isInMemory(url)) return undefined;
   if (REMOTE_SCHEMES.some((s) => url.startsWith(s))) return undefined;
   if (!url.startsWith("file:")) {
     throw new NxError(
@@ -93,12 +97,20 @@ function refuseLinkedFiles(path: string): void {
  * One connection per client (`concurrency: 1`): `synchronous` and `query_only` are
  * per-connection pragmas, so they must hold on the only connection the client will use.
  * `timeout` is SQLite's busy timeout, applied by the client to every connection it opens.
+ *
+ * A local or in-memory database loads only the client's sqlite3 entry; the full client, with
+ * its HTTP and WebSocket (Hrana) code, is loaded for a remote URL alone (docs/performance.md).
  */
-export function connect(url: string): Client {
+export async function connect(url: string): Promise<Client> {
   const path = localPathOf(url);
   if (path !== undefined) refuseLinkedFiles(path);
+  const config: Config = { url, concurrency: 1, timeout: BUSY_TIMEOUT_MS, intMode: "number" };
   try {
-    return createClient({ url, concurrency: 1, timeout: BUSY_TIMEOUT_MS, intMode: "number" });
+    const remote = path === undefined && !isInMemory(url);
+    const { createClient } = remote
+      ? await import("@libsql/client")
+      : await import("@libsql/client/sqlite3");
+    return createClient(config);
   } catch (e) {
     throw registryError("open registry", e, url);
   }
@@ -184,7 +196,7 @@ export async function probeRegistry(url: string): Promise<RegistryPresence> {
   if (!(await fileExists(path))) return "absent";
   let client: Client | undefined;
   try {
-    client = connect(url);
+    client = await connect(url);
     await client.execute("PRAGMA query_only = ON");
     const version = await readVersion(client, url);
     if (version === 0) return "no-schema";

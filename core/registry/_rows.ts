@@ -2,9 +2,9 @@
  * AppRecord / AuditEntry ↔ table rows. Writing builds the statements of one transaction;
  * reading checks each column's type and JSON, and calls a malformed row `registry.corrupt`.
  */
-import type { InStatement, Row } from "@libsql/client";
+import type { InStatement, Row } from "@libsql/client/sqlite3";
 import { NxError } from "../errors.ts";
-import { AUDIT_OPS } from "../api/mod.ts";
+import { AUDIT_OPS } from "../api/vocabulary.ts";
 import type {
   AppRecord,
   AppState,

@@ -4,7 +4,7 @@
  * the rows mean (which token is revoked, whether an app may run) is decided by
  * core/entitlement; this module only stores and returns them.
  */
-import type { Client, Row } from "@libsql/client";
+import type { Client, Row } from "@libsql/client/sqlite3";
 import { guarded } from "./_fail.ts";
 
 export interface LedgerToken {

@@ -3,7 +3,7 @@
  * (BEGIN IMMEDIATE … COMMIT); every multi-query read is one read transaction, so a reader sees
  * one committed state even while another process writes.
  */
-import type { Client } from "@libsql/client";
+import type { Client } from "@libsql/client/sqlite3";
 import { createHash } from "node:crypto";
 import { NxError } from "../errors.ts";
 import { guarded, notARegistry, registryError } from "./_fail.ts";
@@ -302,7 +302,7 @@ async function checkTablesAt(client: Client, url: string, version: number): Prom
 
 /** A registry on a private in-memory database at the current schema, read-only. */
 async function emptyView(): Promise<Registry> {
-  const client = connect(":memory:");
+  const client = await connect(":memory:");
   try {
     await migrate(client, ":memory:");
     await client.execute("PRAGMA query_only = ON");
@@ -322,7 +322,7 @@ export async function openRegistry(url: string, options: OpenOptions = {}): Prom
   const readOnly = options.readOnly ?? false;
   const path = localPathOf(url);
   if (readOnly && path !== undefined && !(await fileExists(path))) return emptyView();
-  const client = connect(url);
+  const client = await connect(url);
   try {
     if (path !== undefined) await configureFile(client, readOnly);
     const version = await readVersion(client, url);

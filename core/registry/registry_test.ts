@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createClient } from "@libsql/client";
+import { createClient } from "@libsql/client/sqlite3";
 import { openRegistry, type Registry, REGISTRY_SCHEMA_VERSION, registryUrlForFile } from "./mod.ts";
 import type { AppRecord, AuditEntry, RegistryQuery } from "./types.ts";
 import { appRecord, dbUrl, rejectsWith, versionRecord, withTempDir } from "./_testing.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createClient } from "@libsql/client";
+import { createClient } from "@libsql/client/sqlite3";
 import {
   MIGRATIONS,
   migrationsFrom,
