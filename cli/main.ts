@@ -15,7 +15,7 @@ function applyExitOverride(cmd: Command, errors: string[]): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = buildProgram(argv);
   const errors: string[] = [];
   applyExitOverride(program, errors);
   try {

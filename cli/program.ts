@@ -28,40 +28,68 @@ import { storeCommand } from "./store.ts";
 import { addCompletion } from "./completion.ts";
 import { finishProgram } from "./shell.ts";
 
-export function buildProgram(): Command {
+type Build = () => unknown;
+
+/** `nx pkg`'s verbs in help order, each with the name its command has (tests/cli_test.ts). */
+const PKG_VERBS: [string, Build][] = [
+  ["init", initCommand],
+  ["keygen", keygenCommand],
+  ["pack", packCommand],
+  ["inspect", inspectCommand],
+  ["verify", verifyCommand],
+  ["install", installCommand],
+  ["upgrade", upgradeCommand],
+  ["rollback", rollbackCommand],
+  ["uninstall", uninstallCommand],
+  ["repair", repairCommand],
+  ["clear-data", clearDataCommand],
+  ["list", listCommand],
+  ["info", infoCommand],
+  ["history", historyCommand],
+  ["query", queryCommand],
+  ["launch", launchCommand],
+  ["doctor", doctorCommand],
+  ["trust", trustCommand],
+  ["policy", policyCommand],
+];
+
+/** The top-level commands in help order (`completion` and `complete` come last, see below). */
+const TOP: [string, (argv: readonly string[]) => unknown][] = [
+  ["pkg", (argv) => pkgCommand(argv[1])],
+  ["licensed", licensedCommand],
+  ["store", storeCommand],
+  ["demo", demoCommand],
+  ["agent", agentCommand],
+  ["qemu", qemuCommand],
+  ["selftest", selftestCommand],
+];
+
+function pkgCommand(verb: string | undefined): Command {
+  const pkg = new Command("pkg").description("bundles, trust policy and the app lifecycle");
+  for (const [, build] of only(PKG_VERBS, verb)) pkg.addCommand(build() as Command);
+  return pkg;
+}
+
+/** The entry named `name`, or every entry when none has that name. */
+function only<T>(entries: [string, T][], name: string | undefined): [string, T][] {
+  const named = entries.filter(([n]) => n === name);
+  return named.length > 0 ? named : entries;
+}
+
+/**
+ * The command tree; given the command line, only the branch it runs. `nx pkg install …` builds
+ * `pkg install` alone and `nx --version` no command, as building all of them costs every run
+ * ~4 ms (docs/performance.md). Any other line — help, a typo, completion — gets the whole tree,
+ * so help, suggestions and completions see every command. Without `argv`: the whole tree.
+ */
+export function buildProgram(argv?: readonly string[]): Command {
   const program = new Command("nx")
     .description("install, upgrade and roll back signed Nexus app bundles (.nxb)")
     .version(NX_VERSION, "-V, --version");
-  const pkg = new Command("pkg").description("bundles, trust policy and the app lifecycle");
-  const verbs = [
-    initCommand(),
-    keygenCommand(),
-    packCommand(),
-    inspectCommand(),
-    verifyCommand(),
-    installCommand(),
-    upgradeCommand(),
-    rollbackCommand(),
-    uninstallCommand(),
-    repairCommand(),
-    clearDataCommand(),
-    listCommand(),
-    infoCommand(),
-    historyCommand(),
-    queryCommand(),
-    launchCommand(),
-    doctorCommand(),
-    trustCommand(),
-    policyCommand(),
-  ];
-  for (const verb of verbs) pkg.addCommand(verb as unknown as Command);
-  program.addCommand(pkg);
-  program.addCommand(licensedCommand());
-  program.addCommand(storeCommand());
-  program.addCommand(demoCommand());
-  program.addCommand(agentCommand() as unknown as Command);
-  program.addCommand(qemuCommand());
-  program.addCommand(selftestCommand() as unknown as Command);
-  addCompletion(program as unknown as Command);
-  return finishProgram(program as unknown as Command);
+  const versionOnly = argv?.length === 1 && (argv[0] === "--version" || argv[0] === "-V");
+  if (versionOnly) return finishProgram(program);
+  const top = argv === undefined ? TOP : only(TOP, argv[0]);
+  for (const [, build] of top) program.addCommand(build(argv ?? []) as Command);
+  if (top.length === TOP.length) addCompletion(program);
+  return finishProgram(program);
 }

@@ -21,6 +21,44 @@ const leaves = paths.filter((p) =>
   !paths.some((q) => q.length > p.length && p.every((s, i) => q[i] === s))
 );
 
+/** The command at `path` of `tree`. */
+function at(tree: Command, path: string[]): Command | undefined {
+  let cmd: Command | undefined = tree;
+  for (const name of path) cmd = cmd?.commands.find((c) => c.name() === name) as Command;
+  return cmd;
+}
+
+Deno.test("buildProgram(argv) builds only the branch argv runs, the same as in the whole tree", async (t) => {
+  for (const path of paths) {
+    await t.step(path.join(" "), () => {
+      const branch = buildProgram([...path, "--json"]) as unknown as Command;
+      const cmd = at(branch, path);
+      assert.ok(cmd, `no ${path.join(" ")} in the tree built for it`);
+      assert.equal(cmd.helpInformation(), at(program, path)!.helpInformation());
+      if (path[0] === "pkg" && path.length > 1) {
+        assert.deepEqual(branch.commands.map((c) => c.name()), ["pkg"]);
+        assert.deepEqual(branch.commands[0].commands.map((c) => c.name()), [path[1]]);
+      }
+    });
+  }
+  assert.equal(buildProgram(["--version"]).commands.length, 0);
+  // Help, a typo and completion see every command (of the group named, if any).
+  const pkgPaths = paths.filter((p) => p[0] === "pkg");
+  const cases: [string[], string[][]][] = [
+    [["--help"], paths],
+    [["help", "pkg"], paths],
+    [["nope"], paths],
+    [["complete", "--", "pkg"], paths],
+    [["pkg"], pkgPaths],
+    [["pkg", "--help"], pkgPaths],
+    [["pkg", "instal"], pkgPaths],
+  ];
+  for (const [argv, expected] of cases) {
+    const tree = buildProgram(argv) as unknown as Command;
+    assert.deepEqual(commandPaths(tree), expected, argv.join(" "));
+  }
+});
+
 Deno.test("every command has --help", async (t) => {
   for (const path of [[], ...paths]) {
     await t.step(path.join(" ") || "nx", async () => {
