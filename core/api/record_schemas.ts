@@ -19,7 +19,7 @@ import type {
   RegistryQuery,
   Step,
 } from "./records.ts";
-import { APP_STATES, AUDIT_OPS, OPERATIONS, SCHEMES } from "./vocabulary.ts";
+import { APP_STATES, AUDIT_OPS, OPERATIONS } from "./vocabulary.ts";
 
 /** A version as it becomes `versions/<ver>` and `data/<ver>`: strict SemVer (ASCII, no `/`,
  * never `.` or `..`) that fits one path component. Kept data a reinstall found on disk may use
