@@ -6,6 +6,7 @@ import type { AppRecord, AuditEntry, RegistryQuery } from "./types.ts";
 import { appRecord, dbUrl, rejectsWith, versionRecord, withTempDir } from "./_testing.ts";
 import { MIGRATIONS, setVersionStatement } from "./schema.ts";
 import { processActor } from "./_actor.ts";
+import { NxError } from "../errors.ts";
 
 async function withRegistry(fn: (r: Registry, url: string) => Promise<void>): Promise<void> {
   await withTempDir(async (dir) => {
@@ -475,6 +476,17 @@ Deno.test("openRegistry() reports a libSQL failure as registry.failed", async (t
     "a remote URL",
     () => rejectsWith(openRegistry("libsql://example.org"), "registry.failed"),
   );
+  await t.step("a server that is not there: the remote (Hrana) client tried it", async () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { port } = listener.addr as Deno.NetAddr;
+    listener.close(); // nothing listens on the port now
+    await assert.rejects(openRegistry(`ws://127.0.0.1:${port}`), (e: unknown) => {
+      assert.ok(e instanceof NxError && e.code === "registry.failed", String(e));
+      // the local sqlite3 client would have refused the scheme (URL_SCHEME_NOT_SUPPORTED)
+      assert.equal(e.details?.sqliteCode, "HRANA_WEBSOCKET_ERROR");
+      return true;
+    });
+  });
 });
 
 Deno.test("get() calls a malformed row registry.corrupt", async () => {
