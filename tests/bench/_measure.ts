@@ -47,6 +47,7 @@ export function stats(samples: readonly number[]): Stats {
 export interface ProcessRun {
   ms: number;
   stdout: string;
+  stderr: string;
 }
 
 /**
@@ -65,14 +66,15 @@ export async function runProcess(c: Cmd): Promise<ProcessRun> {
   const start = performance.now();
   const out = await command.output();
   const ms = performance.now() - start;
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
   if (out.code !== 0) {
-    const stderr = new TextDecoder().decode(out.stderr).trim();
-    const stdout = new TextDecoder().decode(out.stdout).trim();
     throw new Error(
-      `cannot measure \`${describe(c)}\`: exit ${out.code}\n${stderr}\n${stdout}`.trimEnd(),
+      `cannot measure \`${describe(c)}\`: exit ${out.code}\n${stderr.trim()}\n${stdout.trim()}`
+        .trimEnd(),
     );
   }
-  return { ms, stdout: new TextDecoder().decode(out.stdout) };
+  return { ms, stdout, stderr };
 }
 
 /** Times an in-process operation (sync or async). */

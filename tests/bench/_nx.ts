@@ -57,11 +57,14 @@ export function nxCmd(args: string[]): Cmd {
   return { cmd: NX_BIN, args, cwd: REPO, env: NX_ENV };
 }
 
-/** `deno run <nx's perms> <script> <args>` from the repo (same config, lock and cache as nx). */
-export function denoRun(script: string, args: string[] = []): Cmd {
+/**
+ * `deno run <nx's perms> <flags> <script> <args>` from the repo (same config, lock and cache as
+ * nx; `--no-config` in `flags` for a script that runs the bundle, as bin/nx runs it).
+ */
+export function denoRun(script: string, args: string[] = [], flags: string[] = []): Cmd {
   return {
     cmd: DENO,
-    args: ["run", ...NX_PERMISSIONS, script, ...args],
+    args: ["run", ...NX_PERMISSIONS, ...flags, script, ...args],
     cwd: REPO,
     env: NX_ENV,
   };
