@@ -2,7 +2,7 @@
  * Opening a registry database: URL → client, connection pragmas, then the schema check and the
  * migrations (one write transaction that re-reads the version under the lock).
  */
-import type { Client, Config, InStatement, ResultSet } from "@libsql/client/sqlite3";
+import type { Client, InStatement, ResultSet } from "@libsql/client/sqlite3";
 import { resolve } from "node:path";
 import { NxError } from "../errors.ts";
 import { notARegistry, registryError } from "./_fail.ts";
@@ -32,10 +32,13 @@ function isInMemory(url: string): boolean {
   return url === ":memory:" || url.startsWith("file::memory:");
 }
 
+function isRemote(url: string): boolean {
+  return REMOTE_SCHEMES.some((s) => url.startsWith(s));
+}
+
 /** The local path a registry URL names, or undefined for an in-memory or remote database. */
 export function localPathOf(url: string): string | undefined {
-  if (isInMemory(url)) return undefined;
-  if (REMOTE_SCHEMES.some((s) => url.startsWith(s))) return undefined;
+  if (isInMemory(url) || isRemote(url)) return undefined;
   if (!url.startsWith("file:")) {
     throw new NxError(
       "registry.failed",
@@ -104,13 +107,11 @@ function refuseLinkedFiles(path: string): void {
 export async function connect(url: string): Promise<Client> {
   const path = localPathOf(url);
   if (path !== undefined) refuseLinkedFiles(path);
-  const config: Config = { url, concurrency: 1, timeout: BUSY_TIMEOUT_MS, intMode: "number" };
   try {
-    const remote = path === undefined && !isInMemory(url);
-    const { createClient } = remote
+    const { createClient } = isRemote(url)
       ? await import("@libsql/client")
       : await import("@libsql/client/sqlite3");
-    return createClient(config);
+    return createClient({ url, concurrency: 1, timeout: BUSY_TIMEOUT_MS, intMode: "number" });
   } catch (e) {
     throw registryError("open registry", e, url);
   }

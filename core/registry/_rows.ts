@@ -4,10 +4,9 @@
  */
 import type { InStatement, Row } from "@libsql/client/sqlite3";
 import { NxError } from "../errors.ts";
-import { AUDIT_OPS } from "../api/vocabulary.ts";
+import { APP_STATES, AUDIT_OPS, SCHEMES } from "../api/vocabulary.ts";
 import type {
   AppRecord,
-  AppState,
   AppSummaryRow,
   AuditEntry,
   KeptDataRecord,
@@ -15,10 +14,6 @@ import type {
   QueryHit,
   VersionRecord,
 } from "./types.ts";
-
-const APP_STATES: readonly string[] = ["active", "inactive", "pending"] satisfies AppState[];
-const SCHEMES: readonly string[] = ["nx-index", "payload-only"] satisfies VersionRecord["scheme"][];
-const OPS: readonly string[] = AUDIT_OPS;
 
 /** The tables that hold rows of one app, children first. */
 const APP_OWNED = ["abilities", "capabilities", "exports", "versions"] as const;
@@ -298,7 +293,7 @@ export function auditFromRow(row: Row): AuditEntry {
   const entry: AuditEntry = {
     seq: int(row, t, "seq"),
     time: text(row, t, "time"),
-    op: oneOf(row, t, "op", OPS),
+    op: oneOf(row, t, "op", AUDIT_OPS),
     result: text(row, t, "result"),
   };
   const appId = optText(row, t, "app_id");
