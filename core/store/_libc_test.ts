@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { cString, errno, libc } from "./_libc.ts";
+import { statfs } from "node:fs/promises";
+import { availableBytes, cString, errno, libc } from "./_libc.ts";
 
 Deno.test("errno() reads the failed call's errno even while the heap is churning", () => {
   // Reading errno through a pointer view made after the call let a collection started by that
@@ -15,4 +16,22 @@ Deno.test("errno() reads the failed call's errno even while the heap is churning
     if (churn.length > 2000) churn = [];
   }
   assert.deepEqual([...seen], [[2, 1_000_000]]);
+});
+
+Deno.test("availableBytes() reads struct statfs as node:fs does, and a missing path is ENOENT", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // The same figure from both readers; other writers on this file system may move it a little
+    // between the two calls, so compare at 64 MiB resolution.
+    const s = await statfs(dir);
+    const mine = availableBytes(dir);
+    assert.ok(mine > 0);
+    assert.ok(
+      Math.abs(mine - s.bavail * s.bsize) < 64 * 2 ** 20,
+      `${mine} vs ${s.bavail * s.bsize}`,
+    );
+    assert.throws(() => availableBytes(`${dir}/missing/x`), { name: "SysError", code: "ENOENT" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

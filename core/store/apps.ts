@@ -1,10 +1,10 @@
 /** Paths of one app below the root, the `current` link, and tree facts planning needs. */
 import { basename, dirname, join } from "node:path";
-import { statfs } from "node:fs/promises";
 import { NxError } from "../errors.ts";
+import { availableBytes } from "./_libc.ts";
 import { atParent, openDirAt } from "./anchored.ts";
 import { checkIoFault } from "./faults.ts";
-import { exists, fsyncDir, io, ioError, rename } from "./fs.ts";
+import { exists, fsyncDir, io, rename } from "./fs.ts";
 import { isErrno } from "./handles.ts";
 import type { RootPaths } from "./root.ts";
 
@@ -94,13 +94,8 @@ export async function moveIfPresent(from: string, to: string): Promise<void> {
   if (dirname(to) !== dirname(from)) await fsyncDir(dirname(to));
 }
 
-export async function freeBytes(path: string): Promise<number> {
-  try {
-    const s = await statfs(path);
-    return s.bavail * s.bsize;
-  } catch (e) {
-    throw ioError("statfs", path, e);
-  }
+export function freeBytes(path: string): Promise<number> {
+  return io("statfs", path, () => availableBytes(path));
 }
 
 /** Sorted entry names of a directory ([] when missing); a link there is `root.unsafe_entry`. */
