@@ -299,7 +299,8 @@ export function syncfsReportsErrors(release = Deno.osRelease()): boolean {
   return major > 5 || (major === 5 && minor >= 8);
 }
 
-const SYNCFS = syncfsReportsErrors();
+/** Asked once, on the first Durable: importing this module needs no `--allow-sys`. */
+let syncfsOk: boolean | undefined;
 
 /**
  * Makes written files and then their directories durable, after everything was written (as
@@ -324,7 +325,7 @@ export class Durable {
   #covered: string[] = [];
   #dirs = new Set<string>();
 
-  constructor(private readonly syncfs = SYNCFS) {}
+  constructor(private readonly syncfs = (syncfsOk ??= syncfsReportsErrors())) {}
 
   /**
    * Runs `write` on a newly created file, then keeps the file to sync later (it may be synced
