@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { ERROR_TABLE, type ErrorCode, EXIT_CLASSES } from "../core/errors.ts";
 import { EnvelopeSchema } from "../core/protocol/envelope.ts";
-import { ManifestViewSchema } from "../core/bundle/validate.ts";
+import { ManifestViewSchema } from "../core/bundle/view_schema.ts";
 import { FileIndexSchema, IndexSigSchema } from "../core/bundle/index_format.ts";
 import { MigrationsFileSchema } from "../core/bundle/meta.ts";
 import { PolicySchema, PublishersFileSchema } from "../core/trust/policy.ts";
@@ -46,7 +46,7 @@ import {
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 
-export const SCHEMAS: Record<string, z.ZodType> = {
+export const SCHEMAS: Record<string, z.core.$ZodType> = {
   "envelope": EnvelopeSchema,
   "manifest-view": ManifestViewSchema,
   "file-index": FileIndexSchema,
@@ -117,7 +117,7 @@ export function errorsMarkdown(): string {
   ].join("\n");
 }
 
-export function schemaJson(schema: z.ZodType): string {
+export function schemaJson(schema: z.core.$ZodType): string {
   return JSON.stringify(z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }), null, 2) +
     "\n";
 }

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { EnvelopeSchema, PublisherListSchema } from "../core/protocol/mod.ts";
+import type { AnySchema } from "../core/schema/mod.ts";
 import { PolicySchema, PublisherSchema } from "../core/trust/policy.ts";
 import { nx, type NxOptions } from "./helpers.ts";
 
@@ -27,7 +28,7 @@ export function offCase(value: unknown, mirrors = false, at = "data"): string[] 
 }
 
 /** Runs `nx <args> --json`, expects success, and returns `data` parsed with `schema`. */
-export async function jsonData<S extends z.ZodType>(
+export async function jsonData<S extends AnySchema>(
   args: string[],
   schema: S,
   options: NxOptions = {},
@@ -36,10 +37,10 @@ export async function jsonData<S extends z.ZodType>(
   assert.equal(r.code, 0, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
   const envelope = EnvelopeSchema.parse(r.json);
   assert.equal(envelope.ok, true);
-  const mirrors = ([PolicySchema, PublisherSchema, PublisherListSchema] as z.ZodType[])
+  const mirrors = ([PolicySchema, PublisherSchema, PublisherListSchema] as AnySchema[])
     .includes(schema);
   assert.deepEqual(offCase(envelope.data, mirrors), [], `${args.join(" ")}: a key off the rule`);
-  const parsed = schema.safeParse(envelope.data);
+  const parsed = z.safeParse(schema, envelope.data);
   if (!parsed.success) {
     assert.fail(
       `${args.join(" ")}: data does not match its schema:\n${z.prettifyError(parsed.error)}\n${
@@ -49,5 +50,5 @@ export async function jsonData<S extends z.ZodType>(
   }
   // No defaults filled in, nothing stripped: the output already is exactly the schema's shape.
   assert.deepEqual(parsed.data, envelope.data);
-  return parsed.data;
+  return parsed.data as z.infer<S>;
 }

@@ -18,7 +18,8 @@
  *   what they import (no zod schemas, no libSQL: `nx --version` loads neither).
  * - A transaction builds none of the contract's schemas: the static graph of each module of
  *   {@link SCHEMA_FREE} holds no core/api module outside LIGHT_MODULES (the journal parser and
- *   the method table load only when a journal is read or a request is checked).
+ *   the method table load only when a journal is read or a request is checked), and no classic
+ *   zod: the schemas verify, install and pack parse with are zod/mini ones (core/schema/mod.ts).
  *
  * `deno run --allow-read --allow-run tests/layer_check.ts` prints `layers ok`.
  */
@@ -29,6 +30,7 @@ import { REPO } from "./helpers.ts";
 /** Folders of core/ that must stay pure (no I/O). */
 export const PURE = [
   "bundle",
+  "schema",
   "trust",
   "version",
   "pack",
@@ -69,9 +71,10 @@ export const LIGHT_MODULES = [
 /**
  * Modules entered from another folder beside its mod.ts, because loading them with it would cost
  * every importer: the plan's zod schemas, which only the journal parser (core/apply/
- * journal_format.ts, itself loaded only when a journal is read) uses.
+ * journal_format.ts, itself loaded only when a journal is read) uses, and the manifest view's,
+ * which only the contract and the plan parse with.
  */
-export const SIDE_ENTRIES = ["core/plan/schema.ts"];
+export const SIDE_ENTRIES = ["core/plan/schema.ts", "core/bundle/view_schema.ts"];
 /** Modules whose static run-time graph loads no schema of the contract (core/api). */
 export const SCHEMA_FREE = ["core/pkgr/service.ts"];
 /** npm packages start-up may load: the command-line parser and the completion engine. */
@@ -295,12 +298,20 @@ function startUpProblems(edges: Edge[]): string[] {
   return problems;
 }
 
+/** A module of zod's classic entry: `zod`, `zod/v4`, … (deno info shows a package's entries). */
+const isClassicZod = (module: string) =>
+  module.startsWith("node_modules/zod/") &&
+  !/^node_modules\/zod\/(?:v4\/)?(?:mini|core|locales)\//.test(module);
+
 function schemaFreeProblems(edges: Edge[]): string[] {
-  return SCHEMA_FREE.flatMap((entry) =>
-    [...staticClosure(edges, [entry])].sort()
-      .filter((m) => m.startsWith("core/api/") && !LIGHT_MODULES.includes(m))
-      .map((m) => `${entry} loads ${m}: import its types only, or the light module it needs`)
-  );
+  return SCHEMA_FREE.flatMap((entry) => {
+    const loaded = [...staticClosure(edges, [entry])].sort();
+    const contract = loaded.filter((m) => m.startsWith("core/api/") && !LIGHT_MODULES.includes(m))
+      .map((m) => `${entry} loads ${m}: import its types only, or the light module it needs`);
+    const classic = loaded.filter(isClassicZod).slice(0, 1)
+      .map((m) => `${entry} loads classic zod (${m}): build its schemas with zod/mini`);
+    return [...contract, ...classic];
+  });
 }
 
 function pureTextProblems(file: string, text: string): string[] {

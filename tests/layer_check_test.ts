@@ -61,6 +61,18 @@ Deno.test("problemsOf() reports each kind of layer problem", async (t) => {
       /core\/pkgr\/service\.ts loads core\/api\/mod\.ts/,
     ],
     [
+      "a transaction loading classic zod",
+      [
+        code("core/pkgr/service.ts", "core/trust/mod.ts"),
+        code("core/trust/mod.ts", "node_modules/zod/mini/index.js"),
+        code("core/trust/policy.ts", "node_modules/zod/v4/locales/en.js"),
+        code("core/trust/mod.ts", "core/trust/policy.ts"),
+        code("core/trust/policy.ts", "node_modules/zod/index.js"),
+      ],
+      new Map(),
+      /^core\/pkgr\/service\.ts loads classic zod \(node_modules\/zod\/index\.js\)/,
+    ],
+    [
       "a folder cycle made of a type edge",
       [type("core/api/records.ts", "core/plan/mod.ts")],
       new Map(),

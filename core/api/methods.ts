@@ -6,6 +6,7 @@
  * the agent protocol (core/protocol) builds its call and reply messages from this table.
  */
 import * as z from "zod";
+import type { AnySchema } from "../schema/mod.ts";
 import { PolicySchema, PublisherSchema } from "../trust/mod.ts";
 import type { Policy, Publisher, VerifiedBundle } from "../trust/mod.ts";
 import type { Reporter } from "./events.ts";
@@ -78,8 +79,8 @@ import type {
 } from "./results.ts";
 
 export interface MethodSpec {
-  request: z.ZodType;
-  result: z.ZodType;
+  request: AnySchema;
+  result: AnySchema;
   /** Changes the root, or takes its writer lock (doctor): one writer at a time. */
   writes: boolean;
   /** Its request names a bundle (`bundle: BundleRef`), which a transport uploads first. */

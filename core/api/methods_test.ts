@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { NxError } from "../errors.ts";
+import type { AnySchema } from "../schema/mod.ts";
 import {
   AppInfoSchema,
   AuditEntrySchema,
@@ -139,7 +140,7 @@ Deno.test("requests carry no host-local meaning", async (t) => {
 });
 
 Deno.test("request schemas refuse malformed params", async (t) => {
-  const cases: [string, z.ZodType, unknown][] = [
+  const cases: [string, AnySchema, unknown][] = [
     ["extra key", METHODS.info.request, { app: "notes", force: true }],
     ["params of another method", METHODS.info.request, { bundle: { kind: "path", path: "n" } }],
     ["empty app", METHODS.info.request, { app: "" }],
@@ -172,7 +173,7 @@ Deno.test("request schemas refuse malformed params", async (t) => {
 });
 
 Deno.test("result schemas reject unknown keys at every depth", async (t) => {
-  const cases: [string, z.ZodType, unknown][] = [
+  const cases: [string, AnySchema, unknown][] = [
     ["OpResult top level", OpResultSchema, { ...OP, txid: "x" }],
     ["OpResult step", OpResultSchema, { ...OP, steps: [{ kind: "commit-registry", n: 1 }] }],
     ["OpResult unknown step kind", OpResultSchema, { ...OP, steps: [{ kind: "reboot" }] }],

@@ -4,7 +4,8 @@
  */
 import * as z from "zod";
 import { ERROR_CODES } from "../errors.ts";
-import { IndexEntrySchema, MigrationStepSchema, StrictManifestViewSchema } from "../bundle/mod.ts";
+import { IndexEntrySchema, MigrationStepSchema } from "../bundle/mod.ts";
+import { StrictManifestViewSchema } from "../bundle/view_schema.ts";
 import type { ManifestView } from "../bundle/mod.ts";
 import type { PolicyWarning, VerifiedBundle } from "../trust/mod.ts";
 import {

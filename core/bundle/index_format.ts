@@ -3,7 +3,7 @@
  * The index lists every file of the bundle except these two, so a signature over its exact bytes
  * covers every byte of the bundle and the set of file names.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { CAPS } from "./layout.ts";
 
 export const INDEX_FORMAT = "nx-file-index";
@@ -11,30 +11,30 @@ export const INDEX_SIG_FORMAT = "nx-index-sig";
 /** Domain separation: the signed message is this prefix followed by the index bytes. */
 export const INDEX_SIGNING_DOMAIN = "nx.bundle.index.v1\n";
 
-const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`));
+const hex = (bytes: number) => z.string().check(z.regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`)));
 
-export const IndexEntrySchema = z.object({
-  path: z.string().min(1),
-  size: z.number().int().nonnegative(),
+export const IndexEntrySchema = z.strictObject({
+  path: z.string().check(z.minLength(1)),
+  size: z.int().check(z.nonnegative()),
   sha256: hex(32),
-}).strict();
+});
 export type IndexEntry = z.infer<typeof IndexEntrySchema>;
 
-export const FileIndexSchema = z.object({
+export const FileIndexSchema = z.strictObject({
   format: z.literal(INDEX_FORMAT),
-  version: z.number().int(),
-  files: z.array(IndexEntrySchema).max(CAPS.files),
-}).strict();
+  version: z.int(),
+  files: z.array(IndexEntrySchema).check(z.maxLength(CAPS.files)),
+});
 export type FileIndex = z.infer<typeof FileIndexSchema>;
 
-export const IndexSigSchema = z.object({
+export const IndexSigSchema = z.strictObject({
   format: z.literal(INDEX_SIG_FORMAT),
-  version: z.number().int(),
-  alg: z.string().min(1).max(32),
+  version: z.int(),
+  alg: z.string().check(z.minLength(1), z.maxLength(32)),
   publisher: hex(16),
   key: hex(32),
   signature: hex(64),
-}).strict();
+});
 export type IndexSig = z.infer<typeof IndexSigSchema>;
 
 /** The one serialisation of an index: files sorted by path, fixed key order, one trailing LF. */

@@ -3,36 +3,37 @@
  * `meta/migrations.json`: schemas and deterministic generation.
  */
 import { createHash } from "node:crypto";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { encodeManifest } from "./manifest_codec.ts";
 import type { Manifest } from "./manifest_types.ts";
 
-export const SbomSchema = z.object({
+export const SbomSchema = z.looseObject({
   bomFormat: z.literal("CycloneDX"),
   specVersion: z.literal("1.5"),
-  version: z.number().int().positive(),
-  metadata: z.object({
-    component: z.object({ name: z.string(), version: z.string() }).passthrough(),
-  }).passthrough(),
-}).passthrough();
+  version: z.int().check(z.positive()),
+  metadata: z.looseObject({
+    component: z.looseObject({ name: z.string(), version: z.string() }),
+  }),
+});
 
-export const ReproSchema = z.object({
-  schema_version: z.number().int(),
+export const ReproSchema = z.looseObject({
+  schema_version: z.int(),
   /** nx: SHA-256 of the manifest re-encoded with reproDigest emptied (see manifestBinding). */
-  manifest_binding_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-}).passthrough();
+  manifest_binding_sha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
+});
 
-export const MigrationStepSchema = z.object({
-  from: z.string().min(1).max(256),
-  to: z.string().min(1).max(256),
-  script: z.string().min(1).max(255),
-}).strict();
+const stepName = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+export const MigrationStepSchema = z.strictObject({
+  from: stepName(256),
+  to: stepName(256),
+  script: stepName(255),
+});
 export type MigrationStep = z.infer<typeof MigrationStepSchema>;
 
-export const MigrationsFileSchema = z.object({
-  version: z.number().int(),
-  steps: z.array(MigrationStepSchema).max(1024),
-}).strict();
+export const MigrationsFileSchema = z.strictObject({
+  version: z.int(),
+  steps: z.array(MigrationStepSchema).check(z.maxLength(1024)),
+});
 
 export interface SbomInput {
   name: string;

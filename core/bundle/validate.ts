@@ -5,17 +5,15 @@
  * view.
  */
 import { extname } from "node:path";
-import * as z from "zod";
 import { NxError } from "../errors.ts";
 import { toHex } from "../bytes/mod.ts";
 import { isValidRange, versionProblem } from "../version/mod.ts";
 import { isSafeRelativePath } from "./layout.ts";
 import {
-  BUNDLE_TYPES,
   type BundleType,
   type Manifest,
-  PAYLOAD_KINDS,
-  RESOURCE_KINDS,
+  type PayloadKind,
+  type ResourceKind,
 } from "./manifest_types.ts";
 
 export const SUPPORTED_SCHEMA_VERSIONS = [1, 2] as const;
@@ -44,38 +42,35 @@ export function utf8Length(text: string): number {
 }
 
 const SKU = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const digestHex = z.string().regex(/^(?:[0-9a-f]{64})?$/);
-
-export const ManifestViewSchema = z.object({
-  schemaVersion: z.number().int(),
-  name: z.string(),
-  version: z.string(),
-  abilities: z.array(z.string()),
-  capabilities: z.array(z.string()),
-  minSdk: z.string(),
-  publisher: z.string().regex(/^[0-9a-f]{32}$/),
-  signature: z.string().regex(/^[0-9a-f]{128}$/),
-  payloadDigest: digestHex,
-  payloadSize: z.number().int().nonnegative(),
-  sbomDigest: digestHex,
-  reproDigest: digestHex,
-  bundleType: z.enum(BUNDLE_TYPES),
-  dependencies: z.array(z.object({ name: z.string(), versionConstraint: z.string() })),
-  providedServices: z.array(z.string()),
-  resources: z.array(z.object({ path: z.string(), kind: z.enum(RESOURCE_KINDS) })),
-  payloadKind: z.enum(PAYLOAD_KINDS),
-  exports: z.array(z.object({ ability: z.string(), permission: z.string() })),
-  sku: z.string().optional(),
-});
-export type ManifestView = z.infer<typeof ManifestViewSchema>;
-
-const manifestShape = ManifestViewSchema.shape;
-/** The manifest view strict at every level: what the protocol and the journal accept. */
-export const StrictManifestViewSchema = ManifestViewSchema.extend({
-  dependencies: z.array(manifestShape.dependencies.element.strict()),
-  resources: z.array(manifestShape.resources.element.strict()),
-  exports: z.array(manifestShape.exports.element.strict()),
-}).strict();
+/**
+ * The JSON view of a manifest, what verify returns and the registry keeps (hex for bytes). Its
+ * schema, for the contract and the journal, is core/bundle/view_schema.ts: verify builds the view,
+ * it never parses one.
+ */
+export interface ManifestView {
+  schemaVersion: number;
+  name: string;
+  version: string;
+  abilities: string[];
+  capabilities: string[];
+  minSdk: string;
+  /** 16 bytes, 32 hex. */
+  publisher: string;
+  /** 64 bytes, 128 hex. */
+  signature: string;
+  /** 32 bytes as 64 hex, or "" when the manifest carries none (also sbomDigest, reproDigest). */
+  payloadDigest: string;
+  payloadSize: number;
+  sbomDigest: string;
+  reproDigest: string;
+  bundleType: BundleType;
+  dependencies: { name: string; versionConstraint: string }[];
+  providedServices: string[];
+  resources: { path: string; kind: ResourceKind }[];
+  payloadKind: PayloadKind;
+  exports: { ability: string; permission: string }[];
+  sku?: string;
+}
 
 /** Which bundle types may hold a privileged capability (upstream's pack-time ceiling). */
 export const PRIVILEGE_CEILING: Readonly<Record<string, readonly BundleType[]>> = {

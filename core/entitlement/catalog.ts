@@ -5,10 +5,11 @@
  * a strict schema); every failure is `store.catalog_invalid`.
  */
 
-import * as z from "zod";
 import { parse as parseToml } from "smol-toml";
+import * as z from "zod/mini";
 import { concatBytes } from "../bytes/mod.ts";
 import { NxError } from "../errors.ts";
+import { topIssue } from "../schema/mod.ts";
 import { APP_ID } from "../bundle/mod.ts";
 import { fingerprint, verifyStrict } from "../trust/mod.ts";
 import { SKU_ID } from "./fields.ts";
@@ -25,24 +26,26 @@ export const CATALOG_SIGNING_CONTEXT = "nx-store-catalog-v1\0";
 /** A relative path below the fixtures dir, no `.`/`..` segments, naming a `.nxb`. */
 const BUNDLE_PATH = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*\.nxb$/;
 
+const matching = (pattern: RegExp) => z.string().check(z.regex(pattern));
+
 const SkuFileSchema = z.strictObject({
-  id: z.string().regex(SKU_ID),
-  grants: z.string().regex(SKU_ID).optional(),
-  app: z.string().regex(APP_ID),
-  title: z.string().min(1).max(128),
-  price: z.string().regex(/^(?:0|[1-9][0-9]{0,8})\.[0-9]{2}$/),
-  currency: z.string().regex(/^[A-Z]{3}$/),
+  id: matching(SKU_ID),
+  grants: z.optional(matching(SKU_ID)),
+  app: matching(APP_ID),
+  title: z.string().check(z.minLength(1), z.maxLength(128)),
+  price: matching(/^(?:0|[1-9][0-9]{0,8})\.[0-9]{2}$/),
+  currency: matching(/^[A-Z]{3}$/),
   type: z.enum(TOKEN_TYPES),
-  days: z.number().int().min(1).max(3650),
-  bundle: z.string().regex(BUNDLE_PATH),
-  bundle_index_sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  days: z.int().check(z.gte(1), z.lte(3650)),
+  bundle: matching(BUNDLE_PATH),
+  bundle_index_sha256: matching(/^[0-9a-f]{64}$/),
 });
 
 const CatalogFileSchema = z.strictObject({
   version: z.literal(CATALOG_VERSION),
-  store: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
-  key: z.string().regex(/^[0-9a-f]{32}$/),
-  sku: z.array(SkuFileSchema).min(1).max(256),
+  store: matching(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+  key: matching(/^[0-9a-f]{32}$/),
+  sku: z.array(SkuFileSchema).check(z.minLength(1), z.maxLength(256)),
 });
 
 export interface CatalogSku {
@@ -114,7 +117,7 @@ export function parseCatalog(
   }
   const parsed = CatalogFileSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const issue = topIssue(parsed.error);
     throw invalid(`${issue.path.join(".") || "(top)"}: ${issue.message}`, {
       field: issue.path.join("."),
     });

@@ -2,8 +2,8 @@
  * The store keys a root trusts to sign licensing records (`pkg/store_keys.toml`), a list of its
  * own: a bundle publisher's key signs no entitlement, and a store key signs no bundle.
  */
-import * as z from "zod";
 import { NxError } from "../errors.ts";
+import * as z from "zod/mini";
 import { fromHex, toHex } from "../bytes/mod.ts";
 import { decodePublicKey, fingerprint } from "../trust/mod.ts";
 import { initRoot, loadToml, type RootPaths, tomlBytes, writeFileAtomic } from "../store/mod.ts";
@@ -14,16 +14,16 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 export const StoreKeySchema = z.strictObject({
   /** The key id: first 16 bytes of SHA-256 of the public key, 32 hex (as publisher ids). */
-  id: z.string().regex(/^[0-9a-f]{32}$/),
-  name: z.string().min(1).max(64).optional(),
+  id: z.string().check(z.regex(/^[0-9a-f]{32}$/)),
+  name: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
   /** The Ed25519 public key, 64 hex. */
-  key: z.string().regex(HEX64),
+  key: z.string().check(z.regex(HEX64)),
 });
 export type StoreKey = z.infer<typeof StoreKeySchema>;
 
 const StoreKeysFileSchema = z.strictObject({
-  version: z.number().int(),
-  stores: z.array(StoreKeySchema).default([]),
+  version: z.int(),
+  stores: z._default(z.array(StoreKeySchema), []),
 });
 type StoreKeysFile = z.infer<typeof StoreKeysFileSchema>;
 

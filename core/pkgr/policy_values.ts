@@ -24,16 +24,20 @@ export function allowedValues(key: string): string {
   while (schema.def.type === "default" || schema.def.type === "optional") {
     schema = schema.def.innerType;
   }
+  // from the definition and its checks, which classic and mini schemas share
+  const bound = (check: "greater_than" | "less_than"): number | undefined =>
+    // deno-lint-ignore no-explicit-any
+    schema.def.checks?.find((c: any) => c._zod.def.check === check)?._zod.def.value;
   switch (schema.def.type) {
     case "enum":
-      return `one of ${(schema.options as string[]).join(", ")}`;
+      return `one of ${Object.values(schema.def.entries as Record<string, string>).join(", ")}`;
     case "boolean":
       return "on or off";
     case "number": {
-      const max = schema.maxValue as number;
-      return max >= Number.MAX_SAFE_INTEGER
-        ? `an integer of at least ${schema.minValue}`
-        : `an integer from ${schema.minValue} to ${max}`;
+      const [minimum, maximum] = [bound("greater_than"), bound("less_than")];
+      return maximum === undefined
+        ? `an integer of at least ${minimum}`
+        : `an integer from ${minimum} to ${maximum}`;
     }
     default:
       return key === "sdk-version" ? "a strict SemVer version such as 1.2.0" : "text";

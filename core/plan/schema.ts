@@ -21,9 +21,9 @@ import {
   BUNDLE_TYPES,
   IndexEntrySchema,
   isSafeRelativePath,
-  StrictManifestViewSchema,
   utf8Length,
 } from "../bundle/mod.ts";
+import { StrictManifestViewSchema } from "../bundle/view_schema.ts";
 import type { Plan } from "./types.ts";
 
 /**
@@ -42,7 +42,9 @@ export const AppIdSchema = z.string().regex(APP_ID);
 export const VersionRecordSchema = z.strictObject({
   version,
   size: z.number().int().nonnegative(),
-  files: z.array(IndexEntrySchema.refine((f) => isSafeRelativePath(f.path), "unsafe path")),
+  files: z.array(
+    IndexEntrySchema.check(z.refine((f) => isSafeRelativePath(f.path), "unsafe path")),
+  ),
   manifest: StrictManifestViewSchema,
   scheme: z.enum(SCHEMES),
   installedAt: z.string(),

@@ -3,8 +3,9 @@
  * (`pkg/root.json`) and the trust policy files (`pkg/policy.toml`, `pkg/publishers.toml`).
  */
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { NxError } from "../errors.ts";
+import { firstIssue } from "../schema/mod.ts";
 import {
   defaultPolicy,
   emptyPublishers,
@@ -30,7 +31,7 @@ import { listDir } from "./apps.ts";
 export { resolveRootDir, ROOT_FORMAT, ROOT_VERSION, type RootPaths, rootPaths } from "./paths.ts";
 import { ROOT_FORMAT, ROOT_VERSION, type RootPaths } from "./paths.ts";
 
-const RootFileSchema = z.object({ format: z.literal(ROOT_FORMAT), version: z.number().int() });
+const RootFileSchema = z.object({ format: z.literal(ROOT_FORMAT), version: z.int() });
 
 /** Refuses a root whose layout version nx does not know; a root without the file is new. */
 export async function checkRootVersion(paths: RootPaths): Promise<void> {
@@ -135,7 +136,7 @@ export async function initRoot(paths: RootPaths): Promise<void> {
 /** Reads a versioned TOML file of the root (`fallback` when missing), checked by `schema`. */
 export async function loadToml<T extends { version: number }>(
   path: string,
-  schema: z.ZodType<T>,
+  schema: z.core.$ZodType<T>,
   version: number,
   fallback: T,
 ): Promise<T> {
@@ -154,12 +155,9 @@ export async function loadToml<T extends { version: number }>(
   if (typeof v === "number" && v !== version) {
     throw new NxError("policy.unsupported_version", `cannot read ${path}: version ${v}`);
   }
-  const parsed = schema.safeParse(raw);
+  const parsed = z.safeParse(schema, raw);
   if (!parsed.success) {
-    throw new NxError(
-      "policy.invalid",
-      `cannot read ${path}: ${z.prettifyError(parsed.error).split("\n")[0]}`,
-    );
+    throw new NxError("policy.invalid", `cannot read ${path}: ${firstIssue(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -2,7 +2,7 @@
  * The individual checks of bundle verification (pure), each naming the rule it enforces;
  * verify.ts composes them in the documented order.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { type ErrorCode, NxError } from "../errors.ts";
 import type { BundleFacts, FileFact, Manifest } from "../bundle/mod.ts";
 import {
@@ -27,6 +27,7 @@ import {
   validateManifest,
 } from "../bundle/mod.ts";
 import { fromHex, toHex } from "../bytes/mod.ts";
+import { firstIssue } from "../schema/mod.ts";
 import { compareVersions, isStrictSemver } from "../version/mod.ts";
 import { verifyStrictWithChallenge } from "./ed25519.ts";
 import { parseJsonOrUndefined } from "./challenge.ts";
@@ -52,19 +53,16 @@ export class Findings {
 
 export function parseJson<T>(
   bytes: Uint8Array | undefined,
-  schema: z.ZodType<T>,
+  schema: z.core.$ZodType<T>,
   code: ErrorCode,
   path: string,
 ): T {
-  const parsed = schema.safeParse(bytes === undefined ? undefined : parseJsonOrUndefined(bytes));
+  const value = bytes === undefined ? undefined : parseJsonOrUndefined(bytes);
+  const parsed = z.safeParse(schema, value);
   if (!parsed.success) {
-    throw new NxError(
-      code,
-      `cannot parse ${path}: ${z.prettifyError(parsed.error).split("\n")[0]}`,
-      {
-        details: { path },
-      },
-    );
+    throw new NxError(code, `cannot parse ${path}: ${firstIssue(parsed.error)}`, {
+      details: { path },
+    });
   }
   return parsed.data;
 }

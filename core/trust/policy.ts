@@ -2,7 +2,7 @@
  * The trust policy of a state root: `pkg/publishers.toml` (upstream allowlist shape) and
  * `pkg/policy.toml` (nx settings). Schemas, defaults and the publisher decision (pure).
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { NxError } from "../errors.ts";
 import { fromHex, toHex } from "../bytes/mod.ts";
 import { fingerprint } from "./keys.ts";
@@ -12,16 +12,16 @@ export const POLICY_VERSION = 1;
 export const PUBLISHERS_VERSION = 1;
 export const SUPPORTED_ALGS = ["ed25519"] as const;
 
-const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`));
+const hex = (bytes: number) => z.string().check(z.regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`)));
 
-export const PublisherSchema = z.object({
+export const PublisherSchema = z.strictObject({
   id: hex(16),
-  name: z.string().max(64).optional(),
+  name: z.optional(z.string().check(z.maxLength(64))),
   enabled: z.boolean(),
   allowed_algs: z.array(z.string()),
   /** Public keys (32 bytes, hex) this publisher signs with. */
   keys: z.array(hex(32)),
-}).strict();
+});
 export type Publisher = z.infer<typeof PublisherSchema>;
 
 /**
@@ -67,35 +67,42 @@ export function checkUniquePublishers(
  * `pkg/publishers.toml`. Parsing also runs {@link checkUniquePublishers}, which throws
  * `policy.duplicate_publisher` (an NxError, not a zod issue: the code must survive the loader).
  */
-export const PublishersFileSchema = z.object({
-  version: z.number().int(),
-  publishers: z.array(PublisherSchema).default([]),
-}).strict().superRefine((file) => checkUniquePublishers(file.publishers));
+export const PublishersFileSchema = z.strictObject({
+  version: z.int(),
+  publishers: z._default(z.array(PublisherSchema), []),
+}).check(z.superRefine((file) => checkUniquePublishers(file.publishers)));
 export type PublishersFile = z.infer<typeof PublishersFileSchema>;
 
 export const POLICY_MODES = ["strict", "permissive", "audit-only"] as const;
 export type PolicyMode = typeof POLICY_MODES[number];
 
-export const PolicySchema = z.object({
-  version: z.number().int(),
+/** An integer in [min, max], `fallback` when absent. */
+const intSetting = (min: number, max: number, fallback: number) =>
+  z._default(z.int().check(z.gte(min), z.lte(max)), fallback);
+
+export const PolicySchema = z.strictObject({
+  version: z.int(),
   /** strict: every policy deny fails; permissive (dev): publisher denies on nx-signed bundles
    * become warnings (the signature is still checked, with the key the bundle names; payload-only
    * bundles still need a trusted key); audit-only: every policy.* finding becomes a warning.
    * Installing a bundle that is not fully trusted also needs dev_mode. */
-  mode: z.enum(POLICY_MODES).default("strict"),
-  dev_mode: z.boolean().default(false),
-  allow_payload_only_signatures: z.boolean().default(false),
+  mode: z._default(z.enum(POLICY_MODES), "strict"),
+  dev_mode: z._default(z.boolean(), false),
+  allow_payload_only_signatures: z._default(z.boolean(), false),
   /** The SDK version this root provides (preflight: manifest minSdk ≤ sdk_version). */
-  sdk_version: z.string().refine(isStrictSemver, "must be strict SemVer").default("1.0.0"),
+  sdk_version: z._default(
+    z.string().check(z.refine(isStrictSemver, "must be strict SemVer")),
+    "1.0.0",
+  ),
   /** "user" roots refuse system-role bundle types (shell, greeter, driver, …). */
-  root_role: z.enum(["system", "user"]).default("system"),
+  root_role: z._default(z.enum(["system", "user"]), "system"),
   /** How many previous versions of each app are retained for rollback. */
-  retain_versions: z.number().int().min(0).max(16).default(2),
-  migration_max_steps: z.number().int().min(1).max(64).default(64),
-  migration_step_timeout_ms: z.number().int().min(100).max(60_000).default(4000),
+  retain_versions: intSetting(0, 16, 2),
+  migration_max_steps: intSetting(1, 64, 64),
+  migration_step_timeout_ms: intSetting(100, 60_000, 4000),
   /** Per-app quota for version content plus data, in MiB (0 = none). */
-  app_quota_mib: z.number().int().min(0).default(0),
-}).strict();
+  app_quota_mib: z._default(z.int().check(z.gte(0)), 0),
+});
 export type Policy = z.infer<typeof PolicySchema>;
 
 export function defaultPolicy(): Policy {
