@@ -16,7 +16,6 @@
  * Then, in-process, where install's time goes (_split.ts), each part against the floor.
  */
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { silentReporter } from "../../core/pkgr/context.ts";
 import { createPkgr } from "../../core/pkgr/pkgr.ts";
 import { verifyAt } from "../../core/pkgr/verify.ts";
@@ -26,7 +25,6 @@ import { DENO_FLOOR_TEXT, denoFloorCmd } from "./_deno_floor.ts";
 import { floorCmd, nativeFloor, POOL, strategyText, SYNCFS } from "./_floor.ts";
 import {
   firstCalls,
-  median,
   metric,
   type Outcome,
   runProcess,
@@ -38,7 +36,6 @@ import {
 } from "./_measure.ts";
 import {
   cloneRoot,
-  denoRun,
   expectOkEnvelope,
   listFiles,
   mib,
@@ -48,11 +45,10 @@ import {
   totalBytes,
   trustedRoot,
 } from "./_nx.ts";
-import { preloadedMs } from "./_preloaded.ts";
+import { preloadedCmd, preloadedMs, startUpSplit } from "./_start_up_split.ts";
 import { partSamples, type Split, splitOp } from "./_split.ts";
 
 const SUITE = "install";
-const PRELOADED = fileURLToPath(new URL("_preloaded.ts", import.meta.url));
 
 /** The breakdown rows, in the order a transaction runs them. */
 const PARTS: [string, string][] = [
@@ -127,10 +123,10 @@ export const installSuite: Suite = {
       preloaded: async () => {
         const dir = await fresh("preloaded");
         const root = await cloneRoot(template, join(dir, "root"));
-        const run = await runProcess(denoRun(PRELOADED, installArgs(root), ["--no-config"]));
+        const run = await runProcess(preloadedCmd(installArgs(root)));
         if (firstTime("preloaded")) expectOkEnvelope(run.stdout, "the preloaded install");
         await Deno.remove(dir, { recursive: true });
-        return preloadedMs(run.stderr);
+        return preloadedMs(run);
       },
       deno: async () => {
         const dir = await fresh("deno");
@@ -293,25 +289,15 @@ export const installSuite: Suite = {
       ? { label: "dpkg -i of the same files (no native floor here)", samples: whole.dpkg }
       : undefined;
     if (!reference) return outcomes;
-    const cold = median(whole.preloaded);
-    const ms = (v: number) => `${v.toFixed(1)} ms`;
-    outcomes.push(metric({
+    outcomes.push(startUpSplit({
       suite: SUITE,
-      name: "install start-up split: main() with every module loaded (cold)",
-      unit: "ms",
-      nxLabel:
-        "tests/bench/_preloaded.ts: every module of build/ imported, then main(pkg install " +
-        "big-1.0.0.nxb --root <fresh trusted root> --json) timed in that fresh process",
-      inProcess: whole.preloaded,
+      command: "pkg install big-1.0.0.nxb --root <fresh trusted root> --json",
+      whole: whole.nx,
+      preloaded: whole.preloaded,
+      warm: inProcess,
+      firstRun: "code compiled on first call, the first libSQL and libc calls, a young heap",
       floorLabel: reference.label,
       floor: reference.samples,
-      notes: [
-        `the whole process minus this: ${ms(median(whole.nx) - cold)} of Deno start-up, ` +
-        "the node layer, bin/nx and loading nx's modules",
-        `this minus the warm in-process install: ${ms(cold - median(inProcess))} that a ` +
-        "first run pays while it runs (code compiled on first call, the first libSQL and libc " +
-        "calls, a young heap)",
-      ],
     }));
     outcomes.push(metric({
       suite: SUITE,

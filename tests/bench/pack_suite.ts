@@ -12,6 +12,7 @@ import { silentReporter } from "../../core/pkgr/context.ts";
 import { loadSecretKey } from "../../core/pkgr/keys.ts";
 import { pack } from "../../core/pkgr/pack.ts";
 import { DENO_FLOOR_TEXT, denoFloorCmd } from "./_deno_floor.ts";
+import { preloadedCmd, preloadedMs, startUpSplit } from "./_start_up_split.ts";
 import {
   canRun,
   type Cmd,
@@ -49,8 +50,10 @@ export const packSuite: Suite = {
       await Deno.mkdir(dir);
       return dir;
     };
-    const packCmd = (out: string): Cmd =>
-      nxCmd(["pkg", "pack", big.src, "--key", DEV_KEY, "--out", out, "--force", "--json"]);
+    const packArgs = (
+      out: string,
+    ) => ["pkg", "pack", big.src, "--key", DEV_KEY, "--out", out, "--force", "--json"];
+    const packCmd = (out: string): Cmd => nxCmd(packArgs(out));
 
     // Each iteration writes to a fresh directory (removed afterwards, untimed) on every side.
     const copyAndHash = async (durable: boolean) => {
@@ -88,6 +91,14 @@ export const packSuite: Suite = {
         return run.ms;
       },
       floor: () => copyAndHash(false),
+      // The same pack with every module of build/ loaded before its clock starts.
+      preloaded: async () => {
+        const dir = await fresh("preloaded");
+        const run = await runProcess(preloadedCmd(packArgs(join(dir, "big.nxb"))));
+        if (firstTime("preloaded")) expectOkEnvelope(run.stdout, "the preloaded pack");
+        await Deno.remove(dir, { recursive: true });
+        return preloadedMs(run);
+      },
       deno: async () => {
         const dir = await fresh("deno");
         const run = await runProcess(
@@ -119,19 +130,33 @@ export const packSuite: Suite = {
       "nx fsyncs each written file and directory; the floor does not",
       ...(withSync ? [] : ["`sync` not found: the durable floor was skipped"]),
     ];
-    const metrics = [metric({
-      suite: "pack",
-      name,
-      unit: "ms",
-      nxLabel,
-      wholeProcess: whole.nx,
-      inProcess: inProcess.nx,
-      floorLabel: "cp -r <src> <fresh> + sha256sum over the source files (2 processes, summed)",
-      floor: whole.floor,
-      target: { kind: "max_ratio", max: 2.5, appliesTo: "whole-process" },
-      bound: { label: DENO_FLOOR_TEXT.pack, samples: whole.deno },
-      notes,
-    })];
+    const floorLabel =
+      "cp -r <src> <fresh> + sha256sum over the source files (2 processes, summed)";
+    const metrics = [
+      metric({
+        suite: "pack",
+        name,
+        unit: "ms",
+        nxLabel,
+        wholeProcess: whole.nx,
+        inProcess: inProcess.nx,
+        floorLabel,
+        floor: whole.floor,
+        target: { kind: "max_ratio", max: 2.5, appliesTo: "whole-process" },
+        bound: { label: DENO_FLOOR_TEXT.pack, samples: whole.deno },
+        notes,
+      }),
+      startUpSplit({
+        suite: "pack",
+        command: "pkg pack <src> --key dev.key --out <fresh> --force --json",
+        whole: whole.nx,
+        preloaded: whole.preloaded,
+        warm: inProcess.nx,
+        firstRun: "code compiled on first call, the first libc calls, a young heap",
+        floorLabel,
+        floor: whole.floor,
+      }),
+    ];
     if (withSync) {
       metrics.push(metric({
         suite: "pack",

@@ -8,6 +8,7 @@ import { silentReporter } from "../../core/pkgr/context.ts";
 import { verifyAt } from "../../core/pkgr/verify.ts";
 import { rootPaths } from "../../core/store/root.ts";
 import { DENO_FLOOR_TEXT, denoFloorCmd } from "./_deno_floor.ts";
+import { preloadedCmd, preloadedMs, startUpSplit } from "./_start_up_split.ts";
 import { metric, runProcess, sample, type Suite, timed } from "./_measure.ts";
 import {
   expectOkEnvelope,
@@ -27,11 +28,14 @@ export const verifySuite: Suite = {
     const root = await trustedRoot(ctx.scratch);
     const files = await listFiles(big.bundle);
     const bytes = await totalBytes(big.bundle, files);
-    const verify = nxCmd(["pkg", "verify", big.bundle, "--root", root, "--json"]);
+    const args = ["pkg", "verify", big.bundle, "--root", root, "--json"];
+    const verify = nxCmd(args);
+    const preloaded = preloadedCmd(args);
     const floor = sha256sumCmd(big.bundle, files);
     const denoFloor = denoFloorCmd("verify", big.bundle);
 
     expectOkEnvelope((await runProcess(verify)).stdout, "nx pkg verify");
+    expectOkEnvelope((await runProcess(preloaded)).stdout, "the preloaded verify");
     const sums = (await runProcess(floor)).stdout.trim().split("\n");
     if (sums.length !== files.length) {
       throw new Error(`cannot use the floor: sha256sum printed ${sums.length} of ${files.length}`);
@@ -42,6 +46,7 @@ export const verifySuite: Suite = {
       nx: async () => (await runProcess(verify)).ms,
       floor: async () => (await runProcess(floor)).ms,
       deno: async () => (await runProcess(denoFloor)).ms,
+      preloaded: async () => preloadedMs(await runProcess(preloaded)),
     });
     ctx.log("verify: in-process verifyAt()");
     const paths = rootPaths(root);
@@ -50,22 +55,35 @@ export const verifySuite: Suite = {
         timed(() => verifyAt(big.bundle, { paths, reporter: silentReporter, now: new Date() })),
     });
 
-    return [metric({
-      suite: "verify",
-      name: `verify big-1.0.0.nxb (${files.length} files, ${mib(bytes)})`,
-      unit: "ms",
-      nxLabel: "bin/nx pkg verify big-1.0.0.nxb --root <trusted> --json " +
-        "(in-process: verifyAt() from core/pkgr/verify.ts in the bench process, warm JIT)",
-      wholeProcess: whole.nx,
-      inProcess: inProcess.nx,
-      floorLabel: `sha256sum over all ${files.length} files of the same bundle, one process`,
-      floor: whole.floor,
-      target: { kind: "max_ratio", max: 2, appliesTo: "whole-process" },
-      bound: { label: DENO_FLOOR_TEXT.verify, samples: whole.deno },
-      notes: [
-        "verify also hashes the payload with SHA-512 (signature challenge) and checks " +
-        "Ed25519 signatures; the floor only hashes with SHA-256",
-      ],
-    })];
+    const floorLabel = `sha256sum over all ${files.length} files of the same bundle, one process`;
+    return [
+      metric({
+        suite: "verify",
+        name: `verify big-1.0.0.nxb (${files.length} files, ${mib(bytes)})`,
+        unit: "ms",
+        nxLabel: "bin/nx pkg verify big-1.0.0.nxb --root <trusted> --json " +
+          "(in-process: verifyAt() from core/pkgr/verify.ts in the bench process, warm JIT)",
+        wholeProcess: whole.nx,
+        inProcess: inProcess.nx,
+        floorLabel,
+        floor: whole.floor,
+        target: { kind: "max_ratio", max: 2, appliesTo: "whole-process" },
+        bound: { label: DENO_FLOOR_TEXT.verify, samples: whole.deno },
+        notes: [
+          "verify also hashes the payload with SHA-512 (signature challenge) and checks " +
+          "Ed25519 signatures; the floor only hashes with SHA-256",
+        ],
+      }),
+      startUpSplit({
+        suite: "verify",
+        command: "pkg verify big-1.0.0.nxb --root <trusted> --json",
+        whole: whole.nx,
+        preloaded: whole.preloaded,
+        warm: inProcess.nx,
+        firstRun: "code compiled on first call, the first libc calls, a young heap",
+        floorLabel,
+        floor: whole.floor,
+      }),
+    ];
   },
 };
