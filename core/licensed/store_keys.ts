@@ -2,8 +2,8 @@
  * The store keys a root trusts to sign licensing records (`pkg/store_keys.toml`), a list of its
  * own: a bundle publisher's key signs no entitlement, and a store key signs no bundle.
  */
-import { NxError } from "../errors.ts";
 import * as z from "zod/mini";
+import { NxError } from "../errors.ts";
 import { fromHex, toHex } from "../bytes/mod.ts";
 import { decodePublicKey, fingerprint } from "../trust/mod.ts";
 import { initRoot, loadToml, type RootPaths, tomlBytes, writeFileAtomic } from "../store/mod.ts";
