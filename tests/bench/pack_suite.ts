@@ -152,7 +152,6 @@ export const packSuite: Suite = {
         whole: whole.nx,
         preloaded: whole.preloaded,
         warm: inProcess.nx,
-        firstRun: "code compiled on first call, the first libc calls, a young heap",
         floorLabel,
         floor: whole.floor,
       }),

@@ -80,7 +80,6 @@ export const verifySuite: Suite = {
         whole: whole.nx,
         preloaded: whole.preloaded,
         warm: inProcess.nx,
-        firstRun: "code compiled on first call, the first libc calls, a young heap",
         floorLabel,
         floor: whole.floor,
       }),
