@@ -4,6 +4,7 @@
  * covers every byte of the bundle and the set of file names.
  */
 import * as z from "zod/mini";
+import { hexString } from "../schema/mod.ts";
 import { CAPS } from "./layout.ts";
 
 export const INDEX_FORMAT = "nx-file-index";
@@ -11,12 +12,10 @@ export const INDEX_SIG_FORMAT = "nx-index-sig";
 /** Domain separation: the signed message is this prefix followed by the index bytes. */
 export const INDEX_SIGNING_DOMAIN = "nx.bundle.index.v1\n";
 
-const hex = (bytes: number) => z.string().check(z.regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`)));
-
 export const IndexEntrySchema = z.strictObject({
   path: z.string().check(z.minLength(1)),
   size: z.int().check(z.nonnegative()),
-  sha256: hex(32),
+  sha256: hexString(32),
 });
 export type IndexEntry = z.infer<typeof IndexEntrySchema>;
 
@@ -31,9 +30,9 @@ export const IndexSigSchema = z.strictObject({
   format: z.literal(INDEX_SIG_FORMAT),
   version: z.int(),
   alg: z.string().check(z.minLength(1), z.maxLength(32)),
-  publisher: hex(16),
-  key: hex(32),
-  signature: hex(64),
+  publisher: hexString(16),
+  key: hexString(32),
+  signature: hexString(64),
 });
 export type IndexSig = z.infer<typeof IndexSigSchema>;
 

@@ -18,6 +18,10 @@ import en from "zod/v4/locales/en.js";
 
 z.config(en());
 
+/** Lowercase hex text of exactly `bytes` bytes (a digest, a key, an id). */
+export const hexString = (bytes: number) =>
+  z.string().check(z.regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`)));
+
 /** The first line of zod's summary of a failed parse: the first issue and where it is. */
 export function firstIssue(error: z.core.$ZodError): string {
   return z.prettifyError(error).split("\n")[0];

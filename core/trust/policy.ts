@@ -5,6 +5,7 @@
 import * as z from "zod/mini";
 import { NxError } from "../errors.ts";
 import { fromHex, toHex } from "../bytes/mod.ts";
+import { hexString } from "../schema/mod.ts";
 import { fingerprint } from "./keys.ts";
 import { isStrictSemver } from "../version/mod.ts";
 
@@ -12,15 +13,13 @@ export const POLICY_VERSION = 1;
 export const PUBLISHERS_VERSION = 1;
 export const SUPPORTED_ALGS = ["ed25519"] as const;
 
-const hex = (bytes: number) => z.string().check(z.regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`)));
-
 export const PublisherSchema = z.strictObject({
-  id: hex(16),
+  id: hexString(16),
   name: z.optional(z.string().check(z.maxLength(64))),
   enabled: z.boolean(),
   allowed_algs: z.array(z.string()),
   /** Public keys (32 bytes, hex) this publisher signs with. */
-  keys: z.array(hex(32)),
+  keys: z.array(hexString(32)),
 });
 export type Publisher = z.infer<typeof PublisherSchema>;
 
