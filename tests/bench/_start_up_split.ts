@@ -5,6 +5,7 @@
  * nx's modules, and how much is what a first run pays while it runs.
  */
 import { fileURLToPath } from "node:url";
+import { type LazyCompiles, lazyCompilesText } from "./_lazy_compile.ts";
 import { type Cmd, median, type Metric, metric, type ProcessRun } from "./_measure.ts";
 import { denoRun } from "./_nx.ts";
 
@@ -36,6 +37,8 @@ export interface StartUpSplit {
   warm: number[];
   /** What a first run's own calls add (the note's parenthesis), when more than {@link FIRST_RUN}. */
   firstRun?: string;
+  /** V8's function-event log of one more run (_lazy_compile.ts): the first run's compiling. */
+  lazy: LazyCompiles;
   floorLabel: string;
   floor: number[];
 }
@@ -64,7 +67,8 @@ export function startUpSplit(split: StartUpSplit): Metric {
       `this minus the warm in-process ${verb.replace("pkg ", "")}: ${
         ms(cold - median(split.warm))
       } ` +
-      `that a first run pays while it runs (${split.firstRun ?? FIRST_RUN})`,
+      `that a first run pays while it runs (${split.firstRun ?? FIRST_RUN}); ` +
+      lazyCompilesText(split.lazy),
     ],
   });
 }

@@ -45,6 +45,7 @@ import {
   totalBytes,
   trustedRoot,
 } from "./_nx.ts";
+import { lazyCompiles } from "./_lazy_compile.ts";
 import { preloadedCmd, preloadedMs, startUpSplit } from "./_start_up_split.ts";
 import { partSamples, type Split, splitOp } from "./_split.ts";
 
@@ -296,6 +297,10 @@ export const installSuite: Suite = {
       preloaded: whole.preloaded,
       warm: inProcess,
       firstRun: "code compiled on first call, the first libSQL and libc calls, a young heap",
+      lazy: await lazyCompiles(
+        async () => installArgs(await cloneRoot(template, join(await fresh("lazy"), "root"))),
+        ctx.scratch,
+      ),
       floorLabel: reference.label,
       floor: reference.samples,
     }));

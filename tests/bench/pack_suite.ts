@@ -12,6 +12,7 @@ import { silentReporter } from "../../core/pkgr/context.ts";
 import { loadSecretKey } from "../../core/pkgr/keys.ts";
 import { pack } from "../../core/pkgr/pack.ts";
 import { DENO_FLOOR_TEXT, denoFloorCmd } from "./_deno_floor.ts";
+import { lazyCompiles } from "./_lazy_compile.ts";
 import { preloadedCmd, preloadedMs, startUpSplit } from "./_start_up_split.ts";
 import {
   canRun,
@@ -123,6 +124,11 @@ export const packSuite: Suite = {
       },
     });
 
+    const lazy = await lazyCompiles(
+      async () => packArgs(join(await fresh("lazy"), "big.nxb")),
+      ctx.scratch,
+    );
+
     const name = `pack big-1.0.0 (${files.length} files, ${mib(bytes)})`;
     const nxLabel = "bin/nx pkg pack <src> --key dev.key --out <fresh> " +
       "--force --json (in-process: pack() from core/pkgr/pack.ts, warm JIT)";
@@ -152,6 +158,7 @@ export const packSuite: Suite = {
         whole: whole.nx,
         preloaded: whole.preloaded,
         warm: inProcess.nx,
+        lazy,
         floorLabel,
         floor: whole.floor,
       }),

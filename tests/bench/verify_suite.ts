@@ -8,6 +8,7 @@ import { silentReporter } from "../../core/pkgr/context.ts";
 import { verifyAt } from "../../core/pkgr/verify.ts";
 import { rootPaths } from "../../core/store/root.ts";
 import { DENO_FLOOR_TEXT, denoFloorCmd } from "./_deno_floor.ts";
+import { lazyCompiles } from "./_lazy_compile.ts";
 import { preloadedCmd, preloadedMs, startUpSplit } from "./_start_up_split.ts";
 import { metric, runProcess, sample, type Suite, timed } from "./_measure.ts";
 import {
@@ -55,6 +56,8 @@ export const verifySuite: Suite = {
         timed(() => verifyAt(big.bundle, { paths, reporter: silentReporter, now: new Date() })),
     });
 
+    const lazy = await lazyCompiles(() => Promise.resolve(args), ctx.scratch);
+
     const floorLabel = `sha256sum over all ${files.length} files of the same bundle, one process`;
     return [
       metric({
@@ -80,6 +83,7 @@ export const verifySuite: Suite = {
         whole: whole.nx,
         preloaded: whole.preloaded,
         warm: inProcess.nx,
+        lazy,
         floorLabel,
         floor: whole.floor,
       }),
