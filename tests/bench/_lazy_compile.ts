@@ -4,7 +4,9 @@
  * flags (the cache is keyed to them), counting the functions of build/ that V8 parses and compiles
  * when they are first called. Deno writes a module's code cache when it compiles the module,
  * before it runs, so the cache holds only what V8 compiled eagerly; every other function is
- * compiled again in every process (docs/performance.md, "Where verify's time goes").
+ * compiled again in every process (docs/performance.md, "Why the code cache does not hold the
+ * first run's compiling"). The runs use a `DENO_DIR` of their own: code cached under other V8
+ * flags is not the code the bench's other runs use.
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -56,22 +58,27 @@ export function parseFunctionEvents(log: string, prefix: string = BUNDLE): LazyC
 }
 
 /**
- * Runs `deno run build/main.js <args>` twice with the function-event log on and reads the second
- * log. `argsFor` gives each run its command line (a verb that writes needs a fresh root each).
+ * Runs `deno run build/main.js <args>` twice with the function-event log on, in a fresh
+ * `DENO_DIR` below `scratch`, and reads the second log. `argsFor` gives each run its command line
+ * (a verb that writes needs a fresh root each).
  */
 export async function lazyCompiles(
   argsFor: () => Promise<string[]>,
   scratch: string,
 ): Promise<LazyCompiles> {
-  const log = join(scratch, "v8-function-events.log");
+  const denoDir = await Deno.makeTempDir({ dir: scratch, prefix: "deno-dir-v8-log-" });
+  const log = join(denoDir, "v8-function-events.log");
   const flags = [
     "--no-config",
     `--v8-flags=--log-function-events,--logfile=${log},--no-logfile-per-isolate`,
   ];
   const main = fileURLToPath(new URL("main.js", BUNDLE));
-  for (let run = 0; run < 2; run++) await runProcess(denoRun(main, await argsFor(), flags));
+  for (let run = 0; run < 2; run++) {
+    const cmd = denoRun(main, await argsFor(), flags);
+    await runProcess({ ...cmd, env: { ...cmd.env, DENO_DIR: denoDir } });
+  }
   const counts = parseFunctionEvents(await Deno.readTextFile(log));
-  await Deno.remove(log);
+  await Deno.remove(denoDir, { recursive: true });
   return counts;
 }
 
