@@ -3,6 +3,7 @@
  * the process that was recorded (same boot, same start time, same command line) and whether it
  * is gone.
  */
+import { DirHandle } from "../store/mod.ts";
 
 export interface ProcStat {
   /** One letter: R, S, D, Z (zombie), T, X (dead), … */
@@ -108,3 +109,22 @@ export function bootId(): string {
 /** A zombie (or dead) process runs no more code and writes nothing. */
 export const isDead = (s: ProcStat | undefined) =>
   s === undefined || s.state === "Z" || s.state === "X";
+
+/**
+ * Whether a process of group `pgid` still runs (zombies do not count). A SIGKILL sent to a group
+ * reaches every member at once, but each dies when it is next scheduled: the leader's death says
+ * nothing of the others'. Lists /proc through the store's directory handle, which Deno's
+ * permissions do not gate (see readProc).
+ */
+export function groupHasLiveMember(pgid: number): boolean {
+  const proc = DirHandle.open("/proc");
+  try {
+    return proc.entries().some(({ name }) => {
+      if (!/^[1-9][0-9]*$/.test(name)) return false;
+      const stat = procStat(Number(name));
+      return !isDead(stat) && stat!.pgrp === pgid;
+    });
+  } finally {
+    proc.close();
+  }
+}

@@ -5,7 +5,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { NxError } from "../errors.ts";
-import { bootId, isDead, procArgv, procStat } from "./_process.ts";
+import { bootId, groupHasLiveMember, isDead, procArgv, procStat } from "./_process.ts";
 
 export const RECORD_FORMAT = "nx-migration-process";
 export const RECORD_VERSION = 1;
@@ -120,7 +120,8 @@ export interface StopOptions {
 /**
  * Stops the step a crashed nx left running, if any: reads the record at `path`; when it names a
  * live process (see {@link isRecordedProcessAlive}) sends SIGKILL to its process group and waits
- * until it is gone. A record of a process that is long gone (or of another boot, or a recycled
+ * until no member of the group runs any more (a member the migration forked may outlive its
+ * leader by a scheduling slice, and the undo that follows must not race it). A record of a process that is long gone (or of another boot, or a recycled
  * pid) is stale and only removed. `migration.still_running` when the process does not go away
  * or the record cannot be read (then nothing tells which process to stop).
  */
@@ -144,7 +145,8 @@ export async function stopRecordedMigration(
   if (isRecordedProcessAlive(record)) {
     const stat = procStat(record.pid);
     // The group is killed only while its leader is verified to be the recorded process.
-    const targets = stat?.pgrp === record.pgid ? [-record.pgid, record.pid] : [record.pid];
+    const group = stat?.pgrp === record.pgid;
+    const targets = group ? [-record.pgid, record.pid] : [record.pid];
     for (const target of targets) {
       try {
         kill(target, "SIGKILL");
@@ -153,7 +155,9 @@ export async function stopRecordedMigration(
       }
     }
     const deadline = performance.now() + waitMs;
-    while (isRecordedProcessAlive(record)) {
+    const running = () =>
+      isRecordedProcessAlive(record) || (group && groupHasLiveMember(record.pgid));
+    while (running()) {
       if (performance.now() >= deadline) {
         throw stillRunning(
           path,

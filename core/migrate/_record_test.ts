@@ -24,9 +24,12 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
  * A process that runs until killed, leading its own session, with `tag` on its command line;
  * returned once `setsid` has made the group and exec'd the shell.
  */
-async function survivor(tag: string): Promise<Deno.ChildProcess> {
+async function survivor(
+  tag: string,
+  script = "while :; do sleep 1; done",
+): Promise<Deno.ChildProcess> {
   const child = new Deno.Command("/usr/bin/setsid", {
-    args: ["/bin/sh", "-c", "while :; do sleep 1; done", tag],
+    args: ["/bin/sh", "-c", script, tag],
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -135,6 +138,31 @@ Deno.test("stopRecordedMigration() refuses with migration.still_running when the
       assert.deepEqual(kills, [-child.pid, child.pid]);
       assert.equal(e.details?.pid, child.pid);
       // The record stays, so the next command tries again.
+      assert.equal(await exists(path), true);
+    } finally {
+      Deno.kill(-child.pid, "SIGKILL");
+      await child.status;
+    }
+  });
+});
+
+Deno.test("stopRecordedMigration() waits for every member of the group, not only its leader", async () => {
+  await withDir(async (dir) => {
+    const tag = join(dir, "data");
+    const child = await survivor(tag, "sleep 600 & wait");
+    try {
+      await pollUntil(
+        async () => (await groupMembers(child.pid)).length === 2 || undefined,
+        "the survivor's second member",
+      );
+      const path = join(dir, "migration-process.json");
+      const record = recordOf(child.pid, tag);
+      await writeRecord(path, record);
+      // Only the leader is killed: the member it started stays in the group.
+      const kill = (pid: number, signal: Deno.Signal) => pid > 0 && Deno.kill(pid, signal);
+      await failure(stopRecordedMigration(path, { kill, waitMs: 300 }), "migration.still_running");
+      assert.equal(isRecordedProcessAlive(record), false);
+      assert.equal((await groupMembers(child.pid)).length, 1);
       assert.equal(await exists(path), true);
     } finally {
       Deno.kill(-child.pid, "SIGKILL");
