@@ -121,9 +121,10 @@ export interface StopOptions {
  * Stops the step a crashed nx left running, if any: reads the record at `path`; when it names a
  * live process (see {@link isRecordedProcessAlive}) sends SIGKILL to its process group and waits
  * until no member of the group runs any more (a member the migration forked may outlive its
- * leader by a scheduling slice, and the undo that follows must not race it). A record of a process that is long gone (or of another boot, or a recycled
- * pid) is stale and only removed. `migration.still_running` when the process does not go away
- * or the record cannot be read (then nothing tells which process to stop).
+ * leader by a scheduling slice, and the undo that follows must not race it). A record of a
+ * process that is long gone (or of another boot, or a recycled pid) is stale and only removed.
+ * `migration.still_running` when the process does not go away or the record cannot be read
+ * (then nothing tells which process to stop).
  */
 export async function stopRecordedMigration(
   path: string,

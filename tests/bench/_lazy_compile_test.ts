@@ -3,7 +3,7 @@ import { lazyCompilesText, parseFunctionEvents } from "./_lazy_compile.ts";
 
 const PREFIX = "file:///repo/build/";
 
-/** A function-event log as V8 writes it: `function,<event>,<script>,<start>,<end>,<ms>,<t>,<name>`. */
+/** A function-event log as V8 writes it: `function,<event>,<script>,<start>,<end>,<ms>,<t>,…`. */
 const LOG = [
   "script-details,3,ext:core/00_primordials.js,0,0,",
   `script-details,50,${PREFIX}main.js,0,0,`,
