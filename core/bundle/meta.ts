@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import * as z from "zod/mini";
+import { hexString } from "../schema/mod.ts";
 import { encodeManifest } from "./manifest_codec.ts";
 import type { Manifest } from "./manifest_types.ts";
 
@@ -19,7 +20,7 @@ export const SbomSchema = z.looseObject({
 export const ReproSchema = z.looseObject({
   schema_version: z.int(),
   /** nx: SHA-256 of the manifest re-encoded with reproDigest emptied (see manifestBinding). */
-  manifest_binding_sha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
+  manifest_binding_sha256: z.optional(hexString(32)),
 });
 
 const stepName = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));

@@ -9,7 +9,7 @@ import { parse as parseToml } from "smol-toml";
 import * as z from "zod/mini";
 import { concatBytes } from "../bytes/mod.ts";
 import { NxError } from "../errors.ts";
-import { topIssue } from "../schema/mod.ts";
+import { hexString, topIssue } from "../schema/mod.ts";
 import { APP_ID } from "../bundle/mod.ts";
 import { fingerprint, verifyStrict } from "../trust/mod.ts";
 import { SKU_ID } from "./fields.ts";
@@ -38,13 +38,13 @@ const SkuFileSchema = z.strictObject({
   type: z.enum(TOKEN_TYPES),
   days: z.int().check(z.gte(1), z.lte(3650)),
   bundle: matching(BUNDLE_PATH),
-  bundle_index_sha256: matching(/^[0-9a-f]{64}$/),
+  bundle_index_sha256: hexString(32),
 });
 
 const CatalogFileSchema = z.strictObject({
   version: z.literal(CATALOG_VERSION),
   store: matching(/^[a-z0-9][a-z0-9._-]{0,63}$/),
-  key: matching(/^[0-9a-f]{32}$/),
+  key: hexString(16),
   sku: z.array(SkuFileSchema).check(z.minLength(1), z.maxLength(256)),
 });
 

@@ -4,20 +4,19 @@
  */
 import * as z from "zod/mini";
 import { NxError } from "../errors.ts";
+import { hexString } from "../schema/mod.ts";
 import { fromHex, toHex } from "../bytes/mod.ts";
 import { decodePublicKey, fingerprint } from "../trust/mod.ts";
 import { initRoot, loadToml, type RootPaths, tomlBytes, writeFileAtomic } from "../store/mod.ts";
 
 export const STORE_KEYS_VERSION = 1;
 
-const HEX64 = /^[0-9a-f]{64}$/;
-
 export const StoreKeySchema = z.strictObject({
   /** The key id: first 16 bytes of SHA-256 of the public key, 32 hex (as publisher ids). */
-  id: z.string().check(z.regex(/^[0-9a-f]{32}$/)),
+  id: hexString(16),
   name: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
   /** The Ed25519 public key, 64 hex. */
-  key: z.string().check(z.regex(HEX64)),
+  key: hexString(32),
 });
 export type StoreKey = z.infer<typeof StoreKeySchema>;
 

@@ -3,14 +3,14 @@
  * with (core/bundle, core/trust, core/store, core/entitlement, core/licensed): one core, one set
  * of checks and messages, but a schema is built without attaching classic zod's methods to it.
  * Those modules `import * as z from "zod/mini"` themselves (a re-exported namespace would keep all
- * of zod, every locale included, in the bundle: tests/zod_import_test.ts); the contract's schemas (core/api, core/protocol,
- * core/plan) stay classic and embed these as they are. tests/layer_check.ts keeps classic zod
- * off those paths.
+ * of zod, every locale included, in the bundle: tests/zod_import_test.ts); the contract's schemas
+ * (core/api, core/protocol, core/plan) stay classic and embed these as they are.
+ * tests/layer_check.ts keeps classic zod off those paths.
  *
  * Messages: classic zod sets its English messages when it builds its first schema; zod/mini sets
  * none ("Invalid input"). Every message nx shows from a zod/mini parse goes through
- * {@link firstIssue}, and this module sets English once, so a message never depends on whether the
- * process happened to build a classic schema first.
+ * {@link firstIssue} or {@link topIssue}, and this module sets English once, so a message never
+ * depends on whether the process happened to build a classic schema first.
  */
 import type * as classic from "zod";
 import * as z from "zod/mini";
