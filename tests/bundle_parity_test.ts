@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { build, BUILD_DIR } from "../.ci/build.ts";
 import { startupNodeImports } from "../.ci/shims/mod.ts";
-import { DENO, FIXTURES, NX_PERMISSIONS, REPO, tempDir } from "./helpers.ts";
+import { bundleFlags, DENO, FIXTURES, NX_PERMISSIONS, REPO, tempDir } from "./helpers.ts";
 
 const text = new TextDecoder();
 const SOURCE = [
@@ -19,7 +19,7 @@ const SOURCE = [
   join(REPO, "deno.json"),
   join(REPO, "cli", "main.ts"),
 ];
-const BUNDLE = ["run", ...NX_PERMISSIONS, "--no-config", join(REPO, "build", "main.js")];
+const BUNDLE = ["run", ...NX_PERMISSIONS, ...bundleFlags(), join(REPO, "build", "main.js")];
 const ENV = { NO_COLOR: "1", NX_MARKERS: "", SOURCE_DATE_EPOCH: "0" };
 /** Audit and install times are the only values that differ between two runs (and node's pid). */
 const TIME = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g;

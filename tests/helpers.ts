@@ -17,6 +17,18 @@ export const NX_PERMISSIONS = [
   "--allow-net",
 ];
 
+/** V8's flags for the bundle: bin/nx's (tests/launcher_test.ts keeps the two equal). */
+export const BUNDLE_V8_FLAGS = ["--no-lazy"];
+
+/**
+ * Deno's flags for a run of build/, as bin/nx runs it; `v8` adds V8 flags. A run with other V8
+ * flags would not use, and would replace, the code cache the launcher's runs left (it is keyed to
+ * them).
+ */
+export function bundleFlags(v8: string[] = []): string[] {
+  return ["--no-config", `--v8-flags=${[...BUNDLE_V8_FLAGS, ...v8].join(",")}`];
+}
+
 export interface NxRun {
   code: number;
   stdout: string;
@@ -42,7 +54,7 @@ export interface NxOptions {
 export function nxCommandLine(args: string[]): { cmd: string; args: string[] } {
   if (Deno.env.get("NX_CLI") === "bundle") {
     assertBundleFresh();
-    return { cmd: DENO, args: ["run", ...NX_PERMISSIONS, "--no-config", BUNDLE_MAIN, ...args] };
+    return { cmd: DENO, args: ["run", ...NX_PERMISSIONS, ...bundleFlags(), BUNDLE_MAIN, ...args] };
   }
   return { cmd: DENO, args: ["run", ...NX_PERMISSIONS, join(REPO, "cli", "main.ts"), ...args] };
 }

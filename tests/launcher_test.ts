@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { copyFile, mkdir, symlink } from "node:fs/promises";
 import { build, SOURCE_INPUTS } from "../.ci/build.ts";
-import { copyFixture, REPO, tempDir, trustedRoot } from "./helpers.ts";
+import { bundleFlags, copyFixture, REPO, tempDir, trustedRoot } from "./helpers.ts";
 
 const LAUNCHER = join(REPO, "bin", "nx");
 const PINNED_DENO = join(REPO, "node_modules", "@deno", "linux-x64-glibc", "deno");
@@ -67,6 +67,16 @@ Deno.test("bin/nx grants exactly the permissions of the nx task in deno.json", a
   assert.equal(execs.length, 2);
   for (const line of execs) assert.deepEqual(permissionsOf(line), permissionsOf(task));
   assert.ok(permissionsOf(task).length > 0);
+});
+
+Deno.test("bin/nx gives the bundle the V8 flags the tests and the bench give it, the source none", async () => {
+  const launcher = await Deno.readTextFile(LAUNCHER);
+  const execs = launcher.split(/exec "\$deno" run/).slice(1).map((l) => l.split('"$@"')[0]);
+  const v8Flags = (line: string) => line.match(/--v8-flags=\S*/g) ?? [];
+  const [bundle, source] = execs;
+  assert.match(bundle, /build\/main\.js/);
+  assert.deepEqual(v8Flags(bundle), bundleFlags().filter((f) => f.startsWith("--v8-flags=")));
+  assert.deepEqual(v8Flags(source), []);
 });
 
 Deno.test("bin/nx checks the bundle against exactly the inputs the build names", async () => {

@@ -1,10 +1,11 @@
 /**
  * The Deno floor's commands (deno_floor.ts): the pinned Deno, no config (nothing of nx but, for
  * list, what `nx --version` loads; no npm package but, for list, libsql), only the permissions
- * the mode needs.
+ * the mode needs, and the V8 flags bin/nx gives the bundle (list's floor loads build/main.js, and
+ * the code cache is keyed to them).
  */
 import { fileURLToPath } from "node:url";
-import { DENO } from "../helpers.ts";
+import { bundleFlags, DENO } from "../helpers.ts";
 import type { Cmd } from "./_measure.ts";
 
 const SCRIPT = fileURLToPath(new URL("deno_floor.ts", import.meta.url));
@@ -38,5 +39,5 @@ export function denoFloorCmd(mode: keyof typeof DENO_FLOOR_TEXT, src: string, ..
     pack: ["--allow-read", "--allow-write", "--allow-ffi"],
     list: ["--allow-read", "--allow-env", "--allow-ffi", "--allow-sys"],
   }[mode];
-  return { cmd: DENO, args: ["run", "--no-config", ...perms, SCRIPT, mode, src, ...dirs] };
+  return { cmd: DENO, args: ["run", ...bundleFlags(), ...perms, SCRIPT, mode, src, ...dirs] };
 }

@@ -10,6 +10,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bundleFlags } from "../helpers.ts";
 import { runProcess } from "./_measure.ts";
 import { denoRun } from "./_nx.ts";
 
@@ -68,10 +69,11 @@ export async function lazyCompiles(
 ): Promise<LazyCompiles> {
   const denoDir = await Deno.makeTempDir({ dir: scratch, prefix: "deno-dir-v8-log-" });
   const log = join(denoDir, "v8-function-events.log");
-  const flags = [
-    "--no-config",
-    `--v8-flags=--log-function-events,--logfile=${log},--no-logfile-per-isolate`,
-  ];
+  const flags = bundleFlags([
+    "--log-function-events",
+    `--logfile=${log}`,
+    "--no-logfile-per-isolate",
+  ]);
   const main = fileURLToPath(new URL("main.js", BUNDLE));
   for (let run = 0; run < 2; run++) {
     const cmd = denoRun(main, await argsFor(), flags);

@@ -7,13 +7,14 @@
 import { fileURLToPath } from "node:url";
 import { type LazyCompiles, lazyCompilesText } from "./_lazy_compile.ts";
 import { type Cmd, median, type Metric, metric, type ProcessRun } from "./_measure.ts";
+import { bundleFlags } from "../helpers.ts";
 import { denoRun } from "./_nx.ts";
 
 const PRELOADED = fileURLToPath(new URL("_preloaded.ts", import.meta.url));
 
 /** `main(args)` of the bundle in a fresh process whose every module was loaded first. */
 export function preloadedCmd(args: string[]): Cmd {
-  return denoRun(PRELOADED, args, ["--no-config"]);
+  return denoRun(PRELOADED, args, bundleFlags());
 }
 
 /** The time a `_preloaded.ts` run reported on stderr. */
