@@ -17,6 +17,8 @@ export const DENO_FLOOR_TEXT = {
   install: "deno run of a script that only reads every file through node:crypto SHA-256 (the " +
     "payload through SHA-512 once), writes it into a staging dir, one syncfs, rename, fsync " +
     "the parent (tests/bench/deno_floor.ts)",
+  "install-registry": "the same install floor, then the libsql addon loaded and one row " +
+    "committed into a new registry file with WAL and synchronous=FULL, as nx's registry must",
   pack: "deno run of a script that only reads every source file through node:crypto SHA-256 " +
     "(the payload through SHA-512 twice, as Ed25519 signing does), writes it into a staging dir, " +
     "one syncfs, rename, fsync the parent (tests/bench/deno_floor.ts)",
@@ -32,10 +34,24 @@ export function denoFloorCmd(
   stage: string,
   final: string,
 ): Cmd;
+export function denoFloorCmd(
+  mode: "install-registry",
+  src: string,
+  stage: string,
+  final: string,
+  registry: string,
+): Cmd;
 export function denoFloorCmd(mode: keyof typeof DENO_FLOOR_TEXT, src: string, ...dirs: string[]) {
   const perms = {
     verify: ["--allow-read"],
     install: ["--allow-read", "--allow-write", "--allow-ffi"],
+    "install-registry": [
+      "--allow-read",
+      "--allow-write",
+      "--allow-ffi",
+      "--allow-env",
+      "--allow-sys",
+    ],
     pack: ["--allow-read", "--allow-write", "--allow-ffi"],
     list: ["--allow-read", "--allow-env", "--allow-ffi", "--allow-sys"],
   }[mode];

@@ -13,7 +13,9 @@
  *   fsync its parent.
  *
  * The signature arithmetic, the manifest, the journal and the registry are left out: the floor
- * only gets cheaper for it.
+ * only gets cheaper for it. `install-registry` is install's floor plus the least a libSQL registry
+ * costs: the `libsql` addon loaded (as list's floor loads it) and one row committed into a new
+ * registry file with nx's pragmas (WAL, synchronous=FULL).
  *
  * `list` is the floor of `nx pkg list` against `nx --version`: it loads what `nx --version` loads
  * (build/main.js, nx's start-up graph, not run), then reads the apps' summary rows (the registry's
@@ -24,6 +26,8 @@
  * usage (from the repository, `deno run --no-config`):
  *   deno_floor.ts verify <bundle dir>                        (--allow-read)
  *   deno_floor.ts install|pack <src dir> <stage> <final>     (+ --allow-write --allow-ffi)
+ *   deno_floor.ts install-registry <src dir> <stage> <final> <registry.db>
+ *                                                            (+ --allow-env --allow-sys)
  *   deno_floor.ts list <registry.db>                         (--allow-read --allow-env
  *                                                             --allow-ffi --allow-sys)
  * It prints the number of files and bytes it read (list: the rows as JSON).
@@ -90,10 +94,28 @@ function onDir(dir: string, call: "syncfs" | "fsync"): void {
   }
 }
 
+/** The `libsql` package's Database class: the addon nx's registry uses, through the node layer. */
+function libsqlDatabase() {
+  return createRequire(new URL("../../node_modules/", import.meta.url))("libsql");
+}
+
+/** One row committed into a new registry file, with the pragmas core/registry/_open.ts sets. */
+function commitRow(db: string): void {
+  const Database = libsqlDatabase();
+  const registry = new Database(db);
+  try {
+    registry.exec("PRAGMA journal_mode = WAL");
+    registry.exec("PRAGMA synchronous = FULL");
+    registry.exec("CREATE TABLE apps (id TEXT PRIMARY KEY, record TEXT NOT NULL)");
+    registry.prepare("INSERT INTO apps VALUES (?, ?)").run("big", "{}");
+  } finally {
+    registry.close();
+  }
+}
+
 async function list(db: string): Promise<void> {
   await import(new URL("../../build/main.js", import.meta.url).href);
-  const require = createRequire(new URL("../../node_modules/", import.meta.url));
-  const Database = require("libsql");
+  const Database = libsqlDatabase();
   const registry = new Database(db, { readonly: true });
   try {
     console.log(JSON.stringify(registry.prepare(SUMMARIES_SQL).all()));
@@ -102,14 +124,14 @@ async function list(db: string): Promise<void> {
   }
 }
 
-function main([mode, src, stage, final]: string[]): void {
+function main([mode, src, stage, final, db]: string[]): void {
   const list = files(src);
   const buffer = new Uint8Array(CHUNK);
   const sha512Passes = (path: string) => path !== PAYLOAD ? 0 : mode === "pack" ? 2 : 1;
   let bytes = 0;
   if (mode === "verify") {
     for (const path of list) bytes += pass(`${src}/${path}`, buffer, sha512Passes(path));
-  } else if (mode === "install" || mode === "pack") {
+  } else if (mode === "install" || mode === "install-registry" || mode === "pack") {
     Deno.mkdirSync(stage);
     for (const path of list) {
       const cut = path.lastIndexOf("/");
@@ -124,8 +146,11 @@ function main([mode, src, stage, final]: string[]): void {
     onDir(stage, "syncfs");
     Deno.renameSync(stage, final);
     onDir(final.slice(0, final.lastIndexOf("/")) || "/", "fsync");
+    if (mode === "install-registry") commitRow(db);
   } else {
-    throw new Error(`usage: deno_floor.ts verify|install|pack|list <src> [<stage> <final>]`);
+    throw new Error(
+      "usage: deno_floor.ts verify|install|install-registry|pack|list <src> [<stage> <final> [<db>]]",
+    );
   }
   console.log(`${list.length} files, ${bytes} bytes`);
 }

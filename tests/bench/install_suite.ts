@@ -12,6 +12,8 @@
  * - the peer: the same 246 files as a `.deb` (under /opt/big/, uncompressed data.tar) installed
  *   with `dpkg --refuse-unsafe-io -i` into a private dpkg root with dpkg's default safe I/O (see
  *   _deb.ts). Target (whole process): ratio ≤ 1.0× (nx at least as fast as dpkg).
+ * - (notes on both rows) the Deno floor, and the same floor with the registry's least cost: the
+ *   libsql addon loaded and one row committed (deno_floor.ts install-registry).
  *
  * Then, in-process, where install's time goes (_split.ts), each part against the floor.
  */
@@ -25,6 +27,7 @@ import { DENO_FLOOR_TEXT, denoFloorCmd } from "./_deno_floor.ts";
 import { floorCmd, nativeFloor, POOL, strategyText, SYNCFS } from "./_floor.ts";
 import {
   firstCalls,
+  median,
   metric,
   type Outcome,
   runProcess,
@@ -140,6 +143,20 @@ export const installSuite: Suite = {
         await Deno.remove(dir, { recursive: true });
         return run.ms;
       },
+      denoRegistry: async () => {
+        const dir = await fresh("deno-registry");
+        const [stage, final] = [join(dir, "stage"), join(dir, "installed")];
+        const db = join(dir, "registry.db");
+        const run = await runProcess(
+          denoFloorCmd("install-registry", big.bundle, stage, final, db),
+        );
+        if (firstTime("denoRegistry")) {
+          expectFiles("the Deno floor's copy", await listFiles(final));
+          if ((await Deno.stat(db)).size === 0) throw new Error("the Deno floor wrote no registry");
+        }
+        await Deno.remove(dir, { recursive: true });
+        return run.ms;
+      },
     };
     if (floor) {
       for (const [key, how] of [["floor", SYNCFS], ["floorPool", POOL]] as const) {
@@ -215,6 +232,12 @@ export const installSuite: Suite = {
       `floor.c (${floor?.sha} SHA-256): read + SHA-256 + write each file into a staging dir, ` +
       `${strategyText(how)}, rename into place, fsync the parent`;
     const bound = { label: DENO_FLOOR_TEXT.install, samples: whole.deno };
+    // What the libSQL registry adds to the Deno floor, against the row's floor or peer.
+    const withRegistry = (peer: number[]) => {
+      const ms = median(whole.denoRegistry);
+      return `Deno floor with the registry (${DENO_FLOOR_TEXT["install-registry"]}): ` +
+        `${ms.toFixed(1)} ms, ${(ms / median(peer)).toFixed(2)}× the floor/peer`;
+    };
     const outcomes: Outcome[] = [];
     if (floor) {
       outcomes.push(metric({
@@ -233,6 +256,7 @@ export const installSuite: Suite = {
           "both sides read, hash, write and make durable every file and directory; nx also " +
           "starts Deno, checks signatures, keeps a journal and writes the registry (the first " +
           "install on a fresh root creates registry.db)",
+          withRegistry(whole.floor),
         ],
       }));
       outcomes.push(metric({
@@ -273,6 +297,7 @@ export const installSuite: Suite = {
           "--refuse-unsafe-io restores dpkg's default safe I/O (this image's " +
           "/etc/dpkg/dpkg.cfg.d/ sets force-unsafe-io): per file sync_file_range + fsync",
           "dpkg checks no signature; it computes an MD5 of each file for its md5sums list",
+          withRegistry(whole.dpkg),
         ],
       }));
     } else {
