@@ -5,9 +5,9 @@
  * nx's modules, and how much is what a first run pays while it runs.
  */
 import { fileURLToPath } from "node:url";
+import { bundleFlags } from "../helpers.ts";
 import { type LazyCompiles, lazyCompilesText } from "./_lazy_compile.ts";
 import { type Cmd, median, type Metric, metric, type ProcessRun } from "./_measure.ts";
-import { bundleFlags } from "../helpers.ts";
 import { denoRun } from "./_nx.ts";
 
 const PRELOADED = fileURLToPath(new URL("_preloaded.ts", import.meta.url));

@@ -23,7 +23,8 @@
  * registry file through the `libsql` package (the addon nx's registry uses, which needs Deno's node
  * layer) and prints them as JSON — no schema, no tree check, no licensing.
  *
- * usage (from the repository, `deno run --no-config`):
+ * usage (from the repository, `deno run --no-config --v8-flags=--no-lazy`, as _deno_floor.ts
+ * runs it):
  *   deno_floor.ts verify <bundle dir>                        (--allow-read)
  *   deno_floor.ts install|pack <src dir> <stage> <final>     (+ --allow-write --allow-ffi)
  *   deno_floor.ts install-registry <src dir> <stage> <final> <registry.db>
@@ -149,7 +150,8 @@ function main([mode, src, stage, final, db]: string[]): void {
     if (mode === "install-registry") commitRow(db);
   } else {
     throw new Error(
-      "usage: deno_floor.ts verify|install|install-registry|pack|list <src> [<stage> <final> [<db>]]",
+      "usage: deno_floor.ts verify|install|install-registry|pack|list <src> " +
+        "[<stage> <final> [<db>]]",
     );
   }
   console.log(`${list.length} files, ${bytes} bytes`);
