@@ -24,6 +24,10 @@
  * it ({@link SOURCE_INPUTS}; `find -newer`, a few milliseconds), else `cli/main.ts` from source.
  * A build that fails leaves the old stamp, so bin/nx keeps falling back to source.
  *
+ * Code cache: `deno task build` ends with a smoke test (`main.js --version`) and an import of every
+ * chunk (.ci/warm_bundle.ts), both under {@link BUNDLE_V8_FLAGS}, so the first command after
+ * `npm ci` finds Deno's code cache filled for the flags bin/nx runs with.
+ *
  * esbuild: `deno bundle` runs esbuild 0.25.5, which it fetches from the npm registry into
  * DENO_DIR on first use. package.json pins the same package (`@esbuild/linux-x64`, in
  * package-lock.json and deno.lock), so `npm ci` installs it with its integrity checked, and this
@@ -53,6 +57,13 @@ export const SOURCE_INPUTS = [
   "package.json",
   "package-lock.json",
 ];
+
+/**
+ * V8's flags for every run of the bundle: bin/nx passes them (tests/launcher_test.ts checks), and
+ * so must whatever else runs build/, since Deno's code cache is keyed to them. `--no-lazy`: V8
+ * compiles every function with its chunk, so the cache holds them all (docs/performance.md).
+ */
+export const BUNDLE_V8_FLAGS = ["--no-lazy"];
 
 const ESBUILD_PACKAGE = join(REPO, "node_modules", "@esbuild", "linux-x64");
 const decoder = new TextDecoder();
@@ -207,15 +218,19 @@ export async function build(): Promise<string[]> {
 
 if (import.meta.main) {
   const files = await build();
+  const flags = ["--no-config", `--v8-flags=${BUNDLE_V8_FLAGS.join(",")}`];
   const smoke = await run([
     "run",
     "--allow-all",
-    "--no-config",
+    ...flags,
     join(BUILD_DIR, "main.js"),
     "--version",
   ]);
   if (!smoke.ok || !/^\d+\.\d+\.\d+\n$/.test(smoke.stdout)) {
     fail(`the bundle does not run: ${smoke.stderr.trim() || smoke.stdout.trim()}`);
   }
+  const warm = join(REPO, ".ci", "warm_bundle.ts");
+  const warmed = await run(["run", "--allow-all", ...flags, warm]);
+  if (!warmed.ok) fail(`cannot load every chunk of the bundle: ${warmed.stderr.trim()}`);
   console.error(`nx build: build/main.js and ${files.length - 1} chunks`);
 }

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { cp } from "node:fs/promises";
 import { createHash } from "node:crypto";
+import { BUNDLE_V8_FLAGS } from "../.ci/build.ts";
 
 export const REPO = fileURLToPath(new URL("..", import.meta.url));
 export const FIXTURES = join(REPO, "fixtures");
@@ -16,9 +17,6 @@ export const NX_PERMISSIONS = [
   "--allow-run",
   "--allow-net",
 ];
-
-/** V8's flags for the bundle: bin/nx's (tests/launcher_test.ts keeps the two equal). */
-export const BUNDLE_V8_FLAGS = ["--no-lazy"];
 
 /**
  * Deno's flags for a run of build/, as bin/nx runs it; `v8` adds V8 flags. A run with other V8

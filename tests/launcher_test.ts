@@ -8,6 +8,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { copyFile, mkdir, symlink } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { build, SOURCE_INPUTS } from "../.ci/build.ts";
 import { bundleFlags, copyFixture, REPO, tempDir, trustedRoot } from "./helpers.ts";
 
@@ -77,6 +80,67 @@ Deno.test("bin/nx gives the bundle the V8 flags the tests and the bench give it,
   assert.match(bundle, /build\/main\.js/);
   assert.deepEqual(v8Flags(bundle), bundleFlags().filter((f) => f.startsWith("--v8-flags=")));
   assert.deepEqual(v8Flags(source), []);
+});
+
+/**
+ * What Deno's V8 code cache in `denoDir` holds for build/: each module's specifier and a digest of
+ * its cached code. Deno 2.9.6 keeps the cache in the SQLite file `v8_code_cache_v2` (table
+ * `codecache`); it is read through the libsql addon nx's registry uses.
+ */
+const BUILD_URL = pathToFileURL(join(REPO, "build", "/")).href;
+
+function cachedBundleCode(denoDir: string): Map<string, string> {
+  const Database = createRequire(join(REPO, "node_modules", "/"))("libsql");
+  const db = new Database(join(denoDir, "v8_code_cache_v2"), { readonly: true });
+  try {
+    const rows: { specifier: string; data: ArrayBuffer }[] = db
+      .prepare("SELECT specifier, data FROM codecache WHERE substr(specifier, 1, ?) = ?")
+      .all(BUILD_URL.length, BUILD_URL);
+    return new Map(
+      rows.map((
+        r,
+      ) => [r.specifier, createHash("sha256").update(new Uint8Array(r.data)).digest("hex")]),
+    );
+  } finally {
+    db.close();
+  }
+}
+
+Deno.test("deno task build leaves the code cache that bin/nx's first commands use", async () => {
+  const denoDir = await tempDir("nx-deno-dir-");
+  const run = async (cmd: string, args: string[]) => {
+    const out = await new Deno.Command(cmd, {
+      args,
+      cwd: REPO,
+      env: { DENO_DIR: denoDir, NX_CLI: "bundle", NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, `${[cmd, ...args].join(" ")}: ${text.decode(out.stderr)}`);
+  };
+  await run(PINNED_DENO, ["task", "build"]);
+  const built = cachedBundleCode(denoDir);
+  const chunks = (await Array.fromAsync(Deno.readDir(join(REPO, "build"))))
+    .filter((e) => e.isFile && e.name.endsWith(".js"));
+  assert.equal(built.size, chunks.length, "the build cached the code of some chunks only");
+  const root = await trustedRoot(["dev"]);
+  const notes = join(REPO, "fixtures", "bundles", "notes-1.0.0.nxb");
+  for (
+    const args of [
+      ["--version"],
+      ["pkg", "verify", notes, "--root", root],
+      ["pkg", "install", notes, "--root", root],
+      ["pkg", "list", "--root", root],
+    ]
+  ) {
+    await run(LAUNCHER, args);
+  }
+  assert.deepEqual(cachedBundleCode(denoDir), built, "bin/nx compiled and cached code again");
+  // The check can fail: under other V8 flags the cached code is rejected, compiled and written.
+  await run(PINNED_DENO, ["run", "-A", "--no-config", join(REPO, "build", "main.js"), "--version"]);
+  const main = `${BUILD_URL}main.js`;
+  assert.notEqual(cachedBundleCode(denoDir).get(main), built.get(main));
 });
 
 Deno.test("bin/nx checks the bundle against exactly the inputs the build names", async () => {
