@@ -82,25 +82,23 @@ Deno.test("bin/nx gives the bundle the V8 flags the tests and the bench give it,
   assert.deepEqual(v8Flags(source), []);
 });
 
+const BUILD_URL = pathToFileURL(join(REPO, "build", "/")).href;
+
 /**
  * What Deno's V8 code cache in `denoDir` holds for build/: each module's specifier and a digest of
  * its cached code. Deno 2.9.6 keeps the cache in the SQLite file `v8_code_cache_v2` (table
  * `codecache`); it is read through the libsql addon nx's registry uses.
  */
-const BUILD_URL = pathToFileURL(join(REPO, "build", "/")).href;
-
 function cachedBundleCode(denoDir: string): Map<string, string> {
   const Database = createRequire(join(REPO, "node_modules", "/"))("libsql");
   const db = new Database(join(denoDir, "v8_code_cache_v2"), { readonly: true });
+  const digest = (data: ArrayBuffer) =>
+    createHash("sha256").update(new Uint8Array(data)).digest("hex");
   try {
     const rows: { specifier: string; data: ArrayBuffer }[] = db
       .prepare("SELECT specifier, data FROM codecache WHERE substr(specifier, 1, ?) = ?")
       .all(BUILD_URL.length, BUILD_URL);
-    return new Map(
-      rows.map((
-        r,
-      ) => [r.specifier, createHash("sha256").update(new Uint8Array(r.data)).digest("hex")]),
-    );
+    return new Map(rows.map((row) => [row.specifier, digest(row.data)]));
   } finally {
     db.close();
   }
